@@ -1,0 +1,75 @@
+# llmasync: every entry point. `make demo` and `make test` are the whole
+# set-up on a fresh Debian machine with gcc, clang and make: missing packages
+# (libcurl's development files, and test-only tools) are installed through
+# tools/deps.sh.
+
+CC      ?= cc
+CLANG   ?= clang
+BUILD   := build
+WARN    := -Wall -Wextra -Wpedantic -Werror
+CFLAGS  := -std=c99 -O2 -g $(WARN)
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LIBS    := -lcurl -lpthread
+HDRS    := llmasync.h tests/harness.h tests/mockctl.h
+
+TESTS    := json sse codec e2e
+EXAMPLES := demo
+
+.PHONY: all test demo examples deps deps-test clean
+
+all: examples $(TESTS:%=$(BUILD)/plain/test_%)
+
+# ---------------------------------------------------------------- set-up --
+deps:
+	@sh tools/deps.sh curl
+deps-test:
+	@sh tools/deps.sh curl valgrind locales schema ssl
+
+$(BUILD)/plain $(BUILD)/asan $(BUILD)/examples:
+	@mkdir -p $@
+
+# ----------------------------------------------------------------- build --
+$(BUILD)/mock_server: tests/mock_server.c | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -O2 -g $(WARN) $< -o $@
+
+$(BUILD)/plain/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/plain
+	$(CC) $(CFLAGS) $< -o $@ $(LIBS)
+
+$(BUILD)/asan/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/asan
+	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LIBS)
+
+$(BUILD)/examples/%: examples/%.c llmasync.h | deps $(BUILD)/examples
+	$(CC) $(CFLAGS) $< -o $@ $(LIBS)
+
+examples: $(EXAMPLES:%=$(BUILD)/examples/%)
+
+# The README's example, extracted so that it cannot rot.
+$(BUILD)/readme_example.c: README.md
+	@mkdir -p $(BUILD)
+	awk '/<!-- example:begin -->/{f=1;next} /<!-- example:end -->/{f=0} f && !/^```/' README.md > $@
+$(BUILD)/readme_example: $(BUILD)/readme_example.c llmasync.h | deps
+	$(CC) $(CFLAGS) -I. $< -o $@ $(LIBS)
+
+$(BUILD)/dump_bodies: tests/dump_bodies.c llmasync.h | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) $< -o $@ $(LIBS)
+
+$(BUILD)/locale/de_DE.UTF-8:
+	@mkdir -p $(BUILD)/locale
+	localedef -i de_DE -f UTF-8 $@ 2>/dev/null || true
+
+# ------------------------------------------------------------------ demo --
+# Against the real API when OPENAI_API_KEY is set, else the local mock.
+demo: $(BUILD)/mock_server $(BUILD)/examples/demo
+	@if [ -n "$${OPENAI_API_KEY:-}" ]; then $(BUILD)/examples/demo; \
+	else sh tools/with_mock.sh $(BUILD)/examples/demo; fi
+
+# ------------------------------------------------------------------ test --
+test: deps-test $(BUILD)/mock_server $(BUILD)/locale/de_DE.UTF-8 \
+      $(TESTS:%=$(BUILD)/plain/test_%) $(TESTS:%=$(BUILD)/asan/test_%) \
+      $(BUILD)/readme_example $(BUILD)/dump_bodies examples
+	@TESTS="$(TESTS)" sh tests/run.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,4402 @@
+/* llmasync.h -- talk to LLM HTTP APIs from your own loop, never blocking it.
+   Single-file C library (C99 / C++11), needs libcurl. Licence at the end.
+
+   ==========================================================================
+   HOW TO INCLUDE
+   ==========================================================================
+
+   In exactly ONE .c or .cpp file:
+
+       #define LLMASYNC_IMPLEMENTATION
+       #include "llmasync.h"
+
+   Everywhere else just #include "llmasync.h". Link with -lcurl.
+
+   Overridable macros (define before the implementation include):
+
+       LLMASYNC_STATIC        all functions get static linkage (private copy)
+       LLMASYNC_API           decoration of every public function
+       LLMASYNC_MALLOC(sz) / LLMASYNC_REALLOC(p,sz) / LLMASYNC_FREE(p)
+                              the default allocator; override all three or none
+       LLM_ASSERT(c)          checks on API misuse only (default: assert)
+       LLMASYNC_NO_CURL_GLOBAL_INIT
+                              the host calls curl_global_init/cleanup itself;
+                              by default llm_client_new/llm_client_free call
+                              them (libcurl reference-counts them and, since
+                              7.84, makes them thread-safe)
+
+   A strict C99 file whose FIRST include is llmasync.h compiles as is: the
+   implementation defines _POSIX_C_SOURCE itself when nothing else did, for
+   clock_gettime (the monotonic clock) and pipe (llm_wakeup). If another
+   system header comes first under -std=c99, define _POSIX_C_SOURCE=200809L
+   yourself, or the library falls back to a wall clock.
+
+   ==========================================================================
+   FEATURE OVERVIEW
+   ==========================================================================
+
+   - One client object owns one curl multi handle. You submit requests
+     (llm_chat, llm_embed, llm_raw) and drive all of them from your loop:
+         llm_poll()      never blocks, never sleeps: makes progress, delivers
+                         callbacks, returns how many requests are in flight
+         llm_wait_any()  blocks up to a timeout and returns the next finished
+                         request (each exactly once, in completion order)
+         llm_chat_blocking()  for scripts: waits for one request while every
+                         other request of the client keeps moving
+   - Providers: OpenAI-compatible chat completions (OpenAI, vLLM, llama.cpp,
+     OpenRouter, Groq, ...), Anthropic Messages, Ollama native, embeddings,
+     and a raw call for any other JSON endpoint. A model string such as
+     "anthropic/claude-sonnet-4-5" picks the provider.
+   - Streaming over SSE / NDJSON: tokens as they arrive, through polling
+     (llm_request_take) or callbacks (on_delta), tool calls assembled.
+   - Retries with backoff that never block (RETRY_WAIT is a timer), separate
+     connect / first byte / stream idle / total timeouts, cancellation that
+     closes the transfer at once.
+   - A JSON parser (one allocation per document, strict RFC 8259, error with
+     offset/line/column, depth limit) and writer, public so hosts can read
+     structured outputs.
+   - Errors are values: llm_request_error() says what kind, the HTTP status,
+     the provider's message/type/code, the request id, retries spent.
+
+   ==========================================================================
+   TL;DR
+   ==========================================================================
+
+       llm_client *c = llm_client_new(NULL);      // OPENAI_API_KEY etc. from env
+       llm_message msg = { "user", "Say hi in five words." };
+       llm_chat_desc d = {0};
+       d.model = "gpt-4o-mini";
+       d.messages = &msg; d.n_messages = 1;
+       llm_chat(c, &d);                           // never blocks
+       llm_request *r;
+       while ((r = llm_wait_any(c, -1)) != NULL) { // or llm_poll(c) once a frame
+           if (llm_request_status(r) == LLM_DONE)
+               printf("%s\n", llm_request_text(r, NULL));
+           else
+               printf("error: %s\n", llm_request_error(r)->message);
+           llm_request_free(r);
+       }
+       llm_client_free(c);
+
+   ==========================================================================
+   FUNCTIONS
+   ==========================================================================
+
+   llm_client_new(desc)     New client; NULL desc or zero fields mean defaults.
+                            Returns NULL only when memory or libcurl fail.
+   llm_client_free(c)       Cancels and frees every request of the client
+                            (handles you hold become invalid), then the client.
+   llm_chat(c, desc)        Submits a chat request; never blocks. Returns a
+                            request handle owned by the client. A bad desc
+                            gives a request that is already FAILED with
+                            LLM_ERR_INVALID and a message naming the field.
+                            NULL only when c is NULL or out of memory.
+   llm_embed(c, desc)       Submits an embeddings request (one or many inputs,
+                            split into batches that run concurrently).
+   llm_raw(c, desc)         POSTs any JSON body to any path of a provider.
+   llm_poll(c)              Never blocks. Progress on every request, delivers
+                            callbacks. Returns the number of requests not yet
+                            terminal (0: idle).
+   llm_wait_any(c, ms)      Returns the next terminal request (DONE, FAILED or
+                            CANCELLED), each exactly once, in completion order.
+                            ms < 0 waits without limit, 0 never blocks.
+                            Returns NULL when the time is up, when nothing is
+                            in flight, when llm_wakeup() was called, or early
+                            when a streaming request WITHOUT on_delta received
+                            new text (so a waiting host sees tokens promptly:
+                            call llm_request_take on its streams then).
+   llm_chat_blocking(c, d)  Submits and waits for that one request; every
+                            other request keeps moving and their callbacks
+                            run. The returned request is not reported again
+                            by llm_wait_any.
+   llm_cancel(r)            Cancels now (the transfer is removed and its
+                            connection closed so the server stops generating).
+                            The request becomes CANCELLED and is reported once.
+                            No-op on a terminal request. Safe in callbacks.
+   llm_request_free(r)      Frees a request at any point (cancels it first if
+                            it is in flight; it is then never reported).
+                            Safe in callbacks, also on the request itself.
+   llm_wakeup(c)            Makes a llm_wait_any() in progress return NULL.
+                            The ONE function safe to call from another thread.
+   llm_request_*(r)         Read a request: status, text so far, new text
+                            since the last take, error, usage, finish reason,
+                            tool calls, the parsed response, timings.
+   llm_error_string(kind)   Name of an error kind ("rate_limit", ...).
+   llm_json_*, llm_jw_*     The JSON parser and writer (section JSON below).
+
+   ==========================================================================
+   REQUEST STATES
+   ==========================================================================
+
+       QUEUED --admit (FIFO, < max_concurrent)--> ACTIVE --ok--> DONE
+         ^                                          |  \--error--> FAILED
+         |                                          |
+         +--timer-- RETRY_WAIT <--retryable error---+
+       any non-terminal state --llm_cancel--> CANCELLED
+
+   DONE, FAILED and CANCELLED are terminal; every request reaches exactly one
+   of them and is reported exactly once (by llm_wait_any, unless it was the
+   request returned by llm_chat_blocking or you freed it first). Callbacks
+   (on_delta, on_done) run only inside llm_poll / llm_wait_any /
+   llm_chat_blocking, on the caller's thread; they may cancel or free any
+   request, including their own, and submit new ones.
+
+   ==========================================================================
+   MEMORY AND OWNERSHIP
+   ==========================================================================
+
+   - Strings in a desc are copied before the call returns; free them at once.
+   - A request belongs to its client; free it with llm_request_free once you
+     are done with it, or let llm_client_free free it.
+   - A pointer returned by llm_request_* stays valid until the next
+     llm_poll / llm_wait_any / llm_chat_blocking on its client while the
+     request is in flight, and until llm_request_free once it is terminal.
+   - Every allocation of the library goes through the client's allocator
+     (llm_client_desc.allocator); libcurl allocates through its own.
+
+   ==========================================================================
+   ERRORS AND LOGGING
+   ==========================================================================
+
+   llm_request_error(r) never returns NULL for a live request; kind is
+   LLM_ERR_NONE on success. message is always a readable string that names
+   the HTTP status and the provider's message; it never contains an API key.
+   The log callback (llm_client_desc.log_fn) receives one line per notable
+   event (retries, timeouts, failures); without it the library is silent.
+   The library never calls exit, abort or printf.
+
+   ==========================================================================
+   THREADS
+   ==========================================================================
+
+   A client and its requests belong to one thread. The library starts no
+   threads, installs no signal handlers (CURLOPT_NOSIGNAL) and keeps no
+   mutable global state of its own. Several clients on several threads are
+   fine. llm_wakeup() is the one call allowed from another thread.
+*/
+#ifndef LLMASYNC_H
+#define LLMASYNC_H
+
+#define LLMASYNC_VERSION_MAJOR 0
+#define LLMASYNC_VERSION_MINOR 1
+#define LLMASYNC_VERSION_PATCH 0
+#define LLMASYNC_VERSION "0.1.0"
+
+/* The implementation needs POSIX declarations (clock_gettime, pipe); they
+   must be requested before the first system header, which is here. */
+#if defined(LLMASYNC_IMPLEMENTATION) && !defined(_WIN32) && \
+    !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef LLMASYNC_API
+#if defined(LLMASYNC_STATIC) && (defined(__GNUC__) || defined(__clang__))
+#define LLMASYNC_API static __attribute__((unused))
+#elif defined(LLMASYNC_STATIC)
+#define LLMASYNC_API static
+#else
+#define LLMASYNC_API extern
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* >>types ================================================================ */
+
+typedef struct llm_client llm_client;   /* opaque; one per thread */
+typedef struct llm_request llm_request; /* opaque; owned by its client */
+
+typedef enum llm_status {
+    LLM_QUEUED,     /* waiting for a slot under max_concurrent */
+    LLM_ACTIVE,     /* transfer in progress */
+    LLM_RETRY_WAIT, /* failed attempt, waiting on a timer to try again */
+    LLM_DONE,       /* terminal: success */
+    LLM_FAILED,     /* terminal: see llm_request_error */
+    LLM_CANCELLED   /* terminal: llm_cancel */
+} llm_status;
+
+typedef enum llm_error_kind {
+    LLM_ERR_NONE = 0,
+    LLM_ERR_CONNECTION,    /* no usable response: refused, reset, DNS, TLS */
+    LLM_ERR_TIMEOUT,       /* see llm_error.timeout for which one; also 408 */
+    LLM_ERR_RATE_LIMIT,    /* 429 */
+    LLM_ERR_AUTH,          /* 401 */
+    LLM_ERR_PERMISSION,    /* 403 */
+    LLM_ERR_BAD_REQUEST,   /* 400 and any other 4xx not listed here */
+    LLM_ERR_NOT_FOUND,     /* 404 */
+    LLM_ERR_CONFLICT,      /* 409 */
+    LLM_ERR_TOO_LARGE,     /* 413, or a response/event above our limits */
+    LLM_ERR_UNPROCESSABLE, /* 422 */
+    LLM_ERR_SERVER,        /* >= 500 (but 529), or a mid-stream server error */
+    LLM_ERR_OVERLOADED,    /* 529, or a provider's overloaded_error */
+    LLM_ERR_PROTOCOL,      /* unparseable body, broken stream, 3xx */
+    LLM_ERR_CANCELLED,     /* llm_cancel */
+    LLM_ERR_INVALID,       /* bad argument; the message names the field */
+    LLM_ERR_NO_MEMORY,     /* an allocation failed */
+    LLM_ERR_COUNT_
+} llm_error_kind;
+
+typedef enum llm_timeout_kind {
+    LLM_TIMEOUT_NONE = 0,
+    LLM_TIMEOUT_CONNECT,    /* connect_timeout_ms: DNS + TCP + TLS */
+    LLM_TIMEOUT_FIRST_BYTE, /* first_byte_timeout_ms: no response byte yet */
+    LLM_TIMEOUT_IDLE,       /* idle_timeout_ms: stream without a data event */
+    LLM_TIMEOUT_TOTAL,      /* timeout_ms: the whole request, retries included */
+    LLM_TIMEOUT_SERVER      /* the server answered 408 */
+} llm_timeout_kind;
+
+typedef struct llm_error {
+    llm_error_kind kind;
+    int http_status;              /* 0 when no response arrived */
+    const char *message;          /* never NULL; "" on success */
+    const char *provider_message; /* the provider's error message, or NULL */
+    const char *type;             /* provider's error type, or NULL */
+    const char *code;             /* provider's error code, or NULL */
+    const char *param;            /* provider's error param, or NULL */
+    const char *request_id;       /* x-request-id / request-id, or NULL */
+    int retries;                  /* retries spent (also on success) */
+    int retryable;                /* 1 if this kind of failure is retried */
+    llm_timeout_kind timeout;     /* which timeout fired */
+    int curl_code;                /* CURLcode of the last attempt (0: ok) */
+} llm_error;
+
+typedef struct llm_usage {
+    int64_t prompt_tokens;     /* OpenAI prompt_tokens, Anthropic input_tokens,
+                                  Ollama prompt_eval_count */
+    int64_t completion_tokens; /* completion_tokens / output_tokens / eval_count */
+    int64_t total_tokens;      /* as sent, else prompt + completion */
+    int64_t cached_tokens;     /* prompt tokens served from a cache, if told */
+    int64_t reasoning_tokens;  /* completion tokens spent reasoning, if told */
+} llm_usage;
+
+typedef struct llm_timings {
+    double queued_ms;      /* submit -> first admitted */
+    double first_byte_ms;  /* submit -> first response byte (last attempt) */
+    double first_token_ms; /* submit -> first text/tool delta (streams) */
+    double total_ms;       /* submit -> terminal */
+    uint64_t bytes_received; /* response bytes over all attempts */
+    int attempts;          /* transfers started */
+} llm_timings;
+
+typedef struct llm_allocator {
+    void *(*alloc_fn)(size_t size, void *user_data);
+    void *(*realloc_fn)(void *ptr, size_t size, void *user_data);
+    void (*free_fn)(void *ptr, void *user_data);
+    void *user_data;
+} llm_allocator; /* all three functions or none */
+
+typedef enum llm_log_level {
+    LLM_LOG_ERROR, LLM_LOG_WARN, LLM_LOG_INFO, LLM_LOG_DEBUG
+} llm_log_level;
+typedef void (*llm_log_fn)(llm_log_level level, const char *message, void *user_data);
+
+/* Wire protocol of a provider. */
+typedef enum llm_api {
+    LLM_API_OPENAI = 0, /* OpenAI-compatible /chat/completions, /embeddings */
+    LLM_API_ANTHROPIC,  /* Anthropic /v1/messages */
+    LLM_API_OLLAMA      /* Ollama native /api/chat, /api/embed */
+} llm_api;
+
+/* A provider the host registers: "name/model" routes to it. */
+typedef struct llm_provider_desc {
+    const char *name;     /* routing prefix, e.g. "groq" for "groq/llama-3.3-70b" */
+    llm_api api;          /* default: OpenAI-compatible */
+    const char *base_url; /* e.g. "https://api.groq.com/openai/v1" (required) */
+    const char *api_key;  /* NULL: no credentials sent */
+} llm_provider_desc;
+
+typedef struct llm_client_desc {
+    /* The default OpenAI-compatible endpoint (bare model names, "openai/"). */
+    const char *base_url;           /* NULL: $OPENAI_BASE_URL, else https://api.openai.com/v1 */
+    const char *api_key;            /* NULL: $OPENAI_API_KEY */
+    const char *anthropic_base_url; /* NULL: $ANTHROPIC_BASE_URL, else https://api.anthropic.com */
+    const char *anthropic_api_key;  /* NULL: $ANTHROPIC_API_KEY */
+    const char *anthropic_version;  /* NULL: "2023-06-01" */
+    const char *ollama_host;        /* NULL: $OLLAMA_HOST, else http://127.0.0.1:11434 */
+    const llm_provider_desc *providers; /* more routing prefixes (copied) */
+    int n_providers;
+
+    int max_concurrent;        /* transfers at once; 0: 16 */
+    int max_retries;           /* 0: 2; negative: none */
+    int retry_max_delay_ms;    /* largest server-asked delay honoured; 0: 60000 */
+    int connect_timeout_ms;    /* 0: 5000; negative: none */
+    int first_byte_timeout_ms; /* 0 or negative: none (timeout_ms bounds it) */
+    int idle_timeout_ms;       /* streams: longest gap between data events
+                                  (keep-alive comments do not count);
+                                  0: 120000; negative: none */
+    int timeout_ms;            /* whole request incl. retries; 0: 600000; <0: none */
+    const char *ca_file;       /* PEM bundle to trust (private CA); NULL: system */
+    const char *user_agent;    /* NULL: "llmasync/<version>" */
+    size_t max_response_bytes; /* largest response body; 0: 64 MiB */
+    size_t max_event_bytes;    /* largest SSE event / NDJSON line; 0: 4 MiB */
+    int max_json_depth;        /* deepest JSON accepted; 0: 128 */
+    int max_tool_calls;        /* tool calls per answer; 0: 128 */
+    unsigned retry_seed;       /* jitter seed (tests); 0: from clock and address */
+    llm_allocator allocator;   /* zero: malloc/realloc/free */
+    llm_log_fn log_fn;         /* NULL: silent */
+    void *log_user_data;
+} llm_client_desc;
+
+typedef struct llm_message {
+    const char *role;         /* "system", "developer", "user", "assistant", "tool" */
+    const char *content;      /* UTF-8 text; NULL only for an assistant turn
+                                 that carries tool calls in raw_json */
+    const char *name;         /* optional participant name (OpenAI) */
+    const char *tool_call_id; /* role "tool": the call this answers */
+    const char *raw_json;     /* optional: the whole message as a JSON object in
+                                 the provider's own shape (images, tool-call
+                                 turns), sent verbatim; role/content ignored */
+} llm_message;
+
+typedef void (*llm_delta_fn)(llm_request *r, const char *delta, size_t len, void *user_data);
+typedef void (*llm_done_fn)(llm_request *r, void *user_data);
+typedef void (*llm_event_fn)(llm_request *r, const char *event, const char *data,
+                             size_t len, void *user_data);
+
+typedef struct llm_chat_desc {
+    const char *model;             /* required; "provider/model" picks a provider */
+    const llm_message *messages;   /* required, n_messages >= 1 */
+    int n_messages;
+    const char *system;            /* optional system prompt (first message for
+                                      OpenAI/Ollama, top-level for Anthropic) */
+    int max_tokens;                /* 0: not sent (Anthropic, where it is
+                                      required: LLM_ANTHROPIC_DEFAULT_MAX_TOKENS) */
+    double temperature;            /* sent when nonzero or when has_temperature */
+    int has_temperature;           /* set to 1 to send temperature 0.0 exactly */
+    int stream;                    /* 1: stream tokens (SSE / NDJSON) */
+    const char *extra_json;        /* a JSON object whose members are merged into
+                                      the body (tools, response_format, seed...);
+                                      a member named like one we set replaces ours */
+    const char *const *headers;    /* extra headers, each "Name: value" */
+    int n_headers;
+    int timeout_ms;                /* 0: the client's */
+    int idle_timeout_ms;           /* 0: the client's */
+    int max_retries;               /* 0: the client's; negative: none */
+    void *user_data;
+    llm_delta_fn on_delta;         /* new text of a stream (inside llm_poll...) */
+    llm_done_fn on_done;           /* the request became terminal */
+} llm_chat_desc;
+
+typedef struct llm_embed_desc {
+    const char *model;             /* required; "provider/model" as for chat */
+    const char *const *inputs;     /* required, n_inputs >= 1, UTF-8 */
+    int n_inputs;
+    int dimensions;                /* 0: not sent */
+    int batch_size;                /* inputs per HTTP request; 0: 256 */
+    const char *extra_json;
+    const char *const *headers;
+    int n_headers;
+    int timeout_ms, max_retries;
+    void *user_data;
+    llm_done_fn on_done;
+} llm_embed_desc;
+
+typedef struct llm_raw_desc {
+    const char *provider;          /* "openai" (NULL), "anthropic", "ollama", or
+                                      a registered name */
+    const char *path;              /* appended to the base URL, e.g. "/responses" */
+    const char *body_json;         /* request body (must be JSON); NULL: GET */
+    int stream;                    /* 1: the answer is SSE; events one by one */
+    const char *const *headers;
+    int n_headers;
+    int timeout_ms, idle_timeout_ms, max_retries;
+    void *user_data;
+    llm_event_fn on_event;         /* each SSE event (streaming) */
+    llm_done_fn on_done;
+} llm_raw_desc;
+
+typedef struct llm_tool_call {
+    int index;                     /* position in the answer */
+    const char *id;                /* "" when the provider sent none */
+    const char *type;              /* "function" (OpenAI), "tool_use" (Anthropic) */
+    const char *name;
+    const char *arguments;         /* JSON text as sent (assembled from deltas) */
+    size_t arguments_len;
+    const struct llm_json_value *arguments_json; /* parsed, or NULL if invalid */
+} llm_tool_call;
+
+/* >>json types ============================================================
+   The JSON tree: one allocation per document. Children of an array or object
+   are contiguous (items[0..len-1]); object members carry their key. Strings
+   are unescaped UTF-8, NUL-terminated, and may contain NUL (use len).
+   Numbers keep their exact text in str; read them with llm_json_number /
+   llm_json_int64. */
+
+typedef enum llm_json_type {
+    LLM_JSON_NULL, LLM_JSON_FALSE, LLM_JSON_TRUE, LLM_JSON_NUMBER,
+    LLM_JSON_STRING, LLM_JSON_ARRAY, LLM_JSON_OBJECT
+} llm_json_type;
+
+typedef struct llm_json_value {
+    llm_json_type type;
+    const char *key;     /* member name inside an object, else NULL */
+    size_t key_len;
+    const char *str;     /* STRING: the text; NUMBER: the literal; else NULL */
+    size_t len;          /* STRING/NUMBER: bytes; ARRAY/OBJECT: children */
+    const struct llm_json_value *items; /* ARRAY/OBJECT children */
+} llm_json_value;
+
+typedef enum llm_json_error {
+    LLM_JSON_OK = 0,
+    LLM_JSON_ERR_EMPTY,       /* no value in the input */
+    LLM_JSON_ERR_SYNTAX,      /* unexpected character */
+    LLM_JSON_ERR_EOF,         /* input ended inside a value */
+    LLM_JSON_ERR_STRING,      /* control character or bad escape in a string */
+    LLM_JSON_ERR_UTF8,        /* invalid UTF-8 or lone surrogate escape */
+    LLM_JSON_ERR_NUMBER,      /* malformed number */
+    LLM_JSON_ERR_DEPTH,       /* nested deeper than max_depth */
+    LLM_JSON_ERR_TRAILING,    /* something after the value */
+    LLM_JSON_ERR_NO_MEMORY,
+    LLM_JSON_ERR_INVALID_ARG
+} llm_json_error;
+
+typedef struct llm_json_result {
+    llm_json_error error;
+    size_t offset;  /* byte offset of the error (0-based) */
+    size_t line;    /* 1-based */
+    size_t column;  /* 1-based, in bytes */
+} llm_json_result;
+
+enum {
+    LLM_JSON_ALLOW_TRAILING_COMMAS = 1u << 0, /* [1,2,] and {"a":1,} */
+    LLM_JSON_ALLOW_COMMENTS        = 1u << 1  /* // line and block comments */
+};
+
+typedef struct llm_json_options {
+    unsigned flags;                  /* LLM_JSON_ALLOW_*; 0: strict RFC 8259 */
+    int max_depth;                   /* 0: 128; at most LLM_JSON_DEPTH_LIMIT */
+    const llm_allocator *allocator;  /* NULL: malloc/realloc/free */
+} llm_json_options;
+
+#define LLM_JSON_DEPTH_LIMIT 4096
+
+#ifndef LLM_JSON_WRITER_MAX_DEPTH
+#define LLM_JSON_WRITER_MAX_DEPTH 64
+#endif
+
+/* The writer: a growable buffer it owns; errors are sticky (check at end). */
+typedef struct llm_json_writer {
+    char *data;        /* the text so far, NUL-terminated (NULL before use) */
+    size_t len, cap;
+    int error;         /* 0, or an llm_json_error (NO_MEMORY, UTF8, INVALID_ARG) */
+    int depth;
+    unsigned char need_comma[LLM_JSON_WRITER_MAX_DEPTH + 1];
+    unsigned char in_object[LLM_JSON_WRITER_MAX_DEPTH + 1];
+    int after_key;
+    llm_allocator allocator;
+} llm_json_writer;
+
+/* >>functions ============================================================ */
+
+/* client */
+LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc);
+LLMASYNC_API void llm_client_free(llm_client *c);
+LLMASYNC_API void llm_wakeup(llm_client *c); /* thread-safe */
+
+/* submitting */
+LLMASYNC_API llm_request *llm_chat(llm_client *c, const llm_chat_desc *desc);
+LLMASYNC_API llm_request *llm_embed(llm_client *c, const llm_embed_desc *desc);
+LLMASYNC_API llm_request *llm_raw(llm_client *c, const llm_raw_desc *desc);
+LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *desc);
+
+/* driving */
+LLMASYNC_API int llm_poll(llm_client *c);
+LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms);
+LLMASYNC_API void llm_cancel(llm_request *r);
+LLMASYNC_API void llm_request_free(llm_request *r);
+
+/* reading a request (pointers: see MEMORY AND OWNERSHIP above) */
+LLMASYNC_API llm_status llm_request_status(const llm_request *r);
+LLMASYNC_API const char *llm_request_text(const llm_request *r, size_t *len);
+LLMASYNC_API size_t llm_request_take(llm_request *r, const char **delta);
+LLMASYNC_API const char *llm_request_reasoning(const llm_request *r, size_t *len);
+LLMASYNC_API const llm_error *llm_request_error(const llm_request *r);
+LLMASYNC_API const llm_usage *llm_request_usage(const llm_request *r);
+LLMASYNC_API const llm_timings *llm_request_timings(const llm_request *r);
+LLMASYNC_API void *llm_request_user_data(const llm_request *r);
+LLMASYNC_API const char *llm_request_finish_reason(const llm_request *r); /* "" if none */
+LLMASYNC_API const char *llm_request_id(const llm_request *r);    /* response id, "" if none */
+LLMASYNC_API const char *llm_request_model(const llm_request *r); /* model that answered */
+LLMASYNC_API const llm_json_value *llm_request_json(const llm_request *r);
+LLMASYNC_API const llm_json_value *llm_request_content_json(const llm_request *r);
+LLMASYNC_API int llm_request_tool_call_count(const llm_request *r);
+LLMASYNC_API const llm_tool_call *llm_request_tool_call(const llm_request *r, int i);
+LLMASYNC_API int llm_request_embedding_count(const llm_request *r);
+LLMASYNC_API const float *llm_request_embedding(const llm_request *r, int i, int *dimensions);
+
+LLMASYNC_API const char *llm_error_string(llm_error_kind kind);
+LLMASYNC_API const char *llm_status_string(llm_status status);
+
+/* JSON: parse (free with llm_json_free) */
+LLMASYNC_API llm_json_value *llm_json_parse(const char *text, size_t len,
+                                            const llm_json_options *opt,
+                                            llm_json_result *result);
+LLMASYNC_API void llm_json_free(llm_json_value *root);
+LLMASYNC_API const char *llm_json_error_string(llm_json_error e);
+/* JSON: read. Every accessor accepts NULL and answers NULL / 0 / fallback. */
+LLMASYNC_API const llm_json_value *llm_json_get(const llm_json_value *obj, const char *key);
+LLMASYNC_API const llm_json_value *llm_json_at(const llm_json_value *arr, size_t i);
+LLMASYNC_API const llm_json_value *llm_json_path(const llm_json_value *v, const char *path);
+LLMASYNC_API const char *llm_json_string(const llm_json_value *v, size_t *len);
+LLMASYNC_API int llm_json_number(const llm_json_value *v, double *out);
+LLMASYNC_API int llm_json_int64(const llm_json_value *v, int64_t *out);
+LLMASYNC_API double llm_json_double(const llm_json_value *v, double fallback);
+LLMASYNC_API int llm_json_bool(const llm_json_value *v, int fallback);
+LLMASYNC_API int llm_json_is_null(const llm_json_value *v);
+/* JSON: write */
+LLMASYNC_API void llm_jw_init(llm_json_writer *w, const llm_allocator *allocator);
+LLMASYNC_API void llm_jw_free(llm_json_writer *w);
+LLMASYNC_API void llm_jw_object_begin(llm_json_writer *w);
+LLMASYNC_API void llm_jw_object_end(llm_json_writer *w);
+LLMASYNC_API void llm_jw_array_begin(llm_json_writer *w);
+LLMASYNC_API void llm_jw_array_end(llm_json_writer *w);
+LLMASYNC_API void llm_jw_key(llm_json_writer *w, const char *key);
+LLMASYNC_API void llm_jw_key_n(llm_json_writer *w, const char *key, size_t len);
+LLMASYNC_API void llm_jw_string(llm_json_writer *w, const char *s);
+LLMASYNC_API void llm_jw_string_n(llm_json_writer *w, const char *s, size_t len);
+LLMASYNC_API void llm_jw_number(llm_json_writer *w, double d);
+LLMASYNC_API void llm_jw_int(llm_json_writer *w, int64_t i);
+LLMASYNC_API void llm_jw_bool(llm_json_writer *w, int b);
+LLMASYNC_API void llm_jw_null(llm_json_writer *w);
+LLMASYNC_API void llm_jw_raw(llm_json_writer *w, const char *json, size_t len);
+LLMASYNC_API void llm_jw_value(llm_json_writer *w, const llm_json_value *v);
+LLMASYNC_API const char *llm_jw_text(const llm_json_writer *w, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLMASYNC_H */
+
+/* ======================================================================== */
+/*                            IMPLEMENTATION                                */
+/* ======================================================================== */
+#ifdef LLMASYNC_IMPLEMENTATION
+#ifndef LLMASYNC_IMPLEMENTATION_INCLUDED
+#define LLMASYNC_IMPLEMENTATION_INCLUDED
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <locale.h>
+#include <time.h>
+#include <curl/curl.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <unistd.h>
+#include <fcntl.h>
+#endif
+
+#ifndef LLM_ASSERT
+#include <assert.h>
+#define LLM_ASSERT(c) assert(c)
+#endif
+
+#if defined(LLMASYNC_MALLOC) && defined(LLMASYNC_REALLOC) && defined(LLMASYNC_FREE)
+/* all three overridden */
+#elif !defined(LLMASYNC_MALLOC) && !defined(LLMASYNC_REALLOC) && !defined(LLMASYNC_FREE)
+#define LLMASYNC_MALLOC(sz) malloc(sz)
+#define LLMASYNC_REALLOC(p, sz) realloc(p, sz)
+#define LLMASYNC_FREE(p) free(p)
+#else
+#error "llmasync: define LLMASYNC_MALLOC, LLMASYNC_REALLOC and LLMASYNC_FREE together, or none"
+#endif
+
+/* Defaults of the descs; each is documented next to its field. */
+#define LLM__DEF_MAX_CONCURRENT 16
+#define LLM__DEF_MAX_RETRIES 2
+#define LLM__DEF_RETRY_CAP_MS 60000
+#define LLM__DEF_CONNECT_MS 5000
+#define LLM__DEF_IDLE_MS 120000
+#define LLM__DEF_TOTAL_MS 600000
+#define LLM__DEF_MAX_RESPONSE ((size_t)64 << 20)
+#define LLM__DEF_MAX_EVENT ((size_t)4 << 20)
+#define LLM__DEF_JSON_DEPTH 128
+#define LLM__DEF_MAX_TOOL_CALLS 128
+#define LLM__DEF_EMBED_BATCH 256
+#ifndef LLM_ANTHROPIC_DEFAULT_MAX_TOKENS
+#define LLM_ANTHROPIC_DEFAULT_MAX_TOKENS 4096
+#endif
+
+/* >>platform ============================================================= */
+
+/* Monotonic microseconds. */
+static int64_t llm__now_us(void) {
+#if defined(_WIN32)
+    LARGE_INTEGER f, t;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&t);
+    return (int64_t)((double)t.QuadPart * 1e6 / (double)f.QuadPart);
+#elif defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+#else
+    return (int64_t)time(NULL) * 1000000; /* see HOW TO INCLUDE */
+#endif
+}
+
+/* >>memory =============================================================== */
+
+static void *llm__def_alloc(size_t n, void *u) { (void)u; return LLMASYNC_MALLOC(n); }
+static void *llm__def_realloc(void *p, size_t n, void *u) { (void)u; return LLMASYNC_REALLOC(p, n); }
+static void llm__def_free(void *p, void *u) { (void)u; LLMASYNC_FREE(p); }
+
+static llm_allocator llm__allocator(const llm_allocator *a) {
+    llm_allocator r;
+    if (a && a->alloc_fn && a->realloc_fn && a->free_fn) return *a;
+    r.alloc_fn = llm__def_alloc;
+    r.realloc_fn = llm__def_realloc;
+    r.free_fn = llm__def_free;
+    r.user_data = NULL;
+    return r;
+}
+static void *llm__malloc(const llm_allocator *a, size_t n) { return a->alloc_fn(n ? n : 1, a->user_data); }
+static void *llm__realloc(const llm_allocator *a, void *p, size_t n) {
+    return p ? a->realloc_fn(p, n ? n : 1, a->user_data) : a->alloc_fn(n ? n : 1, a->user_data);
+}
+static void llm__free(const llm_allocator *a, void *p) { if (p) a->free_fn(p, a->user_data); }
+
+static void *llm__calloc(const llm_allocator *a, size_t n) {
+    void *p = llm__malloc(a, n);
+    if (p) memset(p, 0, n);
+    return p;
+}
+
+static char *llm__strndup(const llm_allocator *a, const char *s, size_t n) {
+    char *p;
+    if (n == (size_t)-1) return NULL;
+    p = (char *)llm__malloc(a, n + 1);
+    if (!p) return NULL;
+    if (n) memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+static char *llm__strdup(const llm_allocator *a, const char *s) {
+    return s ? llm__strndup(a, s, strlen(s)) : NULL;
+}
+
+/* A growable byte buffer, always NUL-terminated once allocated. */
+typedef struct llm__buf { char *p; size_t len, cap; } llm__buf;
+
+static int llm__buf_reserve(const llm_allocator *a, llm__buf *b, size_t extra) {
+    size_t need, cap;
+    char *p;
+    if (extra > (size_t)-1 - b->len - 1) return 0;
+    need = b->len + extra + 1;
+    if (need <= b->cap) return 1;
+    cap = b->cap ? b->cap : 64;
+    while (cap < need) cap = cap > (size_t)-1 / 2 ? need : cap * 2;
+    p = (char *)llm__realloc(a, b->p, cap);
+    if (!p) return 0;
+    b->p = p;
+    b->cap = cap;
+    return 1;
+}
+static int llm__buf_add(const llm_allocator *a, llm__buf *b, const void *d, size_t n) {
+    if (!llm__buf_reserve(a, b, n)) return 0;
+    if (n) memcpy(b->p + b->len, d, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 1;
+}
+static int llm__buf_adds(const llm_allocator *a, llm__buf *b, const char *s) {
+    return llm__buf_add(a, b, s, strlen(s));
+}
+static void llm__buf_clear(llm__buf *b) { b->len = 0; if (b->p) b->p[0] = '\0'; }
+static void llm__buf_free(const llm_allocator *a, llm__buf *b) {
+    llm__free(a, b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+/* >>strings ============================================================== */
+
+static int llm__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+/* Case-insensitive compare of n bytes against a NUL-terminated lower-case word. */
+static int llm__ieq_n(const char *s, size_t n, const char *word) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (word[i] == '\0' || llm__lower((unsigned char)s[i]) != word[i]) return 0;
+    return word[n] == '\0';
+}
+static int llm__eq_n(const char *s, size_t n, const char *word) {
+    return strlen(word) == n && memcmp(s, word, n) == 0;
+}
+static int llm__has_crlf(const char *s) {
+    return s && (strchr(s, '\r') != NULL || strchr(s, '\n') != NULL);
+}
+
+/* Length of the valid UTF-8 prefix (== n when all of it is valid). Strict:
+   no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t llm__utf8_valid(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) {
+            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80) return i;
+            i += 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            unsigned c1;
+            if (i + 2 >= n) return i;
+            c1 = s[i + 1];
+            if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80) return i;
+            if (c == 0xE0 && c1 < 0xA0) return i;  /* overlong */
+            if (c == 0xED && c1 >= 0xA0) return i; /* surrogate */
+            i += 3;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            unsigned c1;
+            if (i + 3 >= n) return i;
+            c1 = s[i + 1];
+            if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80) return i;
+            if (c == 0xF0 && c1 < 0x90) return i;  /* overlong */
+            if (c == 0xF4 && c1 >= 0x90) return i; /* > U+10FFFF */
+            i += 4;
+        } else {
+            return i;
+        }
+    }
+    return n;
+}
+
+static size_t llm__utf8_put(char *o, unsigned long cp) {
+    if (cp < 0x80) { o[0] = (char)cp; return 1; }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+static int llm__hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Locale-independent strtod over a NUL-terminated JSON number literal.
+   Exact fast path (Clinger) when the digits fit 2^53 and the power of ten is
+   exact; otherwise the C library, with '.' swapped for the locale's point. */
+static double llm__strtod(const char *s, size_t len) {
+    static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                  1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+                                  1e20, 1e21, 1e22 };
+    const char *p = s, *end = s + len;
+    int neg = 0, digits = 0, exp10 = 0, eneg = 0, e = 0;
+    uint64_t m = 0;
+    char buf[512];
+    const char *dp;
+    if (p < end && *p == '-') { neg = 1; p++; }
+    while (p < end && *p >= '0' && *p <= '9') {
+        if (m || *p != '0') digits++;
+        if (digits > 19) goto slow;
+        m = m * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (m || *p != '0') digits++;
+            if (digits > 19) goto slow;
+            m = m * 10 + (uint64_t)(*p - '0');
+            exp10--;
+            p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) { eneg = *p == '-'; p++; }
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (e < 100000) e = e * 10 + (*p - '0');
+            p++;
+        }
+        exp10 += eneg ? -e : e;
+    }
+    if (m <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22) {
+        double d = (double)m;
+        d = exp10 < 0 ? d / p10[-exp10] : d * p10[exp10];
+        return neg ? -d : d;
+    }
+slow:
+    dp = localeconv()->decimal_point;
+    if (dp && dp[0] == '.' && dp[1] == '\0' && s[len] == '\0') return strtod(s, NULL);
+    {
+        size_t i, n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+        for (i = 0; i < n; i++) buf[i] = (s[i] == '.' && dp && dp[0]) ? dp[0] : s[i];
+        buf[n] = '\0';
+        return strtod(buf, NULL);
+    }
+}
+
+/* >>json parse ===========================================================
+   Two passes over the text, as sheredom's json.h does: the first validates
+   and counts values and string bytes, the second fills ONE allocation.
+   Children of a container must be contiguous, yet their count is only known
+   when the container closes. So values are built on a stack growing up from
+   the start of the value array; when a container closes, its children move
+   to a region growing down from the end. A value is always in exactly one of
+   the two regions, so with exactly as many slots as values they never meet.
+   Both passes are iterative: depth costs no C stack. */
+
+typedef struct llm__jdoc { llm_allocator alloc; void *pad; } llm__jdoc; /* before the root */
+
+typedef struct llm__jp {
+    const unsigned char *s;
+    size_t n, i;
+    unsigned flags;
+    int max_depth;
+    size_t n_values, n_bytes;
+    llm_json_error err;
+    size_t err_at;
+    llm_json_value *vals;
+    size_t top, fin;
+    char *out;
+} llm__jp;
+
+static int llm__jfail(llm__jp *p, llm_json_error e, size_t at) {
+    if (p->err == LLM_JSON_OK) { p->err = e; p->err_at = at; }
+    return 0;
+}
+
+static int llm__jws(llm__jp *p) {
+    const unsigned char *s = p->s;
+    size_t i = p->i, n = p->n;
+    for (;;) {
+        while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+        if (i + 1 < n && s[i] == '/' && (p->flags & LLM_JSON_ALLOW_COMMENTS)) {
+            if (s[i + 1] == '/') {
+                i += 2;
+                while (i < n && s[i] != '\n') i++;
+                continue;
+            }
+            if (s[i + 1] == '*') {
+                size_t start = i;
+                i += 2;
+                while (i + 1 < n && !(s[i] == '*' && s[i + 1] == '/')) i++;
+                if (i + 1 >= n) { p->i = n; return llm__jfail(p, LLM_JSON_ERR_EOF, start); }
+                i += 2;
+                continue;
+            }
+        }
+        break;
+    }
+    p->i = i;
+    return 1;
+}
+
+/* Pass 1 of a string at s[i] == '"': validate, count bytes (raw length is an
+   upper bound of the unescaped length). */
+static int llm__jstr1(llm__jp *p) {
+    const unsigned char *s = p->s;
+    size_t i = p->i + 1, n = p->n, start = i;
+    for (;;) {
+        unsigned c;
+        while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') i++;
+        if (i >= n) return llm__jfail(p, LLM_JSON_ERR_EOF, i);
+        c = s[i];
+        if (c == '"') break;
+        if (c < 0x20) return llm__jfail(p, LLM_JSON_ERR_STRING, i);
+        if (c == '\\') {
+            if (i + 1 >= n) return llm__jfail(p, LLM_JSON_ERR_EOF, i + 1);
+            c = s[i + 1];
+            if (c == 'u') {
+                unsigned long cp = 0;
+                int k;
+                for (k = 0; k < 4; k++) {
+                    int h = i + 2 + (size_t)k < n ? llm__hexval(s[i + 2 + k]) : -2;
+                    if (h == -2) return llm__jfail(p, LLM_JSON_ERR_EOF, n);
+                    if (h < 0) return llm__jfail(p, LLM_JSON_ERR_STRING, i + 2 + (size_t)k);
+                    cp = cp * 16 + (unsigned long)h;
+                }
+                if (cp >= 0xDC00 && cp <= 0xDFFF) return llm__jfail(p, LLM_JSON_ERR_UTF8, i);
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    unsigned long lo = 0;
+                    if (i + 12 > n || s[i + 6] != '\\' || s[i + 7] != 'u')
+                        return llm__jfail(p, LLM_JSON_ERR_UTF8, i);
+                    for (k = 0; k < 4; k++) {
+                        int h = llm__hexval(s[i + 8 + k]);
+                        if (h < 0) return llm__jfail(p, LLM_JSON_ERR_UTF8, i);
+                        lo = lo * 16 + (unsigned long)h;
+                    }
+                    if (lo < 0xDC00 || lo > 0xDFFF) return llm__jfail(p, LLM_JSON_ERR_UTF8, i);
+                    i += 12;
+                } else {
+                    i += 6;
+                }
+            } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
+                       c == 'r' || c == 't') {
+                i += 2;
+            } else {
+                return llm__jfail(p, LLM_JSON_ERR_STRING, i);
+            }
+        } else { /* c >= 0x80 */
+            /* ok == 0 exactly when the character at i is invalid or cut */
+            size_t ok = llm__utf8_valid(s + i, n - i < 4 ? n - i : 4);
+            if (ok == 0) return llm__jfail(p, LLM_JSON_ERR_UTF8, i);
+            i += c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        }
+    }
+    p->n_bytes += (i - start) + 1;
+    p->i = i + 1;
+    return 1;
+}
+
+static int llm__jnum1(llm__jp *p) {
+    const unsigned char *s = p->s;
+    size_t i = p->i, n = p->n, start = i;
+    if (i < n && s[i] == '-') i++;
+    if (i >= n) return llm__jfail(p, LLM_JSON_ERR_EOF, i);
+    if (s[i] == '0') {
+        i++;
+    } else if (s[i] >= '1' && s[i] <= '9') {
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    } else {
+        return llm__jfail(p, LLM_JSON_ERR_NUMBER, i);
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i >= n) return llm__jfail(p, LLM_JSON_ERR_EOF, i);
+        if (!(s[i] >= '0' && s[i] <= '9')) return llm__jfail(p, LLM_JSON_ERR_NUMBER, i);
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+        if (i >= n) return llm__jfail(p, LLM_JSON_ERR_EOF, i);
+        if (!(s[i] >= '0' && s[i] <= '9')) return llm__jfail(p, LLM_JSON_ERR_NUMBER, i);
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    }
+    /* a number runs into a letter or digit-like char: "1x", "01" */
+    if (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+                  (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '.' || s[i] == '+' || s[i] == '-'))
+        return llm__jfail(p, LLM_JSON_ERR_NUMBER, i);
+    p->n_bytes += (i - start) + 1;
+    p->i = i;
+    return 1;
+}
+
+static int llm__jlit(llm__jp *p, const char *word, size_t wl) {
+    size_t avail = p->n - p->i, k;
+    for (k = 0; k < wl; k++) {
+        if (k >= avail) return llm__jfail(p, LLM_JSON_ERR_EOF, p->n);
+        if (p->s[p->i + k] != (unsigned char)word[k]) return llm__jfail(p, LLM_JSON_ERR_SYNTAX, p->i + k);
+    }
+    p->i += wl;
+    return 1;
+}
+
+/* Pass 1: validate, count. */
+static int llm__jpass1(llm__jp *p) {
+    unsigned char objbits[LLM_JSON_DEPTH_LIMIT / 8 + 1];
+    int depth = 0, in_obj = 0;
+    unsigned c;
+    if (!llm__jws(p)) return 0;
+    if (p->i >= p->n) return llm__jfail(p, LLM_JSON_ERR_EMPTY, p->i);
+value:
+    if (p->i >= p->n) return llm__jfail(p, LLM_JSON_ERR_EOF, p->i);
+    c = p->s[p->i];
+    p->n_values++;
+    if (c == '{' || c == '[') {
+        if (depth >= p->max_depth) return llm__jfail(p, LLM_JSON_ERR_DEPTH, p->i);
+        if (c == '{') objbits[depth / 8] |= (unsigned char)(1u << (depth % 8));
+        else objbits[depth / 8] &= (unsigned char)~(1u << (depth % 8));
+        depth++;
+        p->i++;
+        if (!llm__jws(p)) return 0;
+        if (p->i >= p->n) return llm__jfail(p, LLM_JSON_ERR_EOF, p->i);
+        if (p->s[p->i] == (c == '{' ? '}' : ']')) { p->i++; depth--; goto after; }
+        if (c == '{') goto key;
+        goto value;
+    }
+    if (c == '"') { if (!llm__jstr1(p)) return 0; goto after; }
+    if (c == 't') { if (!llm__jlit(p, "true", 4)) return 0; goto after; }
+    if (c == 'f') { if (!llm__jlit(p, "false", 5)) return 0; goto after; }
+    if (c == 'n') { if (!llm__jlit(p, "null", 4)) return 0; goto after; }
+    if (c == '-' || (c >= '0' && c <= '9')) { if (!llm__jnum1(p)) return 0; goto after; }
+    return llm__jfail(p, LLM_JSON_ERR_SYNTAX, p->i);
+key:
+    if (p->i >= p->n) return llm__jfail(p, LLM_JSON_ERR_EOF, p->i);
+    if (p->s[p->i] != '"') return llm__jfail(p, LLM_JSON_ERR_SYNTAX, p->i);
+    if (!llm__jstr1(p) || !llm__jws(p)) return 0;
+    if (p->i >= p->n) return llm__jfail(p, LLM_JSON_ERR_EOF, p->i);
+    if (p->s[p->i] != ':') return llm__jfail(p, LLM_JSON_ERR_SYNTAX, p->i);
+    p->i++;
+    if (!llm__jws(p)) return 0;
+    goto value;
+after:
+    if (!llm__jws(p)) return 0;
+    if (depth == 0) {
+        if (p->i < p->n) return llm__jfail(p, LLM_JSON_ERR_TRAILING, p->i);
+        return 1;
+    }
+    if (p->i >= p->n) return llm__jfail(p, LLM_JSON_ERR_EOF, p->i);
+    in_obj = (objbits[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
+    c = p->s[p->i];
+    if (c == ',') {
+        p->i++;
+        if (!llm__jws(p)) return 0;
+        if (p->i >= p->n) return llm__jfail(p, LLM_JSON_ERR_EOF, p->i);
+        if ((p->flags & LLM_JSON_ALLOW_TRAILING_COMMAS) && p->s[p->i] == (in_obj ? '}' : ']')) {
+            p->i++;
+            depth--;
+            goto after;
+        }
+        if (in_obj) goto key;
+        goto value;
+    }
+    if (c == (in_obj ? '}' : ']')) { p->i++; depth--; goto after; }
+    return llm__jfail(p, LLM_JSON_ERR_SYNTAX, p->i);
+}
+
+/* Pass 2 string decoding into p->out; the input is known valid. */
+static size_t llm__jstr2(llm__jp *p) {
+    const unsigned char *s = p->s;
+    size_t i = p->i + 1;
+    char *o = p->out, *o0 = p->out;
+    for (;;) {
+        size_t run = i;
+        while (s[run] != '"' && s[run] != '\\') run++;
+        if (run > i) { memcpy(o, s + i, run - i); o += run - i; i = run; }
+        if (s[i] == '"') break;
+        switch (s[i + 1]) {
+        case 'b': *o++ = '\b'; i += 2; break;
+        case 'f': *o++ = '\f'; i += 2; break;
+        case 'n': *o++ = '\n'; i += 2; break;
+        case 'r': *o++ = '\r'; i += 2; break;
+        case 't': *o++ = '\t'; i += 2; break;
+        case 'u': {
+            unsigned long cp = 0;
+            int k;
+            for (k = 0; k < 4; k++) cp = cp * 16 + (unsigned long)llm__hexval(s[i + 2 + k]);
+            i += 6;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                unsigned long lo = 0;
+                for (k = 0; k < 4; k++) lo = lo * 16 + (unsigned long)llm__hexval(s[i + 2 + k]);
+                i += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            o += llm__utf8_put(o, cp);
+            break;
+        }
+        default: *o++ = (char)s[i + 1]; i += 2; break; /* " \ / */
+        }
+    }
+    *o = '\0';
+    p->out = o + 1;
+    p->i = i + 1;
+    return (size_t)(o - o0);
+}
+
+static void llm__jpass2(llm__jp *p) {
+    const size_t none = (size_t)-1;
+    size_t cur = none, idx, k, parent;
+    const char *key = NULL;
+    size_t key_len = 0;
+    llm_json_value *v;
+    unsigned c;
+    llm__jws(p);
+value:
+    idx = p->top++;
+    v = &p->vals[idx];
+    v->key = key;
+    v->key_len = key_len;
+    v->str = NULL;
+    v->len = 0;
+    v->items = NULL;
+    key = NULL;
+    key_len = 0;
+    c = p->s[p->i];
+    if (c == '{' || c == '[') {
+        v->type = c == '{' ? LLM_JSON_OBJECT : LLM_JSON_ARRAY;
+        v->len = cur; /* while open: index of the enclosing container */
+        cur = idx;
+        p->i++;
+        llm__jws(p);
+        if (p->s[p->i] == (c == '{' ? '}' : ']')) goto close;
+        if (c == '{') goto key;
+        goto value;
+    }
+    if (c == '"') {
+        v->type = LLM_JSON_STRING;
+        v->str = p->out;
+        v->len = llm__jstr2(p);
+    } else if (c == 't') {
+        v->type = LLM_JSON_TRUE;
+        p->i += 4;
+    } else if (c == 'f') {
+        v->type = LLM_JSON_FALSE;
+        p->i += 5;
+    } else if (c == 'n') {
+        v->type = LLM_JSON_NULL;
+        p->i += 4;
+    } else {
+        size_t start = p->i;
+        while (p->i < p->n && ((p->s[p->i] >= '0' && p->s[p->i] <= '9') || p->s[p->i] == '-' ||
+                               p->s[p->i] == '+' || p->s[p->i] == '.' || p->s[p->i] == 'e' ||
+                               p->s[p->i] == 'E'))
+            p->i++;
+        v->type = LLM_JSON_NUMBER;
+        v->str = p->out;
+        v->len = p->i - start;
+        memcpy(p->out, p->s + start, v->len);
+        p->out[v->len] = '\0';
+        p->out += v->len + 1;
+    }
+after:
+    if (cur == none) return;
+    llm__jws(p);
+    c = p->s[p->i];
+    if (c == ',') {
+        p->i++;
+        llm__jws(p);
+        c = p->s[p->i];
+        if (c == '}' || c == ']') goto close; /* trailing comma (allowed by pass 1) */
+        if (p->vals[cur].type == LLM_JSON_OBJECT) goto key;
+        goto value;
+    }
+close: /* p->s[p->i] is the closing bracket of container cur */
+    p->i++;
+    parent = p->vals[cur].len;
+    k = p->top - cur - 1;
+    p->fin -= k;
+    if (k) memmove(&p->vals[p->fin], &p->vals[cur + 1], k * sizeof(llm_json_value));
+    p->vals[cur].items = k ? &p->vals[p->fin] : NULL;
+    p->vals[cur].len = k;
+    p->top = cur + 1;
+    cur = parent;
+    goto after;
+key:
+    key_len = llm__jstr2(p);
+    key = p->out - key_len - 1;
+    llm__jws(p);
+    p->i++; /* ':' */
+    llm__jws(p);
+    goto value;
+}
+
+static void llm__jresult(const llm__jp *p, llm_json_result *res) {
+    size_t i, line = 1, col = 1;
+    if (!res) return;
+    res->error = p->err;
+    res->offset = p->err_at;
+    for (i = 0; i < p->err_at && i < p->n; i++) {
+        if (p->s[i] == '\n') { line++; col = 1; } else col++;
+    }
+    res->line = line;
+    res->column = col;
+}
+
+/* Measure: how many bytes the document needs (0 on a parse error). */
+static size_t llm__json_measure(llm__jp *p, const char *text, size_t len, unsigned flags, int depth) {
+    memset(p, 0, sizeof *p);
+    p->s = (const unsigned char *)text;
+    p->n = len;
+    p->flags = flags;
+    p->max_depth = depth <= 0 ? LLM__DEF_JSON_DEPTH : depth > LLM_JSON_DEPTH_LIMIT ? LLM_JSON_DEPTH_LIMIT : depth;
+    if (!text) { llm__jfail(p, LLM_JSON_ERR_INVALID_ARG, 0); return 0; }
+    if (!llm__jpass1(p)) return 0;
+    if (p->n_values > ((size_t)-1 - sizeof(llm__jdoc) - p->n_bytes) / sizeof(llm_json_value)) {
+        llm__jfail(p, LLM_JSON_ERR_NO_MEMORY, 0);
+        return 0;
+    }
+    return sizeof(llm__jdoc) + p->n_values * sizeof(llm_json_value) + p->n_bytes;
+}
+
+/* Build into mem (of the measured size); returns the root. */
+static llm_json_value *llm__json_build(llm__jp *p, void *mem) {
+    p->vals = (llm_json_value *)((char *)mem + sizeof(llm__jdoc));
+    p->out = (char *)(p->vals + p->n_values);
+    p->top = 0;
+    p->fin = p->n_values;
+    p->i = 0;
+    llm__jpass2(p);
+    return p->vals;
+}
+
+LLMASYNC_API llm_json_value *llm_json_parse(const char *text, size_t len, const llm_json_options *opt,
+                                            llm_json_result *result) {
+    llm__jp p;
+    llm_allocator a = llm__allocator(opt ? opt->allocator : NULL);
+    size_t size = llm__json_measure(&p, text, len, opt ? opt->flags : 0, opt ? opt->max_depth : 0);
+    llm__jdoc *doc;
+    if (!size) { llm__jresult(&p, result); return NULL; }
+    doc = (llm__jdoc *)llm__malloc(&a, size);
+    if (!doc) {
+        llm__jfail(&p, LLM_JSON_ERR_NO_MEMORY, 0);
+        llm__jresult(&p, result);
+        return NULL;
+    }
+    doc->alloc = a;
+    llm__jresult(&p, result);
+    return llm__json_build(&p, doc);
+}
+
+LLMASYNC_API void llm_json_free(llm_json_value *root) {
+    llm__jdoc *doc;
+    llm_allocator a;
+    if (!root) return;
+    doc = (llm__jdoc *)((char *)root - sizeof(llm__jdoc));
+    a = doc->alloc;
+    llm__free(&a, doc);
+}
+
+/* Parse into a reusable buffer (hot path: one SSE event). No allocation once
+   the buffer is large enough. */
+static const llm_json_value *llm__json_parse_buf(const llm_allocator *a, llm__buf *scratch, const char *text,
+                                                 size_t len, int depth, llm_json_result *res) {
+    llm__jp p;
+    size_t size = llm__json_measure(&p, text, len, 0, depth);
+    if (!size) { llm__jresult(&p, res); return NULL; }
+    if (scratch->cap < size) {
+        llm__buf_clear(scratch);
+        if (!llm__buf_reserve(a, scratch, size)) {
+            llm__jfail(&p, LLM_JSON_ERR_NO_MEMORY, 0);
+            llm__jresult(&p, res);
+            return NULL;
+        }
+    }
+    llm__jresult(&p, res);
+    return llm__json_build(&p, scratch->p);
+}
+
+LLMASYNC_API const char *llm_json_error_string(llm_json_error e) {
+    switch (e) {
+    case LLM_JSON_OK: return "ok";
+    case LLM_JSON_ERR_EMPTY: return "no JSON value";
+    case LLM_JSON_ERR_SYNTAX: return "unexpected character";
+    case LLM_JSON_ERR_EOF: return "unexpected end of input";
+    case LLM_JSON_ERR_STRING: return "invalid string (control character or escape)";
+    case LLM_JSON_ERR_UTF8: return "invalid UTF-8 or lone surrogate";
+    case LLM_JSON_ERR_NUMBER: return "invalid number";
+    case LLM_JSON_ERR_DEPTH: return "nested too deeply";
+    case LLM_JSON_ERR_TRAILING: return "unexpected data after the value";
+    case LLM_JSON_ERR_NO_MEMORY: return "out of memory";
+    case LLM_JSON_ERR_INVALID_ARG: return "invalid argument";
+    }
+    return "unknown";
+}
+
+/* >>json read ============================================================ */
+
+static const llm_json_value *llm__json_get_n(const llm_json_value *o, const char *key, size_t kl) {
+    size_t i;
+    if (!o || o->type != LLM_JSON_OBJECT || !key) return NULL;
+    for (i = 0; i < o->len; i++)
+        if (o->items[i].key_len == kl && memcmp(o->items[i].key, key, kl) == 0) return &o->items[i];
+    return NULL;
+}
+LLMASYNC_API const llm_json_value *llm_json_get(const llm_json_value *o, const char *key) {
+    return key ? llm__json_get_n(o, key, strlen(key)) : NULL;
+}
+LLMASYNC_API const llm_json_value *llm_json_at(const llm_json_value *a, size_t i) {
+    if (!a || (a->type != LLM_JSON_ARRAY && a->type != LLM_JSON_OBJECT) || i >= a->len) return NULL;
+    return &a->items[i];
+}
+/* "choices.0.message.content": dot-separated keys, decimal indexes in arrays. */
+LLMASYNC_API const llm_json_value *llm_json_path(const llm_json_value *v, const char *path) {
+    const char *p = path;
+    if (!path) return NULL;
+    while (v && *p) {
+        const char *e = strchr(p, '.');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (v->type == LLM_JSON_ARRAY) {
+            size_t i = 0, k;
+            if (n == 0 || n > 18) return NULL;
+            for (k = 0; k < n; k++) {
+                if (p[k] < '0' || p[k] > '9') return NULL;
+                i = i * 10 + (size_t)(p[k] - '0');
+            }
+            v = llm_json_at(v, i);
+        } else {
+            v = llm__json_get_n(v, p, n);
+        }
+        p += n;
+        if (*p == '.') p++;
+    }
+    return v;
+}
+LLMASYNC_API const char *llm_json_string(const llm_json_value *v, size_t *len) {
+    if (!v || v->type != LLM_JSON_STRING) { if (len) *len = 0; return NULL; }
+    if (len) *len = v->len;
+    return v->str;
+}
+LLMASYNC_API int llm_json_number(const llm_json_value *v, double *out) {
+    if (!v || v->type != LLM_JSON_NUMBER) return 0;
+    if (out) *out = llm__strtod(v->str, v->len);
+    return 1;
+}
+LLMASYNC_API double llm_json_double(const llm_json_value *v, double fallback) {
+    double d;
+    return llm_json_number(v, &d) ? d : fallback;
+}
+/* Exact: fails (0) when the number is not an integer or does not fit. */
+LLMASYNC_API int llm_json_int64(const llm_json_value *v, int64_t *out) {
+    size_t i = 0;
+    int neg = 0;
+    uint64_t m = 0, lim;
+    if (!v || v->type != LLM_JSON_NUMBER) return 0;
+    if (v->str[0] == '-') { neg = 1; i = 1; }
+    lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < v->len; i++) {
+        unsigned d;
+        if (v->str[i] < '0' || v->str[i] > '9') break;
+        d = (unsigned)(v->str[i] - '0');
+        if (m > (lim - d) / 10) return 0;
+        m = m * 10 + d;
+    }
+    if (i < v->len) { /* fraction or exponent: accept when the value is integral */
+        double d = llm__strtod(v->str, v->len);
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != (double)(int64_t)d) return 0;
+        if (out) *out = (int64_t)d;
+        return 1;
+    }
+    if (out) *out = neg ? (m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m) : (int64_t)m;
+    return 1;
+}
+LLMASYNC_API int llm_json_bool(const llm_json_value *v, int fallback) {
+    if (!v) return fallback;
+    if (v->type == LLM_JSON_TRUE) return 1;
+    if (v->type == LLM_JSON_FALSE) return 0;
+    return fallback;
+}
+LLMASYNC_API int llm_json_is_null(const llm_json_value *v) { return v && v->type == LLM_JSON_NULL; }
+
+/* >>json write =========================================================== */
+
+LLMASYNC_API void llm_jw_init(llm_json_writer *w, const llm_allocator *allocator) {
+    memset(w, 0, sizeof *w);
+    w->allocator = llm__allocator(allocator);
+}
+LLMASYNC_API void llm_jw_free(llm_json_writer *w) {
+    if (!w) return;
+    llm__free(&w->allocator, w->data);
+    w->data = NULL;
+    w->len = w->cap = 0;
+}
+static void llm__jw_put(llm_json_writer *w, const char *s, size_t n) {
+    llm__buf b;
+    if (w->error) return;
+    b.p = w->data;
+    b.len = w->len;
+    b.cap = w->cap;
+    if (!llm__buf_add(&w->allocator, &b, s, n)) { w->error = LLM_JSON_ERR_NO_MEMORY; return; }
+    w->data = b.p;
+    w->len = b.len;
+    w->cap = b.cap;
+}
+/* Separator before a value: a comma unless first, nothing after a key. */
+static int llm__jw_sep(llm_json_writer *w) {
+    if (w->error) return 0;
+    if (w->after_key) { w->after_key = 0; return 1; }
+    if (w->in_object[w->depth]) { w->error = LLM_JSON_ERR_INVALID_ARG; return 0; } /* value without key */
+    if (w->need_comma[w->depth]) {
+        if (w->depth == 0) { w->error = LLM_JSON_ERR_INVALID_ARG; return 0; } /* second root */
+        llm__jw_put(w, ",", 1);
+    }
+    w->need_comma[w->depth] = 1;
+    return !w->error;
+}
+static void llm__jw_open(llm_json_writer *w, int obj) {
+    if (!llm__jw_sep(w)) return;
+    if (w->depth >= LLM_JSON_WRITER_MAX_DEPTH) { w->error = LLM_JSON_ERR_DEPTH; return; }
+    llm__jw_put(w, obj ? "{" : "[", 1);
+    w->depth++;
+    w->need_comma[w->depth] = 0;
+    w->in_object[w->depth] = (unsigned char)obj;
+}
+static void llm__jw_close(llm_json_writer *w, int obj) {
+    if (w->error) return;
+    if (w->depth == 0 || w->in_object[w->depth] != obj || w->after_key) { w->error = LLM_JSON_ERR_INVALID_ARG; return; }
+    w->depth--;
+    llm__jw_put(w, obj ? "}" : "]", 1);
+}
+LLMASYNC_API void llm_jw_object_begin(llm_json_writer *w) { llm__jw_open(w, 1); }
+LLMASYNC_API void llm_jw_object_end(llm_json_writer *w) { llm__jw_close(w, 1); }
+LLMASYNC_API void llm_jw_array_begin(llm_json_writer *w) { llm__jw_open(w, 0); }
+LLMASYNC_API void llm_jw_array_end(llm_json_writer *w) { llm__jw_close(w, 0); }
+
+static void llm__jw_quoted(llm_json_writer *w, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, run;
+    if (!s) { w->error = LLM_JSON_ERR_INVALID_ARG; return; }
+    if (llm__utf8_valid(u, n) != n) { w->error = LLM_JSON_ERR_UTF8; return; }
+    llm__jw_put(w, "\"", 1);
+    while (i < n) {
+        char esc[6];
+        run = i;
+        while (run < n && u[run] >= 0x20 && u[run] != '"' && u[run] != '\\') run++;
+        if (run > i) llm__jw_put(w, s + i, run - i);
+        if (run >= n) break;
+        esc[0] = '\\';
+        switch (u[run]) {
+        case '"': esc[1] = '"'; llm__jw_put(w, esc, 2); break;
+        case '\\': esc[1] = '\\'; llm__jw_put(w, esc, 2); break;
+        case '\n': esc[1] = 'n'; llm__jw_put(w, esc, 2); break;
+        case '\r': esc[1] = 'r'; llm__jw_put(w, esc, 2); break;
+        case '\t': esc[1] = 't'; llm__jw_put(w, esc, 2); break;
+        case '\b': esc[1] = 'b'; llm__jw_put(w, esc, 2); break;
+        case '\f': esc[1] = 'f'; llm__jw_put(w, esc, 2); break;
+        default:
+            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+            esc[4] = hex[u[run] >> 4];
+            esc[5] = hex[u[run] & 15];
+            llm__jw_put(w, esc, 6);
+        }
+        i = run + 1;
+    }
+    llm__jw_put(w, "\"", 1);
+}
+LLMASYNC_API void llm_jw_key_n(llm_json_writer *w, const char *key, size_t len) {
+    if (w->error) return;
+    if (!w->in_object[w->depth] || w->after_key || w->depth == 0) { w->error = LLM_JSON_ERR_INVALID_ARG; return; }
+    if (w->need_comma[w->depth]) llm__jw_put(w, ",", 1);
+    w->need_comma[w->depth] = 1;
+    llm__jw_quoted(w, key, len);
+    llm__jw_put(w, ":", 1);
+    w->after_key = 1;
+}
+LLMASYNC_API void llm_jw_key(llm_json_writer *w, const char *key) {
+    if (!key) { w->error = LLM_JSON_ERR_INVALID_ARG; return; }
+    llm_jw_key_n(w, key, strlen(key));
+}
+LLMASYNC_API void llm_jw_string_n(llm_json_writer *w, const char *s, size_t len) {
+    if (!llm__jw_sep(w)) return;
+    llm__jw_quoted(w, s, len);
+}
+LLMASYNC_API void llm_jw_string(llm_json_writer *w, const char *s) {
+    if (!s) { llm_jw_null(w); return; }
+    llm_jw_string_n(w, s, strlen(s));
+}
+/* Shortest text that reads back as the same double, in the C locale. */
+static size_t llm__fmt_double(char *buf, size_t cap, double d) {
+    int prec;
+    size_t n = 0, i;
+    const char *dp = localeconv()->decimal_point;
+    for (prec = 15; prec <= 17; prec++) {
+        int k = snprintf(buf, cap, "%.*g", prec, d);
+        if (k <= 0 || (size_t)k >= cap) return 0;
+        n = (size_t)k;
+        if (dp && dp[0] != '.' && dp[0])
+            for (i = 0; i < n; i++) if (buf[i] == dp[0]) buf[i] = '.';
+        if (llm__strtod(buf, n) == d) break;
+    }
+    return n;
+}
+LLMASYNC_API void llm_jw_number(llm_json_writer *w, double d) {
+    char buf[40];
+    size_t n;
+    if (!(d - d == 0.0)) { w->error = LLM_JSON_ERR_INVALID_ARG; return; } /* NaN, inf */
+    if (!llm__jw_sep(w)) return;
+    n = llm__fmt_double(buf, sizeof buf, d);
+    llm__jw_put(w, buf, n);
+}
+LLMASYNC_API void llm_jw_int(llm_json_writer *w, int64_t v) {
+    char buf[24];
+    int n;
+    if (!llm__jw_sep(w)) return;
+    n = snprintf(buf, sizeof buf, "%lld", (long long)v);
+    llm__jw_put(w, buf, (size_t)n);
+}
+LLMASYNC_API void llm_jw_bool(llm_json_writer *w, int b) {
+    if (!llm__jw_sep(w)) return;
+    if (b) llm__jw_put(w, "true", 4); else llm__jw_put(w, "false", 5);
+}
+LLMASYNC_API void llm_jw_null(llm_json_writer *w) {
+    if (!llm__jw_sep(w)) return;
+    llm__jw_put(w, "null", 4);
+}
+LLMASYNC_API void llm_jw_raw(llm_json_writer *w, const char *json, size_t len) {
+    if (!json) { w->error = LLM_JSON_ERR_INVALID_ARG; return; }
+    if (!llm__jw_sep(w)) return;
+    llm__jw_put(w, json, len);
+}
+/* Writes a parsed tree. Iterative (an explicit stack from the allocator), so
+   depth costs no C stack. */
+LLMASYNC_API void llm_jw_value(llm_json_writer *w, const llm_json_value *v) {
+    typedef struct { const llm_json_value *c; size_t next; } frame;
+    frame *st = NULL;
+    size_t sp = 0, cap = 0;
+    if (!v) { w->error = LLM_JSON_ERR_INVALID_ARG; return; }
+    if (!llm__jw_sep(w)) return;
+    for (;;) {
+        if (v) { /* write v, or open it */
+            switch (v->type) {
+            case LLM_JSON_NULL: llm__jw_put(w, "null", 4); break;
+            case LLM_JSON_TRUE: llm__jw_put(w, "true", 4); break;
+            case LLM_JSON_FALSE: llm__jw_put(w, "false", 5); break;
+            case LLM_JSON_NUMBER: llm__jw_put(w, v->str, v->len); break;
+            case LLM_JSON_STRING: llm__jw_quoted(w, v->str, v->len); break;
+            case LLM_JSON_ARRAY:
+            case LLM_JSON_OBJECT:
+                if (sp == cap) {
+                    size_t nc = cap ? cap * 2 : 16;
+                    frame *ns = (frame *)llm__realloc(&w->allocator, st, nc * sizeof(frame));
+                    if (!ns) { w->error = LLM_JSON_ERR_NO_MEMORY; goto out; }
+                    st = ns;
+                    cap = nc;
+                }
+                st[sp].c = v;
+                st[sp].next = 0;
+                sp++;
+                llm__jw_put(w, v->type == LLM_JSON_OBJECT ? "{" : "[", 1);
+                break;
+            }
+            v = NULL;
+        }
+        if (w->error || sp == 0) break;
+        { /* next child of the innermost open container, or close it */
+            frame *f = &st[sp - 1];
+            if (f->next < f->c->len) {
+                const llm_json_value *ch = &f->c->items[f->next];
+                if (f->next) llm__jw_put(w, ",", 1);
+                if (f->c->type == LLM_JSON_OBJECT) {
+                    llm__jw_quoted(w, ch->key ? ch->key : "", ch->key ? ch->key_len : 0);
+                    llm__jw_put(w, ":", 1);
+                }
+                f->next++;
+                v = ch;
+            } else {
+                llm__jw_put(w, f->c->type == LLM_JSON_OBJECT ? "}" : "]", 1);
+                sp--;
+            }
+        }
+    }
+out:
+    llm__free(&w->allocator, st);
+}
+LLMASYNC_API const char *llm_jw_text(const llm_json_writer *w, size_t *len) {
+    if (!w || w->error || w->depth != 0 || w->after_key || !w->data) { if (len) *len = 0; return NULL; }
+    if (len) *len = w->len;
+    return w->data;
+}
+
+/* >>sse ==================================================================
+   Incremental server-sent events decoder (WHATWG rules): lines end at CR, LF
+   or CRLF, also when the CR and the LF arrive in different reads; ':' starts
+   a comment; "field: value" splits at the first colon and loses one leading
+   space; data lines join with '\n'; a blank line dispatches an event that
+   has data; a leading BOM is skipped. Bytes are scanned once: a line that
+   lies whole inside a read is handed on without copying. Line and event size
+   are bounded by max (LLM_ERR_TOO_LARGE, never unbounded growth). */
+
+typedef int (*llm__event_cb)(void *ctx, const char *event, size_t elen, const char *data, size_t dlen);
+
+typedef struct llm__sse {
+    llm__buf line;  /* unfinished line carried between reads */
+    llm__buf data;  /* data of the event being built */
+    llm__buf event; /* its event type */
+    llm__buf id;    /* last event id */
+    long retry_ms;  /* last retry field, -1 if none */
+    int has_data;
+    int skip_lf;    /* the previous read ended with CR */
+    int bom_seen;   /* bytes of a leading BOM matched so far; 3 or -1: decided */
+    int events;     /* data events dispatched */
+    int comments;   /* comment lines seen (keep-alives) */
+    size_t max;
+    int err;        /* LLM_ERR_TOO_LARGE / LLM_ERR_NO_MEMORY / -1 (callback stop) */
+} llm__sse;
+
+static void llm__sse_init(llm__sse *d, size_t max) {
+    memset(d, 0, sizeof *d);
+    d->retry_ms = -1;
+    d->max = max;
+}
+static void llm__sse_free(const llm_allocator *a, llm__sse *d) {
+    llm__buf_free(a, &d->line);
+    llm__buf_free(a, &d->data);
+    llm__buf_free(a, &d->event);
+    llm__buf_free(a, &d->id);
+}
+static void llm__sse_reset(llm__sse *d) {
+    llm__buf_clear(&d->line);
+    llm__buf_clear(&d->data);
+    llm__buf_clear(&d->event);
+    llm__buf_clear(&d->id);
+    d->retry_ms = -1;
+    d->has_data = d->skip_lf = d->bom_seen = d->events = d->comments = d->err = 0;
+}
+
+static int llm__sse_line(const llm_allocator *a, llm__sse *d, const char *l, size_t n, llm__event_cb cb, void *ctx) {
+    const char *colon, *val;
+    size_t flen, vlen;
+    if (n == 0) { /* dispatch */
+        int rc = 0;
+        if (d->has_data) {
+            d->events++;
+            rc = cb(ctx, d->event.p ? d->event.p : "", d->event.len, d->data.p ? d->data.p : "", d->data.len);
+        }
+        llm__buf_clear(&d->data);
+        llm__buf_clear(&d->event);
+        d->has_data = 0;
+        if (rc) { d->err = -1; return 0; }
+        return 1;
+    }
+    if (l[0] == ':') { d->comments++; return 1; }
+    colon = (const char *)memchr(l, ':', n);
+    flen = colon ? (size_t)(colon - l) : n;
+    val = colon ? colon + 1 : l + n;
+    vlen = colon ? n - flen - 1 : 0;
+    if (vlen && val[0] == ' ') { val++; vlen--; }
+    if (llm__eq_n(l, flen, "data")) {
+        if (d->data.len + vlen + 1 > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+        if ((d->has_data && !llm__buf_add(a, &d->data, "\n", 1)) || !llm__buf_add(a, &d->data, val, vlen)) {
+            d->err = LLM_ERR_NO_MEMORY;
+            return 0;
+        }
+        d->has_data = 1;
+    } else if (llm__eq_n(l, flen, "event")) {
+        llm__buf_clear(&d->event);
+        if (vlen > d->max || !llm__buf_add(a, &d->event, val, vlen)) {
+            d->err = vlen > d->max ? LLM_ERR_TOO_LARGE : LLM_ERR_NO_MEMORY;
+            return 0;
+        }
+    } else if (llm__eq_n(l, flen, "id")) {
+        if (!memchr(val, '\0', vlen)) {
+            llm__buf_clear(&d->id);
+            if (!llm__buf_add(a, &d->id, val, vlen)) { d->err = LLM_ERR_NO_MEMORY; return 0; }
+        }
+    } else if (llm__eq_n(l, flen, "retry")) {
+        size_t k;
+        long v = 0;
+        for (k = 0; k < vlen && val[k] >= '0' && val[k] <= '9'; k++)
+            if (v < 100000000) v = v * 10 + (val[k] - '0');
+        if (k == vlen && vlen > 0) d->retry_ms = v;
+    } /* other fields are ignored */
+    return 1;
+}
+
+/* Feeds n bytes; 1 on success, 0 on error (d->err says which). */
+static int llm__sse_feed(const llm_allocator *a, llm__sse *d, const char *p, size_t n, llm__event_cb cb, void *ctx) {
+    static const unsigned char bom[3] = { 0xEF, 0xBB, 0xBF };
+    while (d->bom_seen >= 0 && d->bom_seen < 3 && n) { /* the stream's first bytes */
+        if ((unsigned char)*p == bom[d->bom_seen]) {
+            d->bom_seen++;
+            p++;
+            n--;
+        } else {
+            int had = d->bom_seen;
+            d->bom_seen = -1;
+            if (had && !llm__sse_feed(a, d, (const char *)bom, (size_t)had, cb, ctx)) return 0;
+        }
+    }
+    if (d->bom_seen >= 0 && d->bom_seen < 3) return 1; /* still undecided */
+    while (n) {
+        size_t k = 0;
+        if (d->skip_lf) {
+            d->skip_lf = 0;
+            if (*p == '\n') { p++; n--; continue; }
+        }
+        while (k < n && p[k] != '\n' && p[k] != '\r') k++;
+        if (k == n) { /* unfinished line: keep it */
+            if (d->line.len + n > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+            if (!llm__buf_add(a, &d->line, p, n)) { d->err = LLM_ERR_NO_MEMORY; return 0; }
+            return 1;
+        }
+        if (d->line.len) {
+            int ok;
+            if (d->line.len + k > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+            if (!llm__buf_add(a, &d->line, p, k)) { d->err = LLM_ERR_NO_MEMORY; return 0; }
+            ok = llm__sse_line(a, d, d->line.p, d->line.len, cb, ctx);
+            llm__buf_clear(&d->line);
+            if (!ok) return 0;
+        } else {
+            if (k > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+            if (!llm__sse_line(a, d, p, k, cb, ctx)) return 0;
+        }
+        if (p[k] == '\r') {
+            if (k + 1 < n) { if (p[k + 1] == '\n') k++; }
+            else d->skip_lf = 1;
+        }
+        p += k + 1;
+        n -= k + 1;
+    }
+    return 1;
+}
+
+/* >>ndjson ===============================================================
+   One JSON document per line (Ollama). LF or CRLF; blank lines skipped;
+   bounded like SSE. The event callback gets each line as data. */
+
+typedef struct llm__ndjson { llm__buf line; size_t max; int err; int events; } llm__ndjson;
+
+static int llm__nd_line(llm__ndjson *d, const char *l, size_t n, llm__event_cb cb, void *ctx) {
+    size_t i;
+    if (n && l[n - 1] == '\r') n--;
+    for (i = 0; i < n; i++)
+        if (l[i] != ' ' && l[i] != '\t') break;
+    if (i == n) return 1;
+    d->events++;
+    if (cb(ctx, "", 0, l, n)) { d->err = -1; return 0; }
+    return 1;
+}
+static int llm__nd_feed(const llm_allocator *a, llm__ndjson *d, const char *p, size_t n, llm__event_cb cb, void *ctx) {
+    while (n) {
+        const char *nl = (const char *)memchr(p, '\n', n);
+        size_t k = nl ? (size_t)(nl - p) : n;
+        if (!nl) {
+            if (d->line.len + n > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+            if (!llm__buf_add(a, &d->line, p, n)) { d->err = LLM_ERR_NO_MEMORY; return 0; }
+            return 1;
+        }
+        if (d->line.len) {
+            int ok;
+            if (d->line.len + k > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+            if (!llm__buf_add(a, &d->line, p, k)) { d->err = LLM_ERR_NO_MEMORY; return 0; }
+            ok = llm__nd_line(d, d->line.p, d->line.len, cb, ctx);
+            llm__buf_clear(&d->line);
+            if (!ok) return 0;
+        } else {
+            if (k > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+            if (!llm__nd_line(d, p, k, cb, ctx)) return 0;
+        }
+        p += k + 1;
+        n -= k + 1;
+    }
+    return 1;
+}
+/* End of stream: a last line without a newline still counts. */
+static int llm__nd_finish(llm__ndjson *d, llm__event_cb cb, void *ctx) {
+    int ok = 1;
+    if (d->line.len) ok = llm__nd_line(d, d->line.p, d->line.len, cb, ctx);
+    llm__buf_clear(&d->line);
+    return ok;
+}
+
+/* >>structs ============================================================== */
+
+enum { LLM__K_CHAT, LLM__K_EMBED, LLM__K_RAW, LLM__K_GROUP };
+/* Which client list holds a request; one list per state, plus the reported. */
+enum { LLM__L_NONE, LLM__L_QUEUED, LLM__L_ACTIVE, LLM__L_RETRY, LLM__L_GROUP, LLM__L_DONE, LLM__L_HELD, LLM__L_COUNT };
+/* How the body of the current attempt is consumed. */
+enum { LLM__M_UNDECIDED, LLM__M_STREAM, LLM__M_BUFFER };
+
+typedef struct llm__provider {
+    char *name;         /* routing prefix */
+    llm_api api;
+    char *base_url;     /* without trailing '/' */
+    char *api_key;      /* "" when none */
+    int builtin_openai; /* the default OpenAI endpoint: max_completion_tokens */
+} llm__provider;
+
+typedef struct llm__list { llm_request *head, *tail; int count; } llm__list;
+
+typedef struct llm__tool {
+    int index;
+    llm__buf id, type, name, args;
+    llm_json_value *args_json;
+    llm_tool_call pub;
+} llm__tool;
+
+struct llm_client {
+    llm_allocator alloc;
+    CURLM *multi;
+    llm__provider *prov;
+    int n_prov;
+    int max_concurrent, max_retries, retry_cap_ms;
+    long connect_ms;
+    int64_t first_byte_us, idle_us, total_us;
+    size_t max_response, max_event;
+    int max_depth, max_tools;
+    char *ca_file;
+    char *anthropic_version;
+    char user_agent[160];
+    llm_log_fn log_fn;
+    void *log_ud;
+    llm__list lists[LLM__L_COUNT];
+    llm_request *notify_head, *notify_tail; /* requests with callbacks to deliver */
+    int n_inflight;       /* requests the host sees that are not terminal */
+    int64_t next_timer;   /* no deadline of any request is earlier than this */
+    int64_t cb_now;       /* clock read once per curl write callback */
+    int text_progress;    /* a stream without on_delta got text in this pump */
+    int deliver_depth;
+    int woken;
+    uint64_t rng;
+    unsigned seq;
+    int curl_global;
+#ifndef _WIN32
+    int wake_fd[2];
+#else
+    volatile long wake_flag;
+#endif
+};
+
+struct llm_request {
+    llm_client *c;
+    llm_status status;
+    int kind;
+    int list;
+    llm_request *prev, *next;   /* in c->lists[list] */
+    llm_request *nprev, *nnext; /* in the notify list */
+    int notify;
+    unsigned seq;
+    const llm__provider *prov;
+    /* what to send (all owned copies) */
+    char *url;
+    char *body;
+    size_t body_len;
+    struct curl_slist *hdrs;    /* nodes and strings in one allocation of ours */
+    int stream;
+    int counted;                /* counted in c->n_inflight */
+    /* settings */
+    int max_retries;
+    int64_t idle_us, first_byte_us;
+    void *user_data;
+    llm_delta_fn on_delta;
+    llm_done_fn on_done;
+    llm_event_fn on_event;
+    /* transfer */
+    CURL *easy;
+    int in_multi;
+    char errbuf[CURL_ERROR_SIZE];
+    int retries;
+    int64_t t_submit, t_attempt, t_first_byte, t_first_token, t_last_event;
+    int64_t deadline_total, retry_at;
+    /* the current attempt's response */
+    long http_status;
+    int mode, got_byte;
+    char h_request_id[128], h_content_type[96], h_retry_after[64], h_retry_after_ms[32], h_location[256];
+    int h_should_retry;         /* -1 absent, 0 false, 1 true */
+    size_t attempt_bytes;
+    llm__buf raw;               /* buffered body (non-stream, errors) */
+    llm__sse sse;
+    llm__ndjson nd;
+    llm__buf scratch;           /* parse memory for stream events */
+    int abort_kind, abort_retryable;
+    llm_timeout_kind abort_timeout;
+    char abort_msg[384];
+    int stream_done;            /* end marker seen: [DONE], message_stop, done */
+    /* results */
+    llm__buf text, reasoning;
+    size_t take_off, cb_off;
+    llm__tool *tools;
+    int n_tools, cap_tools;
+    llm_usage usage;
+    char finish_reason[32], resp_id[128], resp_model[128];
+    llm_json_value *doc, *content_doc;
+    llm__buf events;            /* raw streams: events not yet delivered */
+    size_t events_off;
+    /* embeddings */
+    const char *const *inputs_ref; /* only during submit */
+    float *vec;
+    int n_vec, dim, n_inputs;
+    /* groups (batched embeddings) */
+    llm_request *parent;
+    llm_request **children;
+    int n_children, children_left, batch_size;
+    /* outcome */
+    llm_error err;
+    char err_msg[512], err_pmsg[384], err_type[64], err_code[64], err_param[64];
+    llm_timings tm;
+    int terminal;    /* reached DONE, FAILED or CANCELLED (set once) */
+    int done_called; /* on_done delivered */
+    int blocking, in_cb, free_pending;
+};
+
+/* >>log ================================================================== */
+
+static void llm__log(llm_client *c, llm_log_level lv, const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    if (!c->log_fn) return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    c->log_fn(lv, buf, c->log_ud);
+}
+
+/* >>errors =============================================================== */
+
+LLMASYNC_API const char *llm_error_string(llm_error_kind k) {
+    switch (k) {
+    case LLM_ERR_NONE: return "none";
+    case LLM_ERR_CONNECTION: return "connection";
+    case LLM_ERR_TIMEOUT: return "timeout";
+    case LLM_ERR_RATE_LIMIT: return "rate_limit";
+    case LLM_ERR_AUTH: return "auth";
+    case LLM_ERR_PERMISSION: return "permission";
+    case LLM_ERR_BAD_REQUEST: return "bad_request";
+    case LLM_ERR_NOT_FOUND: return "not_found";
+    case LLM_ERR_CONFLICT: return "conflict";
+    case LLM_ERR_TOO_LARGE: return "too_large";
+    case LLM_ERR_UNPROCESSABLE: return "unprocessable";
+    case LLM_ERR_SERVER: return "server";
+    case LLM_ERR_OVERLOADED: return "overloaded";
+    case LLM_ERR_PROTOCOL: return "protocol";
+    case LLM_ERR_CANCELLED: return "cancelled";
+    case LLM_ERR_INVALID: return "invalid";
+    case LLM_ERR_NO_MEMORY: return "no_memory";
+    case LLM_ERR_COUNT_: break;
+    }
+    return "unknown";
+}
+
+LLMASYNC_API const char *llm_status_string(llm_status s) {
+    switch (s) {
+    case LLM_QUEUED: return "queued";
+    case LLM_ACTIVE: return "active";
+    case LLM_RETRY_WAIT: return "retry_wait";
+    case LLM_DONE: return "done";
+    case LLM_FAILED: return "failed";
+    case LLM_CANCELLED: return "cancelled";
+    }
+    return "unknown";
+}
+
+static const char *llm__timeout_name(llm_timeout_kind t) {
+    switch (t) {
+    case LLM_TIMEOUT_CONNECT: return "connect";
+    case LLM_TIMEOUT_FIRST_BYTE: return "first byte";
+    case LLM_TIMEOUT_IDLE: return "stream idle";
+    case LLM_TIMEOUT_TOTAL: return "total";
+    case LLM_TIMEOUT_SERVER: return "server (HTTP 408)";
+    case LLM_TIMEOUT_NONE: break;
+    }
+    return "";
+}
+
+/* The status table of BEHAVIOUR.md. */
+static llm_error_kind llm__kind_of_status(long s) {
+    switch (s) {
+    case 400: return LLM_ERR_BAD_REQUEST;
+    case 401: return LLM_ERR_AUTH;
+    case 403: return LLM_ERR_PERMISSION;
+    case 404: return LLM_ERR_NOT_FOUND;
+    case 408: return LLM_ERR_TIMEOUT;
+    case 409: return LLM_ERR_CONFLICT;
+    case 413: return LLM_ERR_TOO_LARGE;
+    case 422: return LLM_ERR_UNPROCESSABLE;
+    case 429: return LLM_ERR_RATE_LIMIT;
+    case 529: return LLM_ERR_OVERLOADED;
+    default: break;
+    }
+    if (s >= 500) return LLM_ERR_SERVER;
+    if (s >= 300 && s < 400) return LLM_ERR_PROTOCOL;
+    return LLM_ERR_BAD_REQUEST;
+}
+
+/* A provider's error type, where it says more than the status (mid-stream
+   errors have no status of their own). */
+static llm_error_kind llm__kind_of_type(const char *t, llm_error_kind fallback) {
+    if (!t || !*t) return fallback;
+    if (!strcmp(t, "overloaded_error")) return LLM_ERR_OVERLOADED;
+    if (!strcmp(t, "rate_limit_error") || !strcmp(t, "rate_limit_exceeded") || !strcmp(t, "tokens")) return LLM_ERR_RATE_LIMIT;
+    if (!strcmp(t, "authentication_error")) return LLM_ERR_AUTH;
+    if (!strcmp(t, "permission_error")) return LLM_ERR_PERMISSION;
+    if (!strcmp(t, "not_found_error")) return LLM_ERR_NOT_FOUND;
+    if (!strcmp(t, "request_too_large")) return LLM_ERR_TOO_LARGE;
+    if (!strcmp(t, "api_error") || !strcmp(t, "server_error")) return LLM_ERR_SERVER;
+    return fallback;
+}
+
+/* Copies at most cap-1 bytes, never cutting a UTF-8 sequence in two. */
+static void llm__copy_cut(char *dst, size_t cap, const char *s, size_t n) {
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    }
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+/* Replaces every occurrence of a secret in s with "***". */
+static void llm__redact(char *s, const char *secret) {
+    size_t sl = secret ? strlen(secret) : 0;
+    if (sl < 4) return; /* too short to be a key; would mangle the text */
+    for (;;) {
+        char *p = strstr(s, secret);
+        size_t rest;
+        if (!p) break;
+        rest = strlen(p + sl);
+        memcpy(p, "***", 3);
+        memmove(p + 3, p + sl, rest + 1);
+    }
+}
+
+/* >>request helpers ====================================================== */
+
+static void llm__abort(llm_request *r, llm_error_kind kind, int retryable, const char *fmt, ...) {
+    va_list ap;
+    if (r->abort_kind) return; /* the first cause wins */
+    r->abort_kind = (int)kind;
+    r->abort_retryable = retryable;
+    va_start(ap, fmt);
+    vsnprintf(r->abort_msg, sizeof r->abort_msg, fmt, ap);
+    va_end(ap);
+}
+
+static void llm__notify(llm_request *r) {
+    llm_client *c = r->c;
+    if (r->notify || r->parent) return;
+    r->notify = 1;
+    r->nnext = NULL;
+    r->nprev = c->notify_tail;
+    if (c->notify_tail) c->notify_tail->nnext = r; else c->notify_head = r;
+    c->notify_tail = r;
+}
+static void llm__unnotify(llm_request *r) {
+    llm_client *c = r->c;
+    if (!r->notify) return;
+    if (r->nprev) r->nprev->nnext = r->nnext; else c->notify_head = r->nnext;
+    if (r->nnext) r->nnext->nprev = r->nprev; else c->notify_tail = r->nprev;
+    r->nprev = r->nnext = NULL;
+    r->notify = 0;
+}
+
+static int llm__add_text(llm_request *r, const char *s, size_t n) {
+    if (!n) return 1;
+    if (!llm__buf_add(&r->c->alloc, &r->text, s, n)) {
+        llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory while receiving text");
+        return 0;
+    }
+    if (!r->t_first_token) r->t_first_token = r->c->cb_now ? r->c->cb_now : llm__now_us();
+    llm__notify(r);
+    return 1;
+}
+static int llm__add_reasoning(llm_request *r, const char *s, size_t n) {
+    if (n && !llm__buf_add(&r->c->alloc, &r->reasoning, s, n)) {
+        llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory while receiving text");
+        return 0;
+    }
+    return 1;
+}
+
+static void llm__set_str(char *dst, size_t cap, const llm_json_value *v) {
+    size_t n;
+    const char *s = llm_json_string(v, &n);
+    if (s) llm__copy_cut(dst, cap, s, n);
+}
+
+/* The tool call with this index, created on first sight; bounded. */
+static llm__tool *llm__tool_at(llm_request *r, int index) {
+    int i;
+    llm__tool *t;
+    for (i = r->n_tools - 1; i >= 0; i--)
+        if (r->tools[i].index == index) return &r->tools[i];
+    if (index < 0 || r->n_tools >= r->c->max_tools) {
+        llm__abort(r, LLM_ERR_PROTOCOL, 0, "tool call index %d outside the limit of %d", index, r->c->max_tools);
+        return NULL;
+    }
+    if (r->n_tools == r->cap_tools) {
+        int nc = r->cap_tools ? r->cap_tools * 2 : 4;
+        llm__tool *nt = (llm__tool *)llm__realloc(&r->c->alloc, r->tools, (size_t)nc * sizeof(llm__tool));
+        if (!nt) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return NULL; }
+        r->tools = nt;
+        r->cap_tools = nc;
+    }
+    t = &r->tools[r->n_tools++];
+    memset(t, 0, sizeof *t);
+    t->index = index;
+    llm__notify(r);
+    if (!r->t_first_token) r->t_first_token = r->c->cb_now ? r->c->cb_now : llm__now_us();
+    return t;
+}
+static int llm__tool_set(llm_request *r, llm__buf *b, const llm_json_value *v, int append) {
+    size_t n;
+    const char *s = llm_json_string(v, &n);
+    if (!s) return 1;
+    if (!append) llm__buf_clear(b);
+    if (!llm__buf_add(&r->c->alloc, b, s, n)) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return 0; }
+    return 1;
+}
+/* Arguments that arrive as an object (Anthropic non-stream, Ollama). */
+static int llm__tool_args_json(llm_request *r, llm__tool *t, const llm_json_value *v) {
+    llm_json_writer w;
+    size_t n;
+    const char *s;
+    if (!v) return 1;
+    if (v->type == LLM_JSON_STRING) return llm__tool_set(r, &t->args, v, 1);
+    llm_jw_init(&w, &r->c->alloc);
+    llm_jw_value(&w, v);
+    s = llm_jw_text(&w, &n);
+    if (!s || !llm__buf_add(&r->c->alloc, &t->args, s, n)) {
+        llm_jw_free(&w);
+        llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls");
+        return 0;
+    }
+    llm_jw_free(&w);
+    return 1;
+}
+
+static void llm__usage_read(llm_usage *u, const llm_json_value *o) {
+    int64_t v;
+    if (!o || o->type != LLM_JSON_OBJECT) return;
+    /* OpenAI */
+    if (llm_json_int64(llm_json_get(o, "prompt_tokens"), &v)) u->prompt_tokens = v;
+    if (llm_json_int64(llm_json_get(o, "completion_tokens"), &v)) u->completion_tokens = v;
+    if (llm_json_int64(llm_json_get(o, "total_tokens"), &v)) u->total_tokens = v;
+    if (llm_json_int64(llm_json_path(o, "prompt_tokens_details.cached_tokens"), &v)) u->cached_tokens = v;
+    if (llm_json_int64(llm_json_path(o, "completion_tokens_details.reasoning_tokens"), &v)) u->reasoning_tokens = v;
+    /* Anthropic (output_tokens is cumulative in message_delta) */
+    if (llm_json_int64(llm_json_get(o, "input_tokens"), &v)) u->prompt_tokens = v;
+    if (llm_json_int64(llm_json_get(o, "output_tokens"), &v)) u->completion_tokens = v;
+    if (llm_json_int64(llm_json_get(o, "cache_read_input_tokens"), &v)) u->cached_tokens = v;
+    if (!llm_json_get(o, "total_tokens")) u->total_tokens = u->prompt_tokens + u->completion_tokens;
+}
+
+/* Reads a provider error object ({"message","type","code","param"}, or a
+   bare string) into the request's error detail fields. */
+static void llm__error_detail(llm_request *r, const llm_json_value *e) {
+    const llm_json_value *v;
+    if (!e) return;
+    if (e->type == LLM_JSON_STRING) { llm__set_str(r->err_pmsg, sizeof r->err_pmsg, e); return; }
+    if (e->type != LLM_JSON_OBJECT) return;
+    llm__set_str(r->err_pmsg, sizeof r->err_pmsg, llm_json_get(e, "message"));
+    llm__set_str(r->err_type, sizeof r->err_type, llm_json_get(e, "type"));
+    v = llm_json_get(e, "code");
+    if (v && v->type == LLM_JSON_NUMBER) llm__copy_cut(r->err_code, sizeof r->err_code, v->str, v->len);
+    else llm__set_str(r->err_code, sizeof r->err_code, v);
+    llm__set_str(r->err_param, sizeof r->err_param, llm_json_get(e, "param"));
+}
+
+/* Error bodies come in many shapes: OpenAI {"error":{...}}, Anthropic
+   {"type":"error","error":{...}}, Ollama {"error":"..."}, FastAPI-style
+   {"detail":...}, {"message":...}, HTML pages, plain text, nothing. */
+static void llm__decode_error_body(llm_request *r) {
+    const char *b = r->raw.p ? r->raw.p : "";
+    size_t n = r->raw.len;
+    llm_json_value *doc;
+    llm_json_options o;
+    memset(&o, 0, sizeof o);
+    o.allocator = &r->c->alloc;
+    o.max_depth = r->c->max_depth;
+    r->err_pmsg[0] = r->err_type[0] = r->err_code[0] = r->err_param[0] = '\0';
+    if (n == 0) return;
+    doc = llm_json_parse(b, n, &o, NULL);
+    if (doc) {
+        const llm_json_value *e = llm_json_get(doc, "error"), *d;
+        if (e) llm__error_detail(r, e);
+        if (!r->err_pmsg[0]) llm__set_str(r->err_pmsg, sizeof r->err_pmsg, llm_json_get(doc, "message"));
+        d = llm_json_get(doc, "detail");
+        if (!r->err_pmsg[0] && d) {
+            if (d->type == LLM_JSON_STRING) llm__set_str(r->err_pmsg, sizeof r->err_pmsg, d);
+            else llm__set_str(r->err_pmsg, sizeof r->err_pmsg, llm_json_path(d, "0.msg"));
+        }
+        if (!r->err_type[0]) llm__set_str(r->err_type, sizeof r->err_type, llm_json_get(doc, "type"));
+        if (!strcmp(r->err_type, "error")) r->err_type[0] = '\0';
+        llm_json_free(doc);
+        if (!r->err_pmsg[0]) llm__copy_cut(r->err_pmsg, sizeof r->err_pmsg, b, n < 200 ? n : 200);
+        return;
+    }
+    { /* not JSON: an HTML page's <title>, else the text with tags removed */
+        const char *t = NULL, *te = NULL, *p;
+        size_t i, o2 = 0;
+        char tmp[sizeof r->err_pmsg];
+        int in_tag = 0, space = 0;
+        for (p = b; p + 7 <= b + n; p++)
+            if (llm__ieq_n(p, 7, "<title>")) { t = p + 7; break; }
+        if (t)
+            for (p = t; p + 8 <= b + n; p++)
+                if (llm__ieq_n(p, 8, "</title>")) { te = p; break; }
+        if (t && te) { b = t; n = (size_t)(te - t); }
+        for (i = 0; i < n && o2 < sizeof tmp - 16; i++) {
+            unsigned char ch = (unsigned char)b[i];
+            if (ch == '<') { in_tag = 1; continue; }
+            if (ch == '>') { in_tag = 0; space = 1; continue; }
+            if (in_tag) continue;
+            if (ch < 0x20 || ch == ' ') { space = 1; continue; }
+            if (space && o2) tmp[o2++] = ' ';
+            space = 0;
+            tmp[o2++] = (char)ch;
+        }
+        o2 = llm__utf8_valid((const unsigned char *)tmp, o2); /* keep the valid prefix */
+        llm__copy_cut(r->err_pmsg, sizeof r->err_pmsg, tmp, o2);
+    }
+}
+
+/* >>provider: encode =====================================================
+   Each API is a handful of functions: body encoders, a success decoder, a
+   stream event decoder. The state machine does not know which API it drives.
+   Adding a provider means adding its functions here and a case in the
+   switch of each dispatcher (llm__encode_chat, llm__decode_chat,
+   llm__stream_event, llm__auth_header). */
+
+static int llm__extra_has(const llm_json_value *extra, const char *key) {
+    return extra && llm_json_get(extra, key) != NULL;
+}
+static void llm__extra_write(llm_json_writer *w, const llm_json_value *extra) {
+    size_t i;
+    if (!extra) return;
+    for (i = 0; i < extra->len; i++) {
+        llm_jw_key_n(w, extra->items[i].key, extra->items[i].key_len);
+        llm_jw_value(w, &extra->items[i]);
+    }
+}
+
+typedef struct llm__chat_in {
+    const llm_chat_desc *d;
+    const char *model;   /* wire model name (prefix stripped) */
+    const llm_json_value *extra;
+    llm_json_value **raw_msgs; /* parsed raw_json per message, or NULL */
+} llm__chat_in;
+
+static int llm__send_temp(const llm_chat_desc *d) { return d->has_temperature || d->temperature != 0.0; }
+
+static void llm__enc_openai_chat(llm_json_writer *w, const llm__chat_in *in, const llm__provider *p) {
+    const llm_chat_desc *d = in->d;
+    int i;
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
+    if (!llm__extra_has(in->extra, "messages")) {
+        llm_jw_key(w, "messages");
+        llm_jw_array_begin(w);
+        if (d->system) {
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "role"); llm_jw_string(w, "system");
+            llm_jw_key(w, "content"); llm_jw_string(w, d->system);
+            llm_jw_object_end(w);
+        }
+        for (i = 0; i < d->n_messages; i++) {
+            const llm_message *m = &d->messages[i];
+            if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "role"); llm_jw_string(w, m->role);
+            llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+            if (m->name) { llm_jw_key(w, "name"); llm_jw_string(w, m->name); }
+            if (m->tool_call_id) { llm_jw_key(w, "tool_call_id"); llm_jw_string(w, m->tool_call_id); }
+            llm_jw_object_end(w);
+        }
+        llm_jw_array_end(w);
+    }
+    if (d->max_tokens > 0) {
+        /* OpenAI's own endpoint wants max_completion_tokens (reasoning models
+           reject max_tokens); compatible servers know max_tokens best. */
+        const char *k = p->builtin_openai ? "max_completion_tokens" : "max_tokens";
+        if (!llm__extra_has(in->extra, k)) { llm_jw_key(w, k); llm_jw_int(w, d->max_tokens); }
+    }
+    if (llm__send_temp(d) && !llm__extra_has(in->extra, "temperature")) {
+        llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature);
+    }
+    if (d->stream) {
+        if (!llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, 1); }
+        if (!llm__extra_has(in->extra, "stream_options")) {
+            llm_jw_key(w, "stream_options");
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "include_usage"); llm_jw_bool(w, 1);
+            llm_jw_object_end(w);
+        }
+    }
+    llm__extra_write(w, in->extra);
+    llm_jw_object_end(w);
+}
+
+static void llm__enc_anthropic_chat(llm_json_writer *w, const llm__chat_in *in) {
+    const llm_chat_desc *d = in->d;
+    int i, nsys = 0;
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
+    if (!llm__extra_has(in->extra, "max_tokens")) {
+        llm_jw_key(w, "max_tokens");
+        llm_jw_int(w, d->max_tokens > 0 ? d->max_tokens : LLM_ANTHROPIC_DEFAULT_MAX_TOKENS);
+    }
+    /* Anthropic has no system role: desc.system and system/developer
+       messages become the top-level system, joined by blank lines. */
+    for (i = 0; i < d->n_messages; i++)
+        if (!in->raw_msgs[i] && (!strcmp(d->messages[i].role, "system") || !strcmp(d->messages[i].role, "developer"))) nsys++;
+    if ((d->system || nsys) && !llm__extra_has(in->extra, "system")) {
+        llm__buf sys = { NULL, 0, 0 };
+        int ok = 1;
+        if (d->system) ok = llm__buf_adds(&w->allocator, &sys, d->system);
+        for (i = 0; i < d->n_messages && ok; i++) {
+            const llm_message *m = &d->messages[i];
+            if (in->raw_msgs[i] || (strcmp(m->role, "system") && strcmp(m->role, "developer"))) continue;
+            if (sys.len) ok = llm__buf_adds(&w->allocator, &sys, "\n\n");
+            if (ok) ok = llm__buf_adds(&w->allocator, &sys, m->content);
+        }
+        llm_jw_key(w, "system");
+        if (ok) llm_jw_string_n(w, sys.p ? sys.p : "", sys.len);
+        else w->error = LLM_JSON_ERR_NO_MEMORY;
+        llm__buf_free(&w->allocator, &sys);
+    }
+    if (!llm__extra_has(in->extra, "messages")) {
+        llm_jw_key(w, "messages");
+        llm_jw_array_begin(w);
+        for (i = 0; i < d->n_messages; i++) {
+            const llm_message *m = &d->messages[i];
+            if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
+            if (!strcmp(m->role, "system") || !strcmp(m->role, "developer")) continue;
+            llm_jw_object_begin(w);
+            if (!strcmp(m->role, "tool")) { /* a tool result is a user turn with a block */
+                llm_jw_key(w, "role"); llm_jw_string(w, "user");
+                llm_jw_key(w, "content");
+                llm_jw_array_begin(w);
+                llm_jw_object_begin(w);
+                llm_jw_key(w, "type"); llm_jw_string(w, "tool_result");
+                llm_jw_key(w, "tool_use_id"); llm_jw_string(w, m->tool_call_id);
+                llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+                llm_jw_object_end(w);
+                llm_jw_array_end(w);
+            } else {
+                llm_jw_key(w, "role"); llm_jw_string(w, m->role);
+                llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+            }
+            llm_jw_object_end(w);
+        }
+        llm_jw_array_end(w);
+    }
+    if (llm__send_temp(d) && !llm__extra_has(in->extra, "temperature")) {
+        llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature);
+    }
+    if (d->stream && !llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, 1); }
+    llm__extra_write(w, in->extra);
+    llm_jw_object_end(w);
+}
+
+static void llm__enc_ollama_chat(llm_json_writer *w, const llm__chat_in *in) {
+    const llm_chat_desc *d = in->d;
+    int i;
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
+    if (!llm__extra_has(in->extra, "messages")) {
+        llm_jw_key(w, "messages");
+        llm_jw_array_begin(w);
+        if (d->system) {
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "role"); llm_jw_string(w, "system");
+            llm_jw_key(w, "content"); llm_jw_string(w, d->system);
+            llm_jw_object_end(w);
+        }
+        for (i = 0; i < d->n_messages; i++) {
+            const llm_message *m = &d->messages[i];
+            if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "role"); llm_jw_string(w, !strcmp(m->role, "developer") ? "system" : m->role);
+            llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+            if (m->tool_call_id) { llm_jw_key(w, "tool_call_id"); llm_jw_string(w, m->tool_call_id); }
+            llm_jw_object_end(w);
+        }
+        llm_jw_array_end(w);
+    }
+    if (!llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, d->stream != 0); }
+    if ((llm__send_temp(d) || d->max_tokens > 0) && !llm__extra_has(in->extra, "options")) {
+        llm_jw_key(w, "options");
+        llm_jw_object_begin(w);
+        if (llm__send_temp(d)) { llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature); }
+        if (d->max_tokens > 0) { llm_jw_key(w, "num_predict"); llm_jw_int(w, d->max_tokens); }
+        llm_jw_object_end(w);
+    }
+    llm__extra_write(w, in->extra);
+    llm_jw_object_end(w);
+}
+
+static void llm__enc_embed(llm_json_writer *w, const llm__provider *p, const char *model,
+                           const char *const *inputs, int n, int dimensions, const llm_json_value *extra) {
+    int i;
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, model); }
+    if (!llm__extra_has(extra, "input")) {
+        llm_jw_key(w, "input");
+        llm_jw_array_begin(w);
+        for (i = 0; i < n; i++) llm_jw_string(w, inputs[i]);
+        llm_jw_array_end(w);
+    }
+    if (p->api == LLM_API_OPENAI) {
+        if (dimensions > 0 && !llm__extra_has(extra, "dimensions")) { llm_jw_key(w, "dimensions"); llm_jw_int(w, dimensions); }
+        if (!llm__extra_has(extra, "encoding_format")) { llm_jw_key(w, "encoding_format"); llm_jw_string(w, "float"); }
+    } else if (dimensions > 0 && !llm__extra_has(extra, "dimensions")) {
+        llm_jw_key(w, "dimensions"); llm_jw_int(w, dimensions);
+    }
+    llm__extra_write(w, extra);
+    llm_jw_object_end(w);
+}
+
+static const char *llm__chat_path(llm_api api) {
+    switch (api) {
+    case LLM_API_ANTHROPIC: return "/v1/messages";
+    case LLM_API_OLLAMA: return "/api/chat";
+    case LLM_API_OPENAI: break;
+    }
+    return "/chat/completions";
+}
+static const char *llm__embed_path(llm_api api) {
+    return api == LLM_API_OLLAMA ? "/api/embed" : "/embeddings";
+}
+
+/* >>provider: decode ===================================================== */
+
+static void llm__dec_openai_message(llm_request *r, const llm_json_value *msg) {
+    size_t n, i;
+    const char *s;
+    const llm_json_value *tcs;
+    s = llm_json_string(llm_json_get(msg, "content"), &n);
+    if (s) llm__add_text(r, s, n);
+    s = llm_json_string(llm_json_get(msg, "reasoning_content"), &n);
+    if (!s) s = llm_json_string(llm_json_get(msg, "reasoning"), &n);
+    if (!s) s = llm_json_string(llm_json_get(msg, "thinking"), &n); /* Ollama */
+    if (s) llm__add_reasoning(r, s, n);
+    tcs = llm_json_get(msg, "tool_calls");
+    if (tcs && tcs->type == LLM_JSON_ARRAY) {
+        for (i = 0; i < tcs->len && !r->abort_kind; i++) {
+            const llm_json_value *tc = &tcs->items[i];
+            llm__tool *t = llm__tool_at(r, (int)i);
+            if (!t) return;
+            llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0);
+            llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0);
+            if (!t->type.len) llm__buf_adds(&r->c->alloc, &t->type, "function");
+            llm__tool_set(r, &t->name, llm_json_path(tc, "function.name"), 0);
+            llm__tool_args_json(r, t, llm_json_path(tc, "function.arguments"));
+        }
+    }
+}
+
+static void llm__dec_meta(llm_request *r, const llm_json_value *root) {
+    if (!r->resp_id[0]) llm__set_str(r->resp_id, sizeof r->resp_id, llm_json_get(root, "id"));
+    if (!r->resp_model[0]) llm__set_str(r->resp_model, sizeof r->resp_model, llm_json_get(root, "model"));
+}
+
+/* A whole (non-stream) chat answer. */
+static void llm__decode_chat(llm_request *r, const llm_json_value *root) {
+    const llm_json_value *e = llm_json_get(root, "error");
+    size_t i;
+    if (e && !llm_json_is_null(e)) { /* an error under a 2xx status (Ollama does this) */
+        llm__error_detail(r, e);
+        llm__abort(r, llm__kind_of_type(r->err_type, LLM_ERR_SERVER), 1, "%s", r->err_pmsg[0] ? r->err_pmsg : "error in response");
+        return;
+    }
+    llm__dec_meta(r, root);
+    switch (r->prov->api) {
+    case LLM_API_OPENAI: {
+        const llm_json_value *ch = llm_json_get(root, "choices"), *c0 = NULL;
+        for (i = 0; ch && ch->type == LLM_JSON_ARRAY && i < ch->len; i++) {
+            int64_t idx = 0;
+            llm_json_int64(llm_json_get(&ch->items[i], "index"), &idx);
+            if (idx == 0) { c0 = &ch->items[i]; break; }
+        }
+        if (!c0) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no choice with index 0"); return; }
+        llm__dec_openai_message(r, llm_json_get(c0, "message"));
+        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(c0, "finish_reason"));
+        llm__usage_read(&r->usage, llm_json_get(root, "usage"));
+        break;
+    }
+    case LLM_API_ANTHROPIC: {
+        const llm_json_value *content = llm_json_get(root, "content");
+        if (!content || content->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no content array"); return; }
+        for (i = 0; i < content->len && !r->abort_kind; i++) {
+            const llm_json_value *b = &content->items[i];
+            const char *type = llm_json_string(llm_json_get(b, "type"), NULL);
+            size_t n;
+            const char *s;
+            if (!type) continue;
+            if (!strcmp(type, "text")) {
+                s = llm_json_string(llm_json_get(b, "text"), &n);
+                if (s) llm__add_text(r, s, n);
+            } else if (!strcmp(type, "thinking")) {
+                s = llm_json_string(llm_json_get(b, "thinking"), &n);
+                if (s) llm__add_reasoning(r, s, n);
+            } else if (!strcmp(type, "tool_use")) {
+                llm__tool *t = llm__tool_at(r, (int)i);
+                if (!t) return;
+                llm__tool_set(r, &t->id, llm_json_get(b, "id"), 0);
+                llm__buf_adds(&r->c->alloc, &t->type, "tool_use");
+                llm__tool_set(r, &t->name, llm_json_get(b, "name"), 0);
+                llm__tool_args_json(r, t, llm_json_get(b, "input"));
+            }
+        }
+        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(root, "stop_reason"));
+        llm__usage_read(&r->usage, llm_json_get(root, "usage"));
+        break;
+    }
+    case LLM_API_OLLAMA: {
+        int64_t v;
+        llm__dec_openai_message(r, llm_json_get(root, "message"));
+        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(root, "done_reason"));
+        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->usage.prompt_tokens = v;
+        if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->usage.completion_tokens = v;
+        r->usage.total_tokens = r->usage.prompt_tokens + r->usage.completion_tokens;
+        break;
+    }
+    }
+}
+
+/* OpenAI chat.completion.chunk. Never assumes choices[0]: the usage chunk
+   has "choices": []. */
+static int llm__ev_openai(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
+    const llm_json_value *e = llm_json_get(root, "error"), *ch, *u;
+    size_t i, j;
+    if ((e && !llm_json_is_null(e)) || llm__eq_n(ev, el, "error")) {
+        llm__error_detail(r, e ? e : root);
+        llm__abort(r, llm__kind_of_type(r->err_type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->err_pmsg[0] ? r->err_pmsg : "error event");
+        return 1;
+    }
+    llm__dec_meta(r, root);
+    ch = llm_json_get(root, "choices");
+    for (i = 0; ch && ch->type == LLM_JSON_ARRAY && i < ch->len; i++) {
+        const llm_json_value *c0 = &ch->items[i], *d, *tcs;
+        int64_t idx = 0;
+        size_t n;
+        const char *s;
+        llm_json_int64(llm_json_get(c0, "index"), &idx);
+        if (idx != 0) continue; /* n > 1 is not merged: choice 0 only */
+        d = llm_json_get(c0, "delta");
+        s = llm_json_string(llm_json_get(d, "content"), &n);
+        if (s && !llm__add_text(r, s, n)) return 1;
+        s = llm_json_string(llm_json_get(d, "reasoning_content"), &n);
+        if (!s) s = llm_json_string(llm_json_get(d, "reasoning"), &n);
+        if (s && !llm__add_reasoning(r, s, n)) return 1;
+        tcs = llm_json_get(d, "tool_calls");
+        for (j = 0; tcs && tcs->type == LLM_JSON_ARRAY && j < tcs->len; j++) {
+            const llm_json_value *tc = &tcs->items[j];
+            int64_t ti = (int64_t)j;
+            llm__tool *t;
+            llm_json_int64(llm_json_get(tc, "index"), &ti);
+            if (ti < 0 || ti >= r->c->max_tools) {
+                llm__abort(r, LLM_ERR_PROTOCOL, 0, "tool call index %lld outside 0..%d", (long long)ti, r->c->max_tools - 1);
+                return 1;
+            }
+            t = llm__tool_at(r, (int)ti);
+            if (!t) return 1;
+            if (!llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0) ||
+                !llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0) ||
+                !llm__tool_set(r, &t->name, llm_json_path(tc, "function.name"), 0) ||
+                !llm__tool_set(r, &t->args, llm_json_path(tc, "function.arguments"), 1))
+                return 1;
+        }
+        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(c0, "finish_reason"));
+    }
+    u = llm_json_get(root, "usage");
+    if (u && u->type == LLM_JSON_OBJECT) llm__usage_read(&r->usage, u);
+    return 0;
+}
+
+/* Anthropic Messages stream events. */
+static int llm__ev_anthropic(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
+    char type[48];
+    const llm_json_value *v;
+    size_t n;
+    const char *s;
+    int64_t idx = 0;
+    if (el && el < sizeof type) llm__copy_cut(type, sizeof type, ev, el);
+    else { type[0] = '\0'; llm__set_str(type, sizeof type, llm_json_get(root, "type")); }
+    if (!strcmp(type, "ping")) return 0;
+    if (!strcmp(type, "error")) {
+        llm__error_detail(r, llm_json_get(root, "error"));
+        llm__abort(r, llm__kind_of_type(r->err_type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->err_pmsg[0] ? r->err_pmsg : "error event");
+        return 1;
+    }
+    if (!strcmp(type, "message_start")) {
+        v = llm_json_get(root, "message");
+        llm__dec_meta(r, v);
+        llm__usage_read(&r->usage, llm_json_get(v, "usage"));
+        return 0;
+    }
+    llm_json_int64(llm_json_get(root, "index"), &idx);
+    if (!strcmp(type, "content_block_start")) {
+        v = llm_json_get(root, "content_block");
+        s = llm_json_string(llm_json_get(v, "type"), NULL);
+        if (s && !strcmp(s, "tool_use")) {
+            llm__tool *t;
+            if (idx < 0 || idx >= 1000000) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "bad content block index"); return 1; }
+            t = llm__tool_at(r, (int)idx);
+            if (!t) return 1;
+            llm__tool_set(r, &t->id, llm_json_get(v, "id"), 0);
+            llm__buf_adds(&r->c->alloc, &t->type, "tool_use");
+            llm__tool_set(r, &t->name, llm_json_get(v, "name"), 0);
+        } else if (s && !strcmp(s, "text")) {
+            s = llm_json_string(llm_json_get(v, "text"), &n);
+            if (s && !llm__add_text(r, s, n)) return 1;
+        }
+        return r->abort_kind ? 1 : 0;
+    }
+    if (!strcmp(type, "content_block_delta")) {
+        v = llm_json_get(root, "delta");
+        s = llm_json_string(llm_json_get(v, "type"), NULL);
+        if (!s) return 0;
+        if (!strcmp(s, "text_delta")) {
+            s = llm_json_string(llm_json_get(v, "text"), &n);
+            if (s && !llm__add_text(r, s, n)) return 1;
+        } else if (!strcmp(s, "input_json_delta")) {
+            int i;
+            llm__tool *t = NULL;
+            for (i = 0; i < r->n_tools; i++) if (r->tools[i].index == (int)idx) t = &r->tools[i];
+            if (!t) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "input_json_delta for block %lld without tool_use", (long long)idx); return 1; }
+            if (!llm__tool_set(r, &t->args, llm_json_get(v, "partial_json"), 1)) return 1;
+        } else if (!strcmp(s, "thinking_delta")) {
+            s = llm_json_string(llm_json_get(v, "thinking"), &n);
+            if (s && !llm__add_reasoning(r, s, n)) return 1;
+        } /* signature_delta, citations_delta: nothing to keep */
+        return 0;
+    }
+    if (!strcmp(type, "message_delta")) {
+        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_path(root, "delta.stop_reason"));
+        llm__usage_read(&r->usage, llm_json_get(root, "usage"));
+        return 0;
+    }
+    if (!strcmp(type, "message_stop")) r->stream_done = 1;
+    return 0; /* content_block_stop and unknown events */
+}
+
+/* Ollama NDJSON lines. */
+static int llm__ev_ollama(llm_request *r, const llm_json_value *root) {
+    const llm_json_value *e = llm_json_get(root, "error");
+    int64_t v;
+    if (e && !llm_json_is_null(e)) {
+        llm__error_detail(r, e);
+        llm__abort(r, llm__kind_of_type(r->err_type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->err_pmsg[0] ? r->err_pmsg : "error line");
+        return 1;
+    }
+    llm__dec_meta(r, root);
+    llm__dec_openai_message(r, llm_json_get(root, "message"));
+    if (r->abort_kind) return 1;
+    if (llm_json_bool(llm_json_get(root, "done"), 0)) {
+        r->stream_done = 1;
+        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(root, "done_reason"));
+        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->usage.prompt_tokens = v;
+        if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->usage.completion_tokens = v;
+        r->usage.total_tokens = r->usage.prompt_tokens + r->usage.completion_tokens;
+    }
+    return 0;
+}
+
+/* Raw streams: every event is kept for on_event, and its data (plus '\n')
+   appended to the text. */
+static int llm__ev_raw(llm_request *r, const char *ev, size_t el, const char *data, size_t dl) {
+    uint32_t lens[2];
+    llm_client *c = r->c;
+    lens[0] = (uint32_t)el;
+    lens[1] = (uint32_t)dl;
+    if (r->on_event) {
+        if (!llm__buf_add(&c->alloc, &r->events, lens, sizeof lens) || !llm__buf_add(&c->alloc, &r->events, ev, el) ||
+            !llm__buf_add(&c->alloc, &r->events, "", 1) || !llm__buf_add(&c->alloc, &r->events, data, dl) ||
+            !llm__buf_add(&c->alloc, &r->events, "", 1)) {
+            llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for stream events");
+            return 1;
+        }
+        llm__notify(r);
+    }
+    if (!llm__add_text(r, data, dl) || !llm__add_text(r, "\n", 1)) return 1;
+    return 0;
+}
+
+/* Every stream event of every API arrives here (SSE and NDJSON alike). */
+static int llm__stream_event(void *ctx, const char *ev, size_t el, const char *data, size_t dl) {
+    llm_request *r = (llm_request *)ctx;
+    const llm_json_value *root;
+    llm_json_result jr;
+    r->t_last_event = r->c->cb_now;
+    if (r->kind == LLM__K_RAW) return llm__ev_raw(r, ev, el, data, dl);
+    if (r->prov->api == LLM_API_OPENAI && dl == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        r->stream_done = 1;
+        return 0;
+    }
+    root = llm__json_parse_buf(&r->c->alloc, &r->scratch, data, dl, r->c->max_depth, &jr);
+    if (!root) {
+        if (jr.error == LLM_JSON_ERR_NO_MEMORY) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory parsing a stream event");
+        else llm__abort(r, LLM_ERR_PROTOCOL, 0, "stream event is not valid JSON (byte %lu: %s)",
+                        (unsigned long)jr.offset, llm_json_error_string(jr.error));
+        return 1;
+    }
+    switch (r->prov->api) {
+    case LLM_API_OPENAI: return llm__ev_openai(r, ev, el, root);
+    case LLM_API_ANTHROPIC: return llm__ev_anthropic(r, ev, el, root);
+    case LLM_API_OLLAMA: return llm__ev_ollama(r, root);
+    }
+    return 0;
+}
+
+static int llm__b64val(int ch) {
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+' || ch == '-') return 62;
+    if (ch == '/' || ch == '_') return 63;
+    return -1;
+}
+
+/* One vector: a JSON array of numbers, or base64 of little-endian float32. */
+static int llm__embed_vector(llm_request *r, const llm_json_value *e, int slot) {
+    size_t i, n;
+    float *out;
+    if (!e) return 0;
+    if (e->type == LLM_JSON_ARRAY) {
+        n = e->len;
+    } else if (e->type == LLM_JSON_STRING) {
+        size_t chars = e->len;
+        while (chars && e->str[chars - 1] == '=') chars--;
+        n = chars * 6 / 8 / 4;
+    } else {
+        return 0;
+    }
+    if (n == 0 || n > 1000000) return 0;
+    if (!r->vec) {
+        if ((size_t)r->n_inputs > ((size_t)-1 / sizeof(float)) / n) return 0;
+        r->dim = (int)n;
+        r->vec = (float *)llm__calloc(&r->c->alloc, (size_t)r->n_inputs * n * sizeof(float));
+        if (!r->vec) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for embeddings"); return 0; }
+    }
+    out = r->vec + (size_t)slot * (size_t)r->dim;
+    if (e->type == LLM_JSON_ARRAY) {
+        if (n != (size_t)r->dim) return 0;
+        for (i = 0; i < n; i++) {
+            double d;
+            if (!llm_json_number(&e->items[i], &d)) return 0;
+            out[i] = (float)d;
+        }
+        return 1;
+    } else { /* base64 */
+        const char *s = e->str;
+        unsigned char bytes[4];
+        size_t k = 0, nb = 0, want = (size_t)r->dim * 4;
+        uint32_t acc = 0;
+        int bits = 0;
+        for (i = 0; i < e->len && s[i] != '='; i++) {
+            int v = llm__b64val((unsigned char)s[i]);
+            if (v < 0) return 0;
+            acc = (acc << 6) | (uint32_t)v;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                bytes[nb++ % 4] = (unsigned char)(acc >> bits);
+                if (nb % 4 == 0) {
+                    uint32_t u = (uint32_t)bytes[0] | ((uint32_t)bytes[1] << 8) | ((uint32_t)bytes[2] << 16) | ((uint32_t)bytes[3] << 24);
+                    float f;
+                    if (k >= (size_t)r->dim) return 0;
+                    memcpy(&f, &u, sizeof f);
+                    out[k++] = f;
+                }
+            }
+        }
+        return nb == want;
+    }
+}
+
+static void llm__decode_embed(llm_request *r, const llm_json_value *root) {
+    const llm_json_value *data;
+    size_t i;
+    int64_t v;
+    int filled = 0;
+    if (r->prov->api == LLM_API_OLLAMA) {
+        data = llm_json_get(root, "embeddings");
+        if (!data || data->type != LLM_JSON_ARRAY || data->len != (size_t)r->n_inputs) {
+            llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: expected %d vectors", r->n_inputs);
+            return;
+        }
+        for (i = 0; i < data->len; i++) {
+            if (!llm__embed_vector(r, &data->items[i], (int)i)) {
+                llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: vector %lu is malformed", (unsigned long)i);
+                return;
+            }
+        }
+        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->usage.prompt_tokens = r->usage.total_tokens = v;
+        r->n_vec = r->n_inputs;
+        llm__set_str(r->resp_model, sizeof r->resp_model, llm_json_get(root, "model"));
+        return;
+    }
+    data = llm_json_get(root, "data");
+    if (!data || data->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: response has no data array"); return; }
+    for (i = 0; i < data->len; i++) {
+        const llm_json_value *it = &data->items[i];
+        int64_t idx = (int64_t)i;
+        llm_json_int64(llm_json_get(it, "index"), &idx);
+        if (idx < 0 || idx >= r->n_inputs) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: index %lld out of range", (long long)idx); return; }
+        if (!llm__embed_vector(r, llm_json_get(it, "embedding"), (int)idx)) {
+            if (!r->abort_kind) llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: vector %lld is malformed or of another size", (long long)idx);
+            return;
+        }
+        filled++;
+    }
+    if (filled != r->n_inputs) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: got %d of %d vectors", filled, r->n_inputs); return; }
+    r->n_vec = r->n_inputs;
+    llm__usage_read(&r->usage, llm_json_get(root, "usage"));
+    llm__set_str(r->resp_model, sizeof r->resp_model, llm_json_get(root, "model"));
+}
+
+/* >>lists ================================================================ */
+
+static void llm__unlink(llm_request *r) {
+    llm__list *l;
+    if (r->list == LLM__L_NONE) return;
+    l = &r->c->lists[r->list];
+    if (r->prev) r->prev->next = r->next; else l->head = r->next;
+    if (r->next) r->next->prev = r->prev; else l->tail = r->prev;
+    r->prev = r->next = NULL;
+    l->count--;
+    r->list = LLM__L_NONE;
+}
+static void llm__link(llm_request *r, int list, int front) {
+    llm__list *l = &r->c->lists[list];
+    llm__unlink(r);
+    if (front) {
+        r->prev = NULL;
+        r->next = l->head;
+        if (l->head) l->head->prev = r; else l->tail = r;
+        l->head = r;
+    } else {
+        r->next = NULL;
+        r->prev = l->tail;
+        if (l->tail) l->tail->next = r; else l->head = r;
+        l->tail = r;
+    }
+    l->count++;
+    r->list = list;
+}
+
+static void llm__timer(llm_client *c, int64_t at) {
+    if (at > 0 && at < c->next_timer) c->next_timer = at;
+}
+
+/* >>transfer ============================================================= */
+
+static void llm__detach(llm_request *r) {
+    if (r->in_multi) {
+        curl_multi_remove_handle(r->c->multi, r->easy);
+        r->in_multi = 0;
+    }
+}
+static void llm__release_easy(llm_request *r) {
+    llm__detach(r);
+    if (r->easy) {
+        curl_easy_cleanup(r->easy);
+        r->easy = NULL;
+    }
+}
+
+static void llm__free_tools(llm_request *r) {
+    const llm_allocator *a = &r->c->alloc;
+    int i;
+    for (i = 0; i < r->n_tools; i++) {
+        llm__tool *t = &r->tools[i];
+        llm__buf_free(a, &t->id);
+        llm__buf_free(a, &t->type);
+        llm__buf_free(a, &t->name);
+        llm__buf_free(a, &t->args);
+        llm_json_free(t->args_json);
+    }
+    r->n_tools = 0;
+}
+
+/* Everything an attempt learned is forgotten before the next one. */
+static void llm__reset_attempt(llm_request *r) {
+    const llm_allocator *a = &r->c->alloc;
+    r->http_status = 0;
+    r->mode = LLM__M_UNDECIDED;
+    r->got_byte = 0;
+    r->h_request_id[0] = r->h_content_type[0] = r->h_retry_after[0] = r->h_retry_after_ms[0] = r->h_location[0] = '\0';
+    r->h_should_retry = -1;
+    r->attempt_bytes = 0;
+    llm__buf_clear(&r->raw);
+    llm__sse_reset(&r->sse);
+    llm__buf_clear(&r->nd.line);
+    r->nd.err = r->nd.events = 0;
+    r->abort_kind = r->abort_retryable = 0;
+    r->abort_timeout = LLM_TIMEOUT_NONE;
+    r->abort_msg[0] = '\0';
+    r->stream_done = 0;
+    llm__buf_clear(&r->text);
+    llm__buf_clear(&r->reasoning);
+    r->take_off = r->cb_off = 0;
+    llm__free_tools(r);
+    memset(&r->usage, 0, sizeof r->usage);
+    r->finish_reason[0] = r->resp_id[0] = r->resp_model[0] = '\0';
+    llm_json_free(r->doc);
+    llm_json_free(r->content_doc);
+    r->doc = r->content_doc = NULL;
+    llm__buf_clear(&r->events);
+    r->events_off = 0;
+    llm__free(a, r->vec);
+    r->vec = NULL;
+    r->n_vec = r->dim = 0;
+    r->errbuf[0] = '\0';
+    r->t_first_byte = r->t_first_token = 0;
+}
+
+static size_t llm__on_header(char *buf, size_t size, size_t nitems, void *ud) {
+    llm_request *r = (llm_request *)ud;
+    size_t n = size * nitems, k, vs;
+    const char *colon;
+    char *dst = NULL;
+    size_t cap = 0;
+    if (!r->got_byte) {
+        r->got_byte = 1;
+        r->t_first_byte = llm__now_us();
+    }
+    if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        /* a new response (after "100 Continue", say): forget the last one */
+        long st = 0;
+        k = 5;
+        while (k < n && buf[k] != ' ') k++;
+        while (k < n && buf[k] == ' ') k++;
+        while (k < n && buf[k] >= '0' && buf[k] <= '9' && st < 1000) st = st * 10 + (buf[k++] - '0');
+        r->http_status = st;
+        r->h_request_id[0] = r->h_content_type[0] = r->h_retry_after[0] = r->h_retry_after_ms[0] = r->h_location[0] = '\0';
+        r->h_should_retry = -1;
+        return n;
+    }
+    colon = (const char *)memchr(buf, ':', n);
+    if (!colon) return n;
+    k = (size_t)(colon - buf);
+    vs = k + 1;
+    while (vs < n && (buf[vs] == ' ' || buf[vs] == '\t')) vs++;
+    while (n > vs && (buf[n - 1] == '\r' || buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t')) n--;
+    if (llm__ieq_n(buf, k, "content-type")) { dst = r->h_content_type; cap = sizeof r->h_content_type; }
+    else if (llm__ieq_n(buf, k, "x-request-id") || llm__ieq_n(buf, k, "request-id")) { dst = r->h_request_id; cap = sizeof r->h_request_id; }
+    else if (llm__ieq_n(buf, k, "retry-after")) { dst = r->h_retry_after; cap = sizeof r->h_retry_after; }
+    else if (llm__ieq_n(buf, k, "retry-after-ms")) { dst = r->h_retry_after_ms; cap = sizeof r->h_retry_after_ms; }
+    else if (llm__ieq_n(buf, k, "location")) { dst = r->h_location; cap = sizeof r->h_location; }
+    else if (llm__ieq_n(buf, k, "x-should-retry")) {
+        if (llm__ieq_n(buf + vs, n - vs, "true")) r->h_should_retry = 1;
+        else if (llm__ieq_n(buf + vs, n - vs, "false")) r->h_should_retry = 0;
+        return size * nitems;
+    }
+    if (dst) {
+        size_t vl = n - vs, i;
+        if (vl >= cap) vl = cap - 1;
+        for (i = 0; i < vl; i++) dst[i] = (buf[vs + i] >= 0x20 && buf[vs + i] < 0x7F) ? buf[vs + i] : '?';
+        dst[vl] = '\0';
+    }
+    return size * nitems;
+}
+
+static int llm__is_json_type(const char *ct) {
+    return llm__ieq_n(ct, strlen(ct) < 16 ? strlen(ct) : 16, "application/json");
+}
+
+/* libcurl hands over body bytes here. It only records: no curl calls, no
+   host callbacks; returning short aborts the transfer with our reason kept
+   in abort_kind. */
+static size_t llm__on_write(char *p, size_t size, size_t nmemb, void *ud) {
+    llm_request *r = (llm_request *)ud;
+    llm_client *c = r->c;
+    size_t n = size * nmemb;
+    int ok;
+    c->cb_now = llm__now_us();
+    r->tm.bytes_received += n;
+    r->attempt_bytes += n;
+    if (!r->got_byte) {
+        r->got_byte = 1;
+        r->t_first_byte = c->cb_now;
+    }
+    if (r->attempt_bytes > c->max_response) {
+        llm__abort(r, LLM_ERR_TOO_LARGE, 0, "response larger than max_response_bytes (%lu bytes)", (unsigned long)c->max_response);
+        return 0;
+    }
+    if (r->mode == LLM__M_UNDECIDED)
+        r->mode = (r->stream && r->http_status >= 200 && r->http_status < 300 && !llm__is_json_type(r->h_content_type))
+                      ? LLM__M_STREAM : LLM__M_BUFFER;
+    if (r->mode == LLM__M_BUFFER) {
+        if (!llm__buf_add(&c->alloc, &r->raw, p, n)) {
+            llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory buffering the response");
+            return 0;
+        }
+        return n;
+    }
+    if (r->prov->api == LLM_API_OLLAMA && r->kind != LLM__K_RAW) {
+        ok = llm__nd_feed(&c->alloc, &r->nd, p, n, llm__stream_event, r);
+        if (!ok && r->nd.err == LLM_ERR_TOO_LARGE)
+            llm__abort(r, LLM_ERR_TOO_LARGE, 0, "stream line larger than max_event_bytes (%lu)", (unsigned long)c->max_event);
+        else if (!ok && r->nd.err == LLM_ERR_NO_MEMORY)
+            llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding the stream");
+    } else {
+        ok = llm__sse_feed(&c->alloc, &r->sse, p, n, llm__stream_event, r);
+        if (!ok && r->sse.err == LLM_ERR_TOO_LARGE)
+            llm__abort(r, LLM_ERR_TOO_LARGE, 0, "stream event larger than max_event_bytes (%lu)", (unsigned long)c->max_event);
+        else if (!ok && r->sse.err == LLM_ERR_NO_MEMORY)
+            llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding the stream");
+    }
+    return ok ? n : 0;
+}
+
+static int llm__easy_setup(llm_request *r) {
+    llm_client *c = r->c;
+    CURL *e = curl_easy_init();
+    if (!e) return 0;
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, llm__on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, llm__on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)r);
+    if (r->body) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+    if (c->connect_ms > 0) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    /* Never follow redirects: custom credential headers (x-api-key) would go
+       to the new host. A 3xx fails with the Location in the message. */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    r->easy = e;
+    return 1;
+}
+
+/* >>retry ================================================================ */
+
+/* A non-negative decimal number, the whole (trimmed) string. */
+static int llm__parse_decimal(const char *s, double *out) {
+    size_t i = 0, n, start;
+    while (s[i] == ' ') i++;
+    start = i;
+    while (s[i] >= '0' && s[i] <= '9') i++;
+    if (i == start) return 0;
+    if (s[i] == '.') {
+        i++;
+        while (s[i] >= '0' && s[i] <= '9') i++;
+    }
+    n = i;
+    while (s[i] == ' ') i++;
+    if (s[i] != '\0' || n - start > 40) return 0;
+    {
+        char tmp[48];
+        memcpy(tmp, s + start, n - start);
+        tmp[n - start] = '\0';
+        *out = llm__strtod(tmp, n - start);
+    }
+    return 1;
+}
+
+static int64_t llm__days_from_civil(int64_t y, int m, int d) {
+    int64_t era, yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* HTTP dates (IMF-fixdate, RFC 850, asctime) to Unix seconds; -1 if not one. */
+static int64_t llm__http_date(const char *s) {
+    static const char *mon[] = { "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
+    int day = -1, month = -1, hh = -1, mm = -1, ss = -1;
+    int64_t year = -1;
+    const char *p = s;
+    while (*p) {
+        const char *t;
+        size_t n;
+        while (*p == ' ' || *p == ',' || *p == '-') p++;
+        t = p;
+        while (*p && *p != ' ' && *p != ',' && *p != '-') p++;
+        n = (size_t)(p - t);
+        if (!n) break;
+        if (t[0] >= '0' && t[0] <= '9') {
+            if (n == 8 && t[2] == ':' && t[5] == ':') {
+                hh = (t[0] - '0') * 10 + (t[1] - '0');
+                mm = (t[3] - '0') * 10 + (t[4] - '0');
+                ss = (t[6] - '0') * 10 + (t[7] - '0');
+            } else {
+                int64_t v = 0;
+                size_t i;
+                for (i = 0; i < n && i < 6; i++) {
+                    if (t[i] < '0' || t[i] > '9') return -1;
+                    v = v * 10 + (t[i] - '0');
+                }
+                if (n <= 2 && day < 0 && month < 0) day = (int)v;
+                else if (n <= 2 && day < 0) day = (int)v; /* asctime: "Nov  6" */
+                else if (n == 2) year = v + (v < 70 ? 2000 : 1900);
+                else year = v;
+            }
+        } else if (n >= 3) {
+            int i;
+            for (i = 0; i < 12; i++)
+                if (llm__lower((unsigned char)t[0]) == mon[i][0] && llm__lower((unsigned char)t[1]) == mon[i][1] &&
+                    llm__lower((unsigned char)t[2]) == mon[i][2] && (n == 3))
+                    month = i + 1;
+        }
+    }
+    if (day < 1 || day > 31 || month < 1 || year < 1970 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60) return -1;
+    return llm__days_from_civil(year, month, day) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+static double llm__rand01(llm_client *c) { /* xorshift64*: per client, no global state */
+    uint64_t x = c->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    c->rng = x;
+    return (double)((x * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+/* The server's Retry-After when sane, else exponential backoff with jitter:
+   min(0.5 * 2^n, 8) s times a factor in [0.75, 1]. */
+static int64_t llm__retry_delay_us(llm_request *r) {
+    llm_client *c = r->c;
+    double ms = -1, v, base;
+    int64_t when;
+    if (r->h_retry_after_ms[0] && llm__parse_decimal(r->h_retry_after_ms, &v)) ms = v;
+    if (ms < 0 && r->h_retry_after[0]) {
+        if (llm__parse_decimal(r->h_retry_after, &v)) ms = v * 1000.0;
+        else if ((when = llm__http_date(r->h_retry_after)) >= 0) ms = ((double)when - (double)time(NULL)) * 1000.0;
+    }
+    if (ms >= 0 && ms <= (double)c->retry_cap_ms) return (int64_t)(ms * 1000.0);
+    base = 0.5;
+    { int i; for (i = 0; i < r->retries && base < 8.0; i++) base *= 2; }
+    if (base > 8.0) base = 8.0;
+    return (int64_t)(base * (1.0 - 0.25 * llm__rand01(c)) * 1e6);
+}
+
+/* >>state ================================================================
+   The request state machine. Every status change goes through
+   llm__transition; nothing else writes r->status.
+
+     (new) ----submit----> QUEUED            (GROUP parents: the group list)
+     QUEUED ---admit-----> ACTIVE            holds a slot under max_concurrent
+     ACTIVE ---retryable--> RETRY_WAIT       slot released, timer retry_at
+     RETRY_WAIT --timer--> QUEUED            first in line: admitted before
+     any non-terminal ---> DONE | FAILED | CANCELLED   exactly once
+
+   Terminal requests wait in the DONE list until llm_wait_any reports them
+   (then HELD), or go to HELD directly when llm_chat_blocking owns them. */
+
+static void llm__err_sync(llm_request *r) {
+    llm_error *e = &r->err;
+    e->message = r->err_msg;
+    e->provider_message = r->err_pmsg[0] ? r->err_pmsg : NULL;
+    e->type = r->err_type[0] ? r->err_type : NULL;
+    e->code = r->err_code[0] ? r->err_code : NULL;
+    e->param = r->err_param[0] ? r->err_param : NULL;
+    e->request_id = r->h_request_id[0] ? r->h_request_id : NULL;
+    e->retries = r->retries;
+}
+
+static void llm__group_child_done(llm_request *ch);
+
+static void llm__transition(llm_request *r, llm_status to) {
+    llm_client *c = r->c;
+    int i;
+    if (r->terminal) return; /* terminal already: never twice */
+    switch (to) {
+    case LLM_QUEUED:
+        llm__link(r, r->kind == LLM__K_GROUP ? LLM__L_GROUP : LLM__L_QUEUED, r->status == LLM_RETRY_WAIT);
+        if (!r->counted && !r->parent) { r->counted = 1; c->n_inflight++; }
+        llm__timer(c, r->deadline_total);
+        break;
+    case LLM_ACTIVE:
+        llm__link(r, LLM__L_ACTIVE, 0);
+        if (r->parent && r->parent->status == LLM_QUEUED) r->parent->status = LLM_ACTIVE;
+        break;
+    case LLM_RETRY_WAIT:
+        llm__detach(r);
+        llm__link(r, LLM__L_RETRY, 0);
+        llm__timer(c, r->retry_at);
+        break;
+    case LLM_DONE:
+    case LLM_FAILED:
+    case LLM_CANCELLED:
+        r->terminal = 1;
+        llm__release_easy(r);
+        llm__unlink(r);
+        r->status = to;
+        r->tm.total_ms = (double)(llm__now_us() - r->t_submit) / 1000.0;
+        if (r->counted) { r->counted = 0; c->n_inflight--; }
+        if (to == LLM_DONE) {
+            r->err.kind = LLM_ERR_NONE;
+            r->err_msg[0] = r->err_pmsg[0] = r->err_type[0] = r->err_code[0] = r->err_param[0] = '\0';
+            r->err.retryable = 0;
+            r->err.timeout = LLM_TIMEOUT_NONE;
+        }
+        llm__err_sync(r);
+        for (i = 0; i < r->n_children; i++) /* a group's open batches end with it */
+            if (!r->children[i]->terminal) {
+                llm_request *ch = r->children[i];
+                ch->err.kind = LLM_ERR_CANCELLED;
+                llm__copy_cut(ch->err_msg, sizeof ch->err_msg, "cancelled with its batch group", 30);
+                llm__transition(ch, LLM_CANCELLED);
+            }
+        if (r->parent) { llm__group_child_done(r); return; }
+        llm__link(r, r->blocking ? LLM__L_HELD : LLM__L_DONE, 0);
+        llm__notify(r);
+        return;
+    }
+    r->status = to;
+}
+
+/* Sets the error and either schedules a retry or fails the request. */
+static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status, int retryable,
+                               llm_timeout_kind to, const char *detail) {
+    llm_client *c = r->c;
+    size_t n;
+    int i;
+    if (status > 0)
+        n = (size_t)snprintf(r->err_msg, sizeof r->err_msg, "HTTP %ld (%s): %s", status, llm_error_string(kind), detail);
+    else if (kind == LLM_ERR_TIMEOUT)
+        n = (size_t)snprintf(r->err_msg, sizeof r->err_msg, "timeout (%s): %s", llm__timeout_name(to), detail);
+    else
+        n = (size_t)snprintf(r->err_msg, sizeof r->err_msg, "%s: %s", llm_error_string(kind), detail);
+    if (n < sizeof r->err_msg && (r->err_type[0] || r->err_code[0]))
+        snprintf(r->err_msg + n, sizeof r->err_msg - n, " [%s%s%s%s]", r->err_type[0] ? "type " : "", r->err_type,
+                 r->err_type[0] && r->err_code[0] ? ", code " : r->err_code[0] ? "code " : "", r->err_code);
+    for (i = 0; i < c->n_prov; i++) { /* a key never leaves in a message */
+        llm__redact(r->err_msg, c->prov[i].api_key);
+        llm__redact(r->err_pmsg, c->prov[i].api_key);
+    }
+    if (r->text.len || r->n_tools) retryable = 0; /* never replay what the host may have seen */
+    r->err.kind = kind;
+    r->err.http_status = (int)status;
+    r->err.retryable = retryable;
+    r->err.timeout = kind == LLM_ERR_TIMEOUT ? to : LLM_TIMEOUT_NONE;
+    llm__err_sync(r);
+    if (retryable && r->retries < r->max_retries && r->status == LLM_ACTIVE) {
+        int64_t now = llm__now_us(), delay = llm__retry_delay_us(r);
+        if (!r->deadline_total || now + delay < r->deadline_total) {
+            r->retries++;
+            r->err.retries = r->retries;
+            r->retry_at = now + delay;
+            llm__log(c, LLM_LOG_INFO, "llmasync: request %u: %s; retry %d of %d in %lld ms", r->seq, r->err_msg,
+                     r->retries, r->max_retries, (long long)(delay / 1000));
+            llm__transition(r, LLM_RETRY_WAIT);
+            return;
+        }
+    }
+    llm__log(c, LLM_LOG_WARN, "llmasync: request %u failed: %s", r->seq, r->err_msg);
+    llm__transition(r, LLM_FAILED);
+}
+
+/* What an OK transfer must still pass to be DONE. */
+static int llm__decode_success(llm_request *r) {
+    llm_client *c = r->c;
+    if (r->mode == LLM__M_STREAM) {
+        if (r->prov->api == LLM_API_OLLAMA && r->kind != LLM__K_RAW) llm__nd_finish(&r->nd, llm__stream_event, r);
+        if (r->abort_kind) return 0;
+        if (r->kind != LLM__K_RAW && !r->stream_done && !r->finish_reason[0]) {
+            llm__abort(r, LLM_ERR_PROTOCOL, 1, "stream ended before its end marker (%s)",
+                       r->prov->api == LLM_API_OPENAI ? "data: [DONE]" :
+                       r->prov->api == LLM_API_ANTHROPIC ? "message_stop" : "\"done\": true");
+            return 0;
+        }
+        return 1;
+    }
+    if (r->kind == LLM__K_RAW) {
+        if (!llm__add_text(r, r->raw.p ? r->raw.p : "", r->raw.len)) return 0;
+        if (r->raw.len == 0) return 1;
+    }
+    {
+        llm_json_options o;
+        llm_json_result jr;
+        memset(&o, 0, sizeof o);
+        o.allocator = &c->alloc;
+        o.max_depth = c->max_depth;
+        r->doc = llm_json_parse(r->raw.p ? r->raw.p : "", r->raw.len, &o, &jr);
+        if (!r->doc) {
+            if (jr.error == LLM_JSON_ERR_NO_MEMORY) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory parsing the response");
+            else llm__abort(r, LLM_ERR_PROTOCOL, 0, "response body is not valid JSON (line %lu, column %lu: %s)",
+                            (unsigned long)jr.line, (unsigned long)jr.column, llm_json_error_string(jr.error));
+            return 0;
+        }
+    }
+    if (r->kind == LLM__K_CHAT) llm__decode_chat(r, r->doc);
+    else if (r->kind == LLM__K_EMBED) llm__decode_embed(r, r->doc);
+    return !r->abort_kind;
+}
+
+/* After success: tool call views, their arguments and the content as JSON. */
+static int llm__finalize(llm_request *r) {
+    llm_client *c = r->c;
+    llm_json_options o;
+    llm_json_result jr;
+    int i;
+    memset(&o, 0, sizeof o);
+    o.allocator = &c->alloc;
+    o.max_depth = c->max_depth;
+    for (i = 0; i < r->n_tools; i++) {
+        llm__tool *t = &r->tools[i];
+        t->pub.index = t->index;
+        t->pub.id = t->id.p ? t->id.p : "";
+        t->pub.type = t->type.p ? t->type.p : "";
+        t->pub.name = t->name.p ? t->name.p : "";
+        t->pub.arguments = t->args.p ? t->args.p : "";
+        t->pub.arguments_len = t->args.len;
+        if (t->args.len) {
+            t->args_json = llm_json_parse(t->args.p, t->args.len, &o, &jr);
+            if (!t->args_json && jr.error == LLM_JSON_ERR_NO_MEMORY) return 0;
+        }
+        t->pub.arguments_json = t->args_json;
+    }
+    if (r->kind == LLM__K_CHAT && r->text.len) {
+        /* Structured output: the content as JSON, tolerating a ``` fence. */
+        const char *s = r->text.p, *e = r->text.p + r->text.len;
+        while (s < e && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\t')) e--;
+        if (e - s >= 6 && memcmp(s, "```", 3) == 0 && memcmp(e - 3, "```", 3) == 0) {
+            const char *nl = (const char *)memchr(s, '\n', (size_t)(e - s));
+            if (nl) { s = nl + 1; e -= 3; }
+        }
+        if (s < e && (*s == '{' || *s == '[')) {
+            r->content_doc = llm_json_parse(s, (size_t)(e - s), &o, &jr);
+            if (!r->content_doc && jr.error == LLM_JSON_ERR_NO_MEMORY) return 0;
+        }
+    }
+    return 1;
+}
+
+static int llm__tls_trust_error(CURLcode res) {
+    return res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE ||
+           res == CURLE_SSL_CERTPROBLEM || res == CURLE_SSL_ISSUER_ERROR ||
+           res == CURLE_SSL_PINNEDPUBKEYNOTMATCH || res == CURLE_SSL_CRL_BADFILE;
+}
+
+/* A transfer ended (curl_multi_info_read said so): classify it. */
+static void llm__attempt_done(llm_request *r, CURLcode res) {
+    long status = r->http_status;
+    char detail[sizeof r->abort_msg + 64];
+    llm__detach(r);
+    r->err.curl_code = (int)res;
+    if (r->abort_kind) {
+        llm__fail_or_retry(r, (llm_error_kind)r->abort_kind, status, r->abort_retryable, r->abort_timeout, r->abort_msg);
+        return;
+    }
+    if (res != CURLE_OK) {
+        const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(res);
+        if (res == CURLE_OPERATION_TIMEDOUT) {
+            llm__fail_or_retry(r, LLM_ERR_TIMEOUT, 0, 1, LLM_TIMEOUT_CONNECT, why);
+        } else if (res == CURLE_OUT_OF_MEMORY) {
+            llm__fail_or_retry(r, LLM_ERR_NO_MEMORY, 0, 0, LLM_TIMEOUT_NONE, why);
+        } else if (llm__tls_trust_error(res)) {
+            snprintf(detail, sizeof detail, "TLS certificate not trusted (%s); set ca_file for a private CA", why);
+            llm__fail_or_retry(r, LLM_ERR_CONNECTION, 0, 0, LLM_TIMEOUT_NONE, detail);
+        } else if (res == CURLE_UNSUPPORTED_PROTOCOL || res == CURLE_URL_MALFORMAT) {
+            llm__fail_or_retry(r, LLM_ERR_INVALID, 0, 0, LLM_TIMEOUT_NONE, why);
+        } else {
+            if (status) snprintf(detail, sizeof detail, "transfer broken after HTTP %ld: %s", status, why);
+            else snprintf(detail, sizeof detail, "%s", why);
+            llm__fail_or_retry(r, LLM_ERR_CONNECTION, 0, 1, LLM_TIMEOUT_NONE, detail);
+        }
+        return;
+    }
+    if (status >= 200 && status < 300) {
+        if (llm__decode_success(r) && llm__finalize(r)) {
+            llm__transition(r, LLM_DONE);
+            return;
+        }
+        if (!r->abort_kind) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding the response");
+        llm__fail_or_retry(r, (llm_error_kind)r->abort_kind, status, r->abort_retryable, LLM_TIMEOUT_NONE, r->abort_msg);
+        return;
+    }
+    if (status >= 300 && status < 400) {
+        snprintf(detail, sizeof detail, "redirect to %s not followed (credentials never go to another URL); set the base URL to the final one",
+                 r->h_location[0] ? r->h_location : "(no Location)");
+        llm__fail_or_retry(r, LLM_ERR_PROTOCOL, status, 0, LLM_TIMEOUT_NONE, detail);
+        return;
+    }
+    {
+        llm_error_kind kind = llm__kind_of_status(status);
+        int retry;
+        if (status < 100) kind = LLM_ERR_PROTOCOL;
+        llm__decode_error_body(r);
+        if (!strcmp(r->err_type, "overloaded_error")) kind = LLM_ERR_OVERLOADED;
+        if (r->h_should_retry >= 0) retry = r->h_should_retry;
+        else retry = status == 408 || status == 409 || status == 429 || status >= 500;
+        snprintf(detail, sizeof detail, "%s", r->err_pmsg[0] ? r->err_pmsg : r->raw.len ? "(no message in the body)" : "empty response body");
+        llm__fail_or_retry(r, kind, status, retry, status == 408 ? LLM_TIMEOUT_SERVER : LLM_TIMEOUT_NONE, detail);
+    }
+}
+
+/* Admit one queued request: set up its transfer and hand it to curl. */
+static void llm__start(llm_request *r) {
+    llm_client *c = r->c;
+    CURLMcode mc;
+    int64_t now = llm__now_us();
+    if (!r->easy && !llm__easy_setup(r)) {
+        llm__fail_or_retry(r, LLM_ERR_NO_MEMORY, 0, 0, LLM_TIMEOUT_NONE, "could not create a transfer");
+        return;
+    }
+    llm__reset_attempt(r);
+    r->t_attempt = r->t_last_event = now;
+    if (r->tm.attempts == 0) r->tm.queued_ms = (double)(now - r->t_submit) / 1000.0;
+    llm__transition(r, LLM_ACTIVE);
+    mc = curl_multi_add_handle(c->multi, r->easy);
+    if (mc != CURLM_OK) {
+        llm__fail_or_retry(r, mc == CURLM_OUT_OF_MEMORY ? LLM_ERR_NO_MEMORY : LLM_ERR_CONNECTION, 0, 0,
+                           LLM_TIMEOUT_NONE, curl_multi_strerror(mc));
+        return;
+    }
+    r->in_multi = 1;
+    r->tm.attempts++;
+    if (r->first_byte_us > 0) llm__timer(c, now + r->first_byte_us);
+    if (r->stream && r->idle_us > 0) llm__timer(c, now + r->idle_us);
+}
+
+static int llm__admit(llm_client *c) {
+    int n = 0;
+    while (c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent) {
+        llm__start(c->lists[LLM__L_QUEUED].head);
+        n++;
+    }
+    return n;
+}
+
+/* Deadlines. c->next_timer is a lower bound of every deadline, so this scan
+   runs only when something may be due; idle deadlines only move later. */
+static void llm__timers(llm_client *c, int64_t now) {
+    int64_t next = INT64_MAX;
+    llm_request *r, *nx;
+    for (r = c->lists[LLM__L_ACTIVE].head; r; r = nx) {
+        llm_timeout_kind which = LLM_TIMEOUT_NONE;
+        int64_t d = INT64_MAX;
+        char msg[96];
+        nx = r->next;
+        if (r->deadline_total) { d = r->deadline_total; which = LLM_TIMEOUT_TOTAL; }
+        if (r->first_byte_us > 0 && !r->got_byte && r->t_attempt + r->first_byte_us < d) {
+            d = r->t_attempt + r->first_byte_us;
+            which = LLM_TIMEOUT_FIRST_BYTE;
+        }
+        if (r->stream && r->idle_us > 0 && r->t_last_event + r->idle_us < d) {
+            d = r->t_last_event + r->idle_us;
+            which = LLM_TIMEOUT_IDLE;
+        }
+        if (d > now) { if (d < next) next = d; continue; }
+        if (which == LLM_TIMEOUT_IDLE)
+            snprintf(msg, sizeof msg, "no stream data event for %lld ms", (long long)(r->idle_us / 1000));
+        else if (which == LLM_TIMEOUT_FIRST_BYTE)
+            snprintf(msg, sizeof msg, "no response byte within %lld ms", (long long)(r->first_byte_us / 1000));
+        else
+            snprintf(msg, sizeof msg, "request not finished within %lld ms", (long long)((r->deadline_total - r->t_submit) / 1000));
+        llm__detach(r); /* closes the connection: the server stops */
+        llm__fail_or_retry(r, LLM_ERR_TIMEOUT, 0, which != LLM_TIMEOUT_TOTAL, which, msg);
+        c->next_timer = 0; /* lists changed under us: scan again next pump */
+        return;
+    }
+    for (r = c->lists[LLM__L_RETRY].head; r; r = nx) {
+        nx = r->next;
+        if (r->retry_at <= now) { llm__transition(r, LLM_QUEUED); c->next_timer = 0; return; }
+        if (r->retry_at < next) next = r->retry_at;
+    }
+    for (r = c->lists[LLM__L_QUEUED].head; r; r = nx) {
+        nx = r->next;
+        if (!r->deadline_total) continue;
+        if (r->deadline_total <= now) {
+            llm__fail_or_retry(r, LLM_ERR_TIMEOUT, 0, 0, LLM_TIMEOUT_TOTAL, "request not started within its total timeout");
+            c->next_timer = 0;
+            return;
+        }
+        if (r->deadline_total < next) next = r->deadline_total;
+    }
+    c->next_timer = next;
+}
+
+static void llm__drain(llm_client *c) {
+    for (;;) {
+        int left = 0;
+        CURLMsg *m = curl_multi_info_read(c->multi, &left);
+        char *priv = NULL;
+        CURLcode res;
+        if (!m) break;
+        if (m->msg != CURLMSG_DONE) continue;
+        res = m->data.result; /* copy first: the message dies with the handle */
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        if (priv) llm__attempt_done((llm_request *)priv, res);
+    }
+}
+
+static void llm__destroy(llm_request *r);
+
+/* Host callbacks, only from here: never inside a curl callback. */
+static void llm__deliver(llm_client *c) {
+    if (c->deliver_depth) return;
+    c->deliver_depth++;
+    while (c->notify_head) {
+        llm_request *r = c->notify_head;
+        llm__unnotify(r);
+        r->in_cb = 1;
+        while (r->events_off < r->events.len && !r->free_pending) {
+            uint32_t lens[2]; /* record: lens, type, NUL, data, NUL */
+            const char *ev;
+            memcpy(lens, r->events.p + r->events_off, sizeof lens);
+            ev = r->events.p + r->events_off + sizeof lens;
+            r->events_off += sizeof lens + lens[0] + 1 + lens[1] + 1;
+            if (r->on_event) r->on_event(r, ev, ev + lens[0] + 1, lens[1], r->user_data);
+        }
+        if (r->events_off >= r->events.len && !r->free_pending) { llm__buf_clear(&r->events); r->events_off = 0; }
+        if (r->text.len > r->cb_off && !r->free_pending) {
+            if (r->on_delta) {
+                size_t from = r->cb_off;
+                r->cb_off = r->text.len;
+                r->on_delta(r, r->text.p + from, r->text.len - from, r->user_data);
+            } else {
+                r->cb_off = r->text.len;
+                if (r->stream) c->text_progress = 1;
+            }
+        }
+        if (r->terminal && !r->done_called && !r->free_pending) {
+            r->done_called = 1;
+            if (r->on_done) r->on_done(r, r->user_data);
+        }
+        r->in_cb = 0;
+        if (r->free_pending) llm__destroy(r);
+    }
+    c->deliver_depth--;
+}
+
+static void llm__pump(llm_client *c) {
+    int running = 0, guard;
+    int64_t now = llm__now_us();
+    if (now >= c->next_timer) llm__timers(c, now);
+    llm__admit(c);
+    for (guard = 0; guard < 4; guard++) {
+        curl_multi_perform(c->multi, &running);
+        llm__drain(c);
+        if (!llm__admit(c)) break; /* slots freed: start the next ones now */
+    }
+    llm__deliver(c);
+}
+
+/* Sleep in curl_multi_poll until socket activity, llm_wakeup, the host's
+   limit or our earliest deadline, whichever comes first. */
+static void llm__sleep(llm_client *c, int64_t max_us) {
+    int64_t t = c->next_timer - llm__now_us();
+    int ms;
+    if (t < max_us) max_us = t;
+    if (max_us < 0) max_us = 0;
+    if (max_us > (int64_t)86400 * 1000000) max_us = (int64_t)86400 * 1000000;
+    ms = (int)((max_us + 999) / 1000);
+#ifndef _WIN32
+    {
+        struct curl_waitfd w;
+        w.fd = c->wake_fd[0];
+        w.events = CURL_WAIT_POLLIN;
+        w.revents = 0;
+        curl_multi_poll(c->multi, &w, 1, ms, NULL);
+        if (w.revents) {
+            char b[64];
+            while (read(c->wake_fd[0], b, sizeof b) > 0) {}
+            c->woken = 1;
+        }
+    }
+#else
+    curl_multi_poll(c->multi, NULL, 0, ms, NULL);
+    if (InterlockedExchange(&c->wake_flag, 0)) c->woken = 1;
+#endif
+}
+
+/* >>group ================================================================
+   A batched llm_embed is a parent with no transfer of its own and one child
+   request per batch. Children are ordinary requests (queued, retried, timed
+   out like any other) that the host never sees; the parent ends when the
+   last child succeeds or the first one fails. */
+
+static void llm__copy_error(llm_request *dst, const llm_request *src, const char *prefix) {
+    size_t pl;
+    dst->err = src->err;
+    pl = strlen(prefix);
+    if (pl >= sizeof dst->err_msg) pl = sizeof dst->err_msg - 1;
+    memcpy(dst->err_msg, prefix, pl);
+    llm__copy_cut(dst->err_msg + pl, sizeof dst->err_msg - pl, src->err_msg, strlen(src->err_msg));
+    memcpy(dst->err_pmsg, src->err_pmsg, sizeof dst->err_pmsg);
+    memcpy(dst->err_type, src->err_type, sizeof dst->err_type);
+    memcpy(dst->err_code, src->err_code, sizeof dst->err_code);
+    memcpy(dst->err_param, src->err_param, sizeof dst->err_param);
+    memcpy(dst->h_request_id, src->h_request_id, sizeof dst->h_request_id);
+}
+
+static void llm__group_child_done(llm_request *ch) {
+    llm_request *p = ch->parent;
+    int i;
+    p->children_left--;
+    p->retries += ch->retries;
+    p->tm.bytes_received += ch->tm.bytes_received;
+    p->tm.attempts += ch->tm.attempts;
+    if (p->terminal) return;
+    if (ch->status != LLM_DONE) {
+        char prefix[64];
+        for (i = 0; i < p->n_children && p->children[i] != ch; i++) {}
+        snprintf(prefix, sizeof prefix, "batch %d of %d: ", i + 1, p->n_children);
+        llm__copy_error(p, ch, prefix);
+        llm__transition(p, ch->status == LLM_CANCELLED ? LLM_CANCELLED : LLM_FAILED);
+        return;
+    }
+    if (p->children_left > 0) return;
+    for (i = 0; i < p->n_children; i++) {
+        llm_request *k = p->children[i];
+        if (k->dim != p->children[0]->dim) {
+            llm__copy_cut(p->err_msg, sizeof p->err_msg, "protocol: batches returned vectors of different sizes", 54);
+            p->err.kind = LLM_ERR_PROTOCOL;
+            llm__transition(p, LLM_FAILED);
+            return;
+        }
+        p->usage.prompt_tokens += k->usage.prompt_tokens;
+        p->usage.total_tokens += k->usage.total_tokens;
+    }
+    p->dim = p->children[0]->dim;
+    p->n_vec = p->n_inputs;
+    llm__copy_cut(p->resp_model, sizeof p->resp_model, p->children[0]->resp_model, strlen(p->children[0]->resp_model));
+    llm__transition(p, LLM_DONE);
+}
+
+/* >>request life ========================================================= */
+
+static llm_request *llm__new_request(llm_client *c, int kind) {
+    llm_request *r = (llm_request *)llm__calloc(&c->alloc, sizeof(llm_request));
+    if (!r) return NULL;
+    r->c = c;
+    r->kind = kind;
+    r->status = LLM_QUEUED;
+    r->list = LLM__L_NONE;
+    r->seq = ++c->seq;
+    r->prov = &c->prov[0];
+    r->t_submit = llm__now_us();
+    r->h_should_retry = -1;
+    llm__sse_init(&r->sse, c->max_event);
+    r->nd.max = c->max_event;
+    llm__err_sync(r);
+    return r;
+}
+
+/* Stops whatever the request does, without reporting it. */
+static void llm__silence(llm_request *r) {
+    llm_client *c = r->c;
+    int i;
+    llm__release_easy(r);
+    llm__unlink(r);
+    llm__unnotify(r);
+    if (r->counted) { r->counted = 0; c->n_inflight--; }
+    if (!r->terminal) {
+        r->terminal = 1;
+        r->status = LLM_CANCELLED;
+        r->err.kind = LLM_ERR_CANCELLED;
+    }
+    for (i = 0; i < r->n_children; i++) llm__destroy(r->children[i]);
+    r->n_children = 0;
+}
+
+static void llm__destroy(llm_request *r) {
+    const llm_allocator *a = &r->c->alloc;
+    llm__silence(r);
+    llm__free(a, r->children);
+    llm__free(a, r->url);
+    llm__free(a, r->body);
+    llm__free(a, r->hdrs);
+    llm__buf_free(a, &r->raw);
+    llm__sse_free(a, &r->sse);
+    llm__buf_free(a, &r->nd.line);
+    llm__buf_free(a, &r->scratch);
+    llm__buf_free(a, &r->text);
+    llm__buf_free(a, &r->reasoning);
+    llm__free_tools(r);
+    llm__free(a, r->tools);
+    llm_json_free(r->doc);
+    llm_json_free(r->content_doc);
+    llm__buf_free(a, &r->events);
+    llm__free(a, r->vec);
+    llm__free(a, r);
+}
+
+/* A request that fails before it is sent: bad argument or no memory. */
+static llm_request *llm__reject(llm_request *r, llm_error_kind kind, const char *field, const char *fmt, ...) {
+    char why[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (kind == LLM_ERR_INVALID) snprintf(r->err_msg, sizeof r->err_msg, "invalid argument: %s: %s", field, why);
+    else snprintf(r->err_msg, sizeof r->err_msg, "%s: %s%s%s", llm_error_string(kind), field, *why ? ": " : "", why);
+    r->err.kind = kind;
+    llm__err_sync(r);
+    llm__log(r->c, LLM_LOG_WARN, "llmasync: request %u rejected: %s", r->seq, r->err_msg);
+    llm__transition(r, LLM_FAILED);
+    return r;
+}
+
+static void llm__settings(llm_request *r, int timeout_ms, int idle_ms, int max_retries) {
+    llm_client *c = r->c;
+    int64_t total = timeout_ms > 0 ? (int64_t)timeout_ms * 1000 : timeout_ms < 0 ? 0 : c->total_us;
+    r->deadline_total = total > 0 ? r->t_submit + total : 0;
+    r->idle_us = idle_ms > 0 ? (int64_t)idle_ms * 1000 : idle_ms < 0 ? 0 : c->idle_us;
+    r->first_byte_us = c->first_byte_us;
+    r->max_retries = max_retries > 0 ? max_retries : max_retries < 0 ? 0 : c->max_retries;
+}
+
+/* "provider/model" routing: a known prefix picks the provider and is
+   stripped; anything else (including "meta-llama/Llama-3") is a model name
+   for the default endpoint. */
+static const llm__provider *llm__route(llm_client *c, const char *model, const char **wire) {
+    const char *slash = strchr(model, '/');
+    int i;
+    *wire = model;
+    if (!slash) return &c->prov[0];
+    for (i = 0; i < c->n_prov; i++)
+        if (llm__eq_n(model, (size_t)(slash - model), c->prov[i].name)) {
+            *wire = slash + 1;
+            return &c->prov[i];
+        }
+    return &c->prov[0];
+}
+static const llm__provider *llm__provider_named(llm_client *c, const char *name) {
+    int i;
+    if (!name || !*name) return &c->prov[0];
+    for (i = 0; i < c->n_prov; i++)
+        if (!strcmp(c->prov[i].name, name)) return &c->prov[i];
+    return NULL;
+}
+
+static int llm__url_ok(const char *u) {
+    size_t i;
+    if (!(llm__ieq_n(u, strlen(u) < 7 ? strlen(u) : 7, "http://") || llm__ieq_n(u, strlen(u) < 8 ? strlen(u) : 8, "https://")))
+        return 0;
+    for (i = 0; u[i]; i++)
+        if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7F) return 0;
+    return 1;
+}
+
+/* URL and header list. Header nodes and strings live in one allocation of
+   ours; curl only reads them. Returns 0 after rejecting the request. */
+static int llm__prepare(llm_request *r, const llm__provider *p, const char *path, const char *const *headers,
+                        int n_headers, const char *accept) {
+    llm_client *c = r->c;
+    const char *name[6], *value[6];
+    int n = 0, i, total;
+    size_t bytes = 0, off;
+    char *mem;
+    struct curl_slist *nodes;
+    if (!llm__url_ok(p->base_url)) {
+        llm__reject(r, LLM_ERR_INVALID, "base_url", "\"%s\" (provider %s) must start with http:// or https:// and hold no spaces or control characters", p->base_url, p->name);
+        return 0;
+    }
+    if (llm__has_crlf(p->api_key)) {
+        llm__reject(r, LLM_ERR_INVALID, "api_key", "the key of provider %s contains CR or LF", p->name);
+        return 0;
+    }
+    for (i = 0; i < n_headers; i++) {
+        const char *h = headers ? headers[i] : NULL, *colon;
+        size_t k;
+        if (!h || llm__has_crlf(h)) {
+            llm__reject(r, LLM_ERR_INVALID, "headers", "headers[%d] is %s", i, h ? "holding CR or LF" : "NULL");
+            return 0;
+        }
+        colon = strchr(h, ':');
+        for (k = 0; colon && h + k < colon; k++)
+            if ((unsigned char)h[k] <= 0x20 || h[k] == 0x7F) colon = NULL;
+        if (!colon || colon == h) {
+            llm__reject(r, LLM_ERR_INVALID, "headers", "headers[%d] is not \"Name: value\"", i);
+            return 0;
+        }
+        bytes += strlen(h) + 1;
+    }
+    r->url = (char *)llm__malloc(&c->alloc, strlen(p->base_url) + strlen(path) + 1);
+    if (!r->url) { llm__reject(r, LLM_ERR_NO_MEMORY, "url", ""); return 0; }
+    memcpy(r->url, p->base_url, strlen(p->base_url));
+    memcpy(r->url + strlen(p->base_url), path, strlen(path) + 1);
+#define LLM__HDR(a, b) do { name[n] = (a); value[n] = (b); n++; } while (0)
+    if (r->body) LLM__HDR("Content-Type: application/json", "");
+    LLM__HDR(accept, "");
+    LLM__HDR("Expect:", ""); /* no 100-continue round trip for large bodies */
+    if (p->api == LLM_API_ANTHROPIC) {
+        if (p->api_key[0]) LLM__HDR("x-api-key: ", p->api_key);
+        LLM__HDR("anthropic-version: ", c->anthropic_version);
+    } else if (p->api_key[0]) {
+        LLM__HDR("Authorization: Bearer ", p->api_key);
+    }
+#undef LLM__HDR
+    total = n + n_headers;
+    for (i = 0; i < n; i++) bytes += strlen(name[i]) + strlen(value[i]) + 1;
+    mem = (char *)llm__malloc(&c->alloc, (size_t)total * sizeof(struct curl_slist) + bytes);
+    if (!mem) { llm__reject(r, LLM_ERR_NO_MEMORY, "headers", ""); return 0; }
+    nodes = (struct curl_slist *)(void *)mem;
+    off = (size_t)total * sizeof(struct curl_slist);
+    for (i = 0; i < total; i++) {
+        char *dst = mem + off;
+        size_t len;
+        if (i < n) {
+            size_t a = strlen(name[i]), b = strlen(value[i]);
+            memcpy(dst, name[i], a);
+            memcpy(dst + a, value[i], b + 1);
+            len = a + b;
+        } else {
+            len = strlen(headers[i - n]);
+            memcpy(dst, headers[i - n], len + 1);
+        }
+        nodes[i].data = dst;
+        nodes[i].next = i + 1 < total ? &nodes[i + 1] : NULL;
+        off += len + 1;
+    }
+    r->hdrs = nodes;
+    r->prov = p;
+    return 1;
+}
+
+static int llm__role_ok(llm_api api, const char *role) {
+    static const char *roles[] = { "system", "developer", "user", "assistant", "tool" };
+    size_t i;
+    for (i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (!strcmp(role, roles[i])) return 1;
+    return api == LLM_API_OPENAI && !strcmp(role, "function");
+}
+
+/* UTF-8 check of a desc string; on failure rejects r naming the field. */
+static int llm__check_utf8(llm_request *r, const char *s, const char *field) {
+    size_t n, ok;
+    if (!s) return 1;
+    n = strlen(s);
+    ok = llm__utf8_valid((const unsigned char *)s, n);
+    if (ok == n) return 1;
+    llm__reject(r, LLM_ERR_INVALID, field, "invalid UTF-8 at byte %lu", (unsigned long)ok);
+    return 0;
+}
+
+/* Parses a JSON text of the desc; on failure rejects r naming the field. */
+static llm_json_value *llm__parse_desc_json(llm_request *r, const char *text, const char *field, int want_object) {
+    llm_json_options o;
+    llm_json_result jr;
+    llm_json_value *v;
+    memset(&o, 0, sizeof o);
+    o.allocator = &r->c->alloc;
+    o.max_depth = r->c->max_depth;
+    v = llm_json_parse(text, strlen(text), &o, &jr);
+    if (!v) {
+        if (jr.error == LLM_JSON_ERR_NO_MEMORY) llm__reject(r, LLM_ERR_NO_MEMORY, field, "");
+        else llm__reject(r, LLM_ERR_INVALID, field, "invalid JSON at line %lu, column %lu: %s", (unsigned long)jr.line,
+                         (unsigned long)jr.column, llm_json_error_string(jr.error));
+        return NULL;
+    }
+    if (want_object && v->type != LLM_JSON_OBJECT) {
+        llm_json_free(v);
+        llm__reject(r, LLM_ERR_INVALID, field, "must be a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+/* The writer's text becomes the request body; 0 after rejecting. */
+static int llm__take_body(llm_request *r, llm_json_writer *w, const char *field) {
+    if (w->error || !w->data) {
+        if (w->error == LLM_JSON_ERR_NO_MEMORY) llm__reject(r, LLM_ERR_NO_MEMORY, "body", "");
+        else llm__reject(r, LLM_ERR_INVALID, field, "cannot be encoded (%s)", llm_json_error_string((llm_json_error)w->error));
+        llm_jw_free(w);
+        return 0;
+    }
+    r->body = w->data;
+    r->body_len = w->len;
+    w->data = NULL;
+    return 1;
+}
+
+static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int blocking) {
+    llm_request *r;
+    const llm__provider *p;
+    llm__chat_in in;
+    llm_json_value *extra = NULL, **raw = NULL;
+    llm_json_writer w;
+    char field[48];
+    int i, ok = 0;
+    if (!c) return NULL;
+    r = llm__new_request(c, LLM__K_CHAT);
+    if (!r) return NULL;
+    r->blocking = blocking;
+    if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
+    r->user_data = d->user_data;
+    r->on_delta = d->on_delta;
+    r->on_done = d->on_done;
+    if (!d->model || !*d->model) return llm__reject(r, LLM_ERR_INVALID, "model", "missing");
+    if (!llm__check_utf8(r, d->model, "model")) return r;
+    p = llm__route(c, d->model, &in.model);
+    if (!*in.model) return llm__reject(r, LLM_ERR_INVALID, "model", "empty after the provider prefix");
+    if (!d->messages || d->n_messages < 1) return llm__reject(r, LLM_ERR_INVALID, "messages", "none given (n_messages must be at least 1)");
+    if (!llm__check_utf8(r, d->system, "system")) return r;
+    if (d->max_tokens < 0) return llm__reject(r, LLM_ERR_INVALID, "max_tokens", "negative");
+    if (llm__send_temp(d) && !(d->temperature >= 0.0 && d->temperature - d->temperature == 0.0))
+        return llm__reject(r, LLM_ERR_INVALID, "temperature", "must be a finite number >= 0");
+    raw = (llm_json_value **)llm__calloc(&c->alloc, (size_t)d->n_messages * sizeof *raw);
+    if (!raw) return llm__reject(r, LLM_ERR_NO_MEMORY, "messages", "");
+    for (i = 0; i < d->n_messages; i++) {
+        const llm_message *m = &d->messages[i];
+        if (m->raw_json) {
+            snprintf(field, sizeof field, "messages[%d].raw_json", i);
+            raw[i] = llm__parse_desc_json(r, m->raw_json, field, 1);
+            if (!raw[i]) goto out;
+            continue;
+        }
+        snprintf(field, sizeof field, "messages[%d].role", i);
+        if (!m->role || !*m->role) { llm__reject(r, LLM_ERR_INVALID, field, "missing"); goto out; }
+        if (!llm__role_ok(p->api, m->role)) {
+            llm__reject(r, LLM_ERR_INVALID, field, "unknown role (use system, developer, user, assistant or tool)");
+            goto out;
+        }
+        snprintf(field, sizeof field, "messages[%d].content", i);
+        if (!m->content) { llm__reject(r, LLM_ERR_INVALID, field, "missing (NULL content needs raw_json)"); goto out; }
+        if (!llm__check_utf8(r, m->content, field)) goto out;
+        snprintf(field, sizeof field, "messages[%d].name", i);
+        if (!llm__check_utf8(r, m->name, field)) goto out;
+        snprintf(field, sizeof field, "messages[%d].tool_call_id", i);
+        if (!llm__check_utf8(r, m->tool_call_id, field)) goto out;
+        if (!strcmp(m->role, "tool") && !m->tool_call_id && p->api != LLM_API_OLLAMA) {
+            llm__reject(r, LLM_ERR_INVALID, field, "required for role \"tool\"");
+            goto out;
+        }
+    }
+    if (d->extra_json && !(extra = llm__parse_desc_json(r, d->extra_json, "extra_json", 1))) goto out;
+    in.d = d;
+    in.extra = extra;
+    in.raw_msgs = raw;
+    llm_jw_init(&w, &c->alloc);
+    switch (p->api) {
+    case LLM_API_OPENAI: llm__enc_openai_chat(&w, &in, p); break;
+    case LLM_API_ANTHROPIC: llm__enc_anthropic_chat(&w, &in); break;
+    case LLM_API_OLLAMA: llm__enc_ollama_chat(&w, &in); break;
+    }
+    if (!llm__take_body(r, &w, "messages")) goto out;
+    r->stream = d->stream != 0;
+    llm__settings(r, d->timeout_ms, d->idle_timeout_ms, d->max_retries);
+    if (!llm__prepare(r, p, llm__chat_path(p->api), d->headers, d->n_headers,
+                      !r->stream ? "Accept: application/json" :
+                      p->api == LLM_API_OLLAMA ? "Accept: application/x-ndjson" : "Accept: text/event-stream"))
+        goto out;
+    ok = 1;
+out:
+    if (raw)
+        for (i = 0; i < d->n_messages; i++) llm_json_free(raw[i]);
+    llm__free(&c->alloc, raw);
+    llm_json_free(extra);
+    if (ok) llm__transition(r, LLM_QUEUED);
+    return r;
+}
+
+LLMASYNC_API llm_request *llm_chat(llm_client *c, const llm_chat_desc *desc) {
+    return llm__submit_chat(c, desc, 0);
+}
+
+/* One embeddings request (or batch) for inputs[first .. first+n). */
+static int llm__embed_prepare(llm_request *r, const llm__provider *p, const char *model, const llm_embed_desc *d,
+                              int first, int n, const llm_json_value *extra) {
+    llm_json_writer w;
+    llm_jw_init(&w, &r->c->alloc);
+    llm__enc_embed(&w, p, model, d->inputs + first, n, d->dimensions, extra);
+    if (!llm__take_body(r, &w, "inputs")) return 0;
+    r->n_inputs = n;
+    llm__settings(r, d->timeout_ms, 0, d->max_retries);
+    return llm__prepare(r, p, llm__embed_path(p->api), d->headers, d->n_headers, "Accept: application/json");
+}
+
+LLMASYNC_API llm_request *llm_embed(llm_client *c, const llm_embed_desc *d) {
+    llm_request *r;
+    const llm__provider *p;
+    const char *model;
+    llm_json_value *extra = NULL;
+    char field[32];
+    int i, bs, nb;
+    if (!c) return NULL;
+    r = llm__new_request(c, LLM__K_EMBED);
+    if (!r) return NULL;
+    if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
+    r->user_data = d->user_data;
+    r->on_done = d->on_done;
+    if (!d->model || !*d->model) return llm__reject(r, LLM_ERR_INVALID, "model", "missing");
+    if (!llm__check_utf8(r, d->model, "model")) return r;
+    p = llm__route(c, d->model, &model);
+    if (!*model) return llm__reject(r, LLM_ERR_INVALID, "model", "empty after the provider prefix");
+    if (p->api == LLM_API_ANTHROPIC)
+        return llm__reject(r, LLM_ERR_INVALID, "model", "provider %s has no embeddings endpoint", p->name);
+    if (!d->inputs || d->n_inputs < 1) return llm__reject(r, LLM_ERR_INVALID, "inputs", "none given (n_inputs must be at least 1)");
+    for (i = 0; i < d->n_inputs; i++) {
+        snprintf(field, sizeof field, "inputs[%d]", i);
+        if (!d->inputs[i]) return llm__reject(r, LLM_ERR_INVALID, field, "NULL");
+        if (!llm__check_utf8(r, d->inputs[i], field)) return r;
+    }
+    if (d->dimensions < 0) return llm__reject(r, LLM_ERR_INVALID, "dimensions", "negative");
+    if (d->batch_size < 0) return llm__reject(r, LLM_ERR_INVALID, "batch_size", "negative");
+    if (d->extra_json && !(extra = llm__parse_desc_json(r, d->extra_json, "extra_json", 1))) return r;
+    bs = d->batch_size > 0 ? d->batch_size : LLM__DEF_EMBED_BATCH;
+    if (d->n_inputs <= bs) {
+        if (llm__embed_prepare(r, p, model, d, 0, d->n_inputs, extra)) llm__transition(r, LLM_QUEUED);
+        llm_json_free(extra);
+        return r;
+    }
+    /* a group: one child per batch, all queued now, run under max_concurrent */
+    r->kind = LLM__K_GROUP;
+    r->prov = p;
+    r->n_inputs = d->n_inputs;
+    r->batch_size = bs;
+    nb = (d->n_inputs + bs - 1) / bs;
+    r->children = (llm_request **)llm__calloc(&c->alloc, (size_t)nb * sizeof *r->children);
+    if (!r->children) { llm_json_free(extra); return llm__reject(r, LLM_ERR_NO_MEMORY, "batches", ""); }
+    llm__settings(r, d->timeout_ms, 0, d->max_retries);
+    r->deadline_total = 0; /* each batch keeps its own deadline */
+    for (i = 0; i < nb; i++) {
+        int first = i * bs, n = d->n_inputs - first < bs ? d->n_inputs - first : bs;
+        llm_request *ch = llm__new_request(c, LLM__K_EMBED);
+        if (!ch) break;
+        ch->parent = r;
+        r->children[r->n_children++] = ch;
+        if (!llm__embed_prepare(ch, p, model, d, first, n, extra)) break;
+    }
+    llm_json_free(extra);
+    if (r->n_children < nb || r->children[nb - 1]->terminal) {
+        /* a batch could not be prepared (no memory): nothing is sent */
+        llm_request *bad = r->n_children ? r->children[r->n_children - 1] : NULL;
+        for (i = 0; i < r->n_children; i++) llm__destroy(r->children[i]);
+        r->n_children = 0;
+        if (bad) return llm__reject(r, LLM_ERR_NO_MEMORY, "batches", "");
+        return llm__reject(r, LLM_ERR_NO_MEMORY, "batches", "");
+    }
+    r->children_left = nb;
+    llm__transition(r, LLM_QUEUED);
+    for (i = 0; i < nb; i++) llm__transition(r->children[i], LLM_QUEUED);
+    return r;
+}
+
+LLMASYNC_API llm_request *llm_raw(llm_client *c, const llm_raw_desc *d) {
+    llm_request *r;
+    const llm__provider *p;
+    llm_json_value *v;
+    size_t i;
+    if (!c) return NULL;
+    r = llm__new_request(c, LLM__K_RAW);
+    if (!r) return NULL;
+    if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
+    r->user_data = d->user_data;
+    r->on_event = d->on_event;
+    r->on_done = d->on_done;
+    p = llm__provider_named(c, d->provider);
+    if (!p) return llm__reject(r, LLM_ERR_INVALID, "provider", "no provider is named \"%.64s\"", d->provider);
+    if (!d->path || d->path[0] != '/') return llm__reject(r, LLM_ERR_INVALID, "path", "must start with '/'");
+    for (i = 0; d->path[i]; i++)
+        if ((unsigned char)d->path[i] <= 0x20 || d->path[i] == 0x7F)
+            return llm__reject(r, LLM_ERR_INVALID, "path", "holds a space or control character at byte %lu", (unsigned long)i);
+    if (d->body_json) {
+        v = llm__parse_desc_json(r, d->body_json, "body_json", 0);
+        if (!v) return r;
+        llm_json_free(v);
+        r->body = llm__strdup(&c->alloc, d->body_json);
+        if (!r->body) return llm__reject(r, LLM_ERR_NO_MEMORY, "body_json", "");
+        r->body_len = strlen(r->body);
+    }
+    r->stream = d->stream != 0;
+    llm__settings(r, d->timeout_ms, d->idle_timeout_ms, d->max_retries);
+    if (llm__prepare(r, p, d->path, d->headers, d->n_headers, r->stream ? "Accept: text/event-stream" : "Accept: application/json"))
+        llm__transition(r, LLM_QUEUED);
+    return r;
+}
+
+/* >>client =============================================================== */
+
+static char *llm__env(const char *name) {
+    const char *v = getenv(name);
+    return (v && *v) ? (char *)v : NULL;
+}
+
+static int llm__add_provider(llm_client *c, const char *name, llm_api api, const char *base, const char *key, int builtin) {
+    llm__provider *p = &c->prov[c->n_prov];
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') n--;
+    p->name = llm__strdup(&c->alloc, name);
+    p->base_url = llm__strndup(&c->alloc, base, n);
+    p->api_key = llm__strdup(&c->alloc, key ? key : "");
+    p->api = api;
+    p->builtin_openai = builtin;
+    c->n_prov++;
+    return p->name && p->base_url && p->api_key;
+}
+
+LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
+    llm_client_desc d;
+    llm_allocator a;
+    llm_client *c;
+    int i, ok;
+    char ollama[300];
+    const char *oh;
+    if (desc) d = *desc; else memset(&d, 0, sizeof d);
+    if ((d.allocator.alloc_fn || d.allocator.realloc_fn || d.allocator.free_fn) &&
+        !(d.allocator.alloc_fn && d.allocator.realloc_fn && d.allocator.free_fn)) {
+        if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: allocator: set alloc_fn, realloc_fn and free_fn together", d.log_user_data);
+        return NULL;
+    }
+    for (i = 0; i < d.n_providers; i++) {
+        const llm_provider_desc *pd = &d.providers[i];
+        if (!pd->name || !*pd->name || strchr(pd->name, '/') || !pd->base_url || !*pd->base_url) {
+            if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: providers[i]: needs a name without '/' and a base_url", d.log_user_data);
+            return NULL;
+        }
+    }
+    a = llm__allocator(&d.allocator);
+    c = (llm_client *)llm__calloc(&a, sizeof *c);
+    if (!c) return NULL;
+    c->alloc = a;
+#ifndef _WIN32
+    c->wake_fd[0] = c->wake_fd[1] = -1;
+#endif
+    c->log_fn = d.log_fn;
+    c->log_ud = d.log_user_data;
+    c->max_concurrent = d.max_concurrent > 0 ? d.max_concurrent : LLM__DEF_MAX_CONCURRENT;
+    c->max_retries = d.max_retries > 0 ? d.max_retries : d.max_retries < 0 ? 0 : LLM__DEF_MAX_RETRIES;
+    c->retry_cap_ms = d.retry_max_delay_ms > 0 ? d.retry_max_delay_ms : LLM__DEF_RETRY_CAP_MS;
+    c->connect_ms = d.connect_timeout_ms > 0 ? d.connect_timeout_ms : d.connect_timeout_ms < 0 ? 0 : LLM__DEF_CONNECT_MS;
+    c->first_byte_us = d.first_byte_timeout_ms > 0 ? (int64_t)d.first_byte_timeout_ms * 1000 : 0;
+    c->idle_us = d.idle_timeout_ms > 0 ? (int64_t)d.idle_timeout_ms * 1000 : d.idle_timeout_ms < 0 ? 0 : (int64_t)LLM__DEF_IDLE_MS * 1000;
+    c->total_us = d.timeout_ms > 0 ? (int64_t)d.timeout_ms * 1000 : d.timeout_ms < 0 ? 0 : (int64_t)LLM__DEF_TOTAL_MS * 1000;
+    c->max_response = d.max_response_bytes ? d.max_response_bytes : LLM__DEF_MAX_RESPONSE;
+    c->max_event = d.max_event_bytes ? d.max_event_bytes : LLM__DEF_MAX_EVENT;
+    c->max_depth = d.max_json_depth > 0 ? (d.max_json_depth > LLM_JSON_DEPTH_LIMIT ? LLM_JSON_DEPTH_LIMIT : d.max_json_depth) : LLM__DEF_JSON_DEPTH;
+    c->max_tools = d.max_tool_calls > 0 ? d.max_tool_calls : LLM__DEF_MAX_TOOL_CALLS;
+    c->next_timer = INT64_MAX;
+    c->rng = d.retry_seed ? (uint64_t)d.retry_seed * 0x9E3779B97F4A7C15ull : (uint64_t)llm__now_us() ^ (uint64_t)(uintptr_t)c;
+    if (!c->rng) c->rng = 1;
+    if (d.user_agent) snprintf(c->user_agent, sizeof c->user_agent, "%s", d.user_agent);
+    else snprintf(c->user_agent, sizeof c->user_agent, "llmasync/%s libcurl/%s", LLMASYNC_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+    c->ca_file = d.ca_file ? llm__strdup(&a, d.ca_file) : NULL;
+    c->anthropic_version = llm__strdup(&a, d.anthropic_version ? d.anthropic_version : "2023-06-01");
+    c->prov = (llm__provider *)llm__calloc(&a, (size_t)(3 + d.n_providers) * sizeof(llm__provider));
+    ok = c->prov && c->anthropic_version && (!d.ca_file || c->ca_file);
+    if (ok) {
+        oh = d.ollama_host ? d.ollama_host : llm__env("OLLAMA_HOST");
+        if (!oh) oh = "http://127.0.0.1:11434";
+        if (!strstr(oh, "://")) { /* OLLAMA_HOST may be "host" or "host:port" */
+            const char *colon = strrchr(oh, ':');
+            snprintf(ollama, sizeof ollama, "http://%s%s", oh, colon ? "" : ":11434");
+            oh = ollama;
+        }
+        ok = llm__add_provider(c, "openai", LLM_API_OPENAI,
+                               d.base_url ? d.base_url : llm__env("OPENAI_BASE_URL") ? llm__env("OPENAI_BASE_URL") : "https://api.openai.com/v1",
+                               d.api_key ? d.api_key : llm__env("OPENAI_API_KEY"), 1) &&
+             llm__add_provider(c, "anthropic", LLM_API_ANTHROPIC,
+                               d.anthropic_base_url ? d.anthropic_base_url : llm__env("ANTHROPIC_BASE_URL") ? llm__env("ANTHROPIC_BASE_URL") : "https://api.anthropic.com",
+                               d.anthropic_api_key ? d.anthropic_api_key : llm__env("ANTHROPIC_API_KEY"), 0) &&
+             llm__add_provider(c, "ollama", LLM_API_OLLAMA, oh, NULL, 0);
+        for (i = 0; ok && i < d.n_providers; i++)
+            ok = llm__add_provider(c, d.providers[i].name, d.providers[i].api, d.providers[i].base_url, d.providers[i].api_key, 0);
+    }
+#ifndef LLMASYNC_NO_CURL_GLOBAL_INIT
+    if (ok) {
+        ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+        c->curl_global = ok;
+    }
+#endif
+    if (ok) ok = (c->multi = curl_multi_init()) != NULL;
+#ifndef _WIN32
+    if (ok) {
+        ok = pipe(c->wake_fd) == 0;
+        for (i = 0; ok && i < 2; i++) {
+            fcntl(c->wake_fd[i], F_SETFL, fcntl(c->wake_fd[i], F_GETFL) | O_NONBLOCK);
+            fcntl(c->wake_fd[i], F_SETFD, FD_CLOEXEC);
+        }
+    }
+#endif
+    if (!ok) {
+        llm_client_free(c);
+        return NULL;
+    }
+    /* our admission bounds transfers; keep that many connections warm */
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)(c->max_concurrent > 8 ? c->max_concurrent : 8));
+    return c;
+}
+
+LLMASYNC_API void llm_client_free(llm_client *c) {
+    int l, i;
+    if (!c) return;
+    /* batch children go with their group, so free only top-level requests */
+    for (l = 0; l < LLM__L_COUNT; l++) {
+        llm_request *r = c->lists[l].head;
+        while (r) {
+            if (r->parent) { r = r->next; continue; }
+            llm__destroy(r);
+            r = c->lists[l].head;
+        }
+    }
+    if (c->multi) curl_multi_cleanup(c->multi);
+#ifndef _WIN32
+    for (i = 0; i < 2; i++)
+        if (c->wake_fd[i] >= 0) close(c->wake_fd[i]);
+#endif
+    for (i = 0; c->prov && i < c->n_prov; i++) {
+        llm__free(&c->alloc, c->prov[i].name);
+        llm__free(&c->alloc, c->prov[i].base_url);
+        llm__free(&c->alloc, c->prov[i].api_key);
+    }
+    llm__free(&c->alloc, c->prov);
+    llm__free(&c->alloc, c->ca_file);
+    llm__free(&c->alloc, c->anthropic_version);
+#ifndef LLMASYNC_NO_CURL_GLOBAL_INIT
+    if (c->curl_global) curl_global_cleanup();
+#endif
+    {
+        llm_allocator a = c->alloc;
+        llm__free(&a, c);
+    }
+}
+
+LLMASYNC_API void llm_wakeup(llm_client *c) {
+    if (!c) return;
+#ifndef _WIN32
+    if (write(c->wake_fd[1], "w", 1) < 0) { /* full pipe: a wake-up is pending anyway */ }
+#else
+    InterlockedExchange(&c->wake_flag, 1);
+    curl_multi_wakeup(c->multi);
+#endif
+}
+
+/* >>driving ============================================================== */
+
+LLMASYNC_API int llm_poll(llm_client *c) {
+    if (!c) return 0;
+    llm__pump(c);
+    return c->n_inflight;
+}
+
+static llm_request *llm__report(llm_client *c) {
+    llm_request *r = c->lists[LLM__L_DONE].head;
+    llm__link(r, LLM__L_HELD, 0);
+    return r;
+}
+
+LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms) {
+    int64_t end;
+    if (!c) return NULL;
+    end = timeout_ms < 0 ? INT64_MAX : llm__now_us() + (int64_t)timeout_ms * 1000;
+    c->woken = 0;
+    for (;;) {
+        int64_t now;
+        c->text_progress = 0;
+        llm__pump(c);
+        if (c->lists[LLM__L_DONE].head) return llm__report(c);
+        if (c->text_progress || c->woken || c->n_inflight == 0) break;
+        now = llm__now_us();
+        if (now >= end) break;
+        llm__sleep(c, end - now);
+    }
+    c->woken = 0;
+    return NULL;
+}
+
+LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *desc) {
+    llm_request *r = llm__submit_chat(c, desc, 1);
+    if (!r) return NULL;
+    for (;;) {
+        llm__pump(c);
+        if (r->terminal) break;
+        llm__sleep(c, INT64_MAX);
+    }
+    return r;
+}
+
+LLMASYNC_API void llm_cancel(llm_request *r) {
+    if (!r || r->terminal || r->parent) return;
+    r->err.kind = LLM_ERR_CANCELLED;
+    snprintf(r->err_msg, sizeof r->err_msg, "cancelled");
+    r->err.http_status = 0;
+    r->err.retryable = 0;
+    llm__transition(r, LLM_CANCELLED);
+}
+
+LLMASYNC_API void llm_request_free(llm_request *r) {
+    if (!r || r->parent) return;
+    llm__silence(r);
+    if (r->in_cb) r->free_pending = 1; /* freed when its callback returns */
+    else llm__destroy(r);
+}
+
+/* >>reading ============================================================== */
+
+LLMASYNC_API llm_status llm_request_status(const llm_request *r) { return r ? r->status : LLM_FAILED; }
+LLMASYNC_API void *llm_request_user_data(const llm_request *r) { return r ? r->user_data : NULL; }
+
+LLMASYNC_API const char *llm_request_text(const llm_request *r, size_t *len) {
+    if (len) *len = r ? r->text.len : 0;
+    return (r && r->text.p) ? r->text.p : "";
+}
+LLMASYNC_API size_t llm_request_take(llm_request *r, const char **delta) {
+    size_t n;
+    if (!r || r->take_off >= r->text.len) {
+        if (delta) *delta = "";
+        return 0;
+    }
+    n = r->text.len - r->take_off;
+    if (delta) *delta = r->text.p + r->take_off;
+    r->take_off = r->text.len;
+    return n;
+}
+LLMASYNC_API const char *llm_request_reasoning(const llm_request *r, size_t *len) {
+    if (len) *len = r ? r->reasoning.len : 0;
+    return (r && r->reasoning.p) ? r->reasoning.p : "";
+}
+LLMASYNC_API const llm_error *llm_request_error(const llm_request *r) { return r ? &r->err : NULL; }
+LLMASYNC_API const llm_usage *llm_request_usage(const llm_request *r) { return r ? &r->usage : NULL; }
+LLMASYNC_API const llm_timings *llm_request_timings(const llm_request *r) {
+    llm_request *m = (llm_request *)r; /* derived fields are filled on read */
+    if (!r) return NULL;
+    m->tm.first_byte_ms = r->t_first_byte ? (double)(r->t_first_byte - r->t_submit) / 1000.0 : 0;
+    m->tm.first_token_ms = r->t_first_token ? (double)(r->t_first_token - r->t_submit) / 1000.0 : 0;
+    if (!r->terminal) m->tm.total_ms = (double)(llm__now_us() - r->t_submit) / 1000.0;
+    return &r->tm;
+}
+LLMASYNC_API const char *llm_request_finish_reason(const llm_request *r) { return r ? r->finish_reason : ""; }
+LLMASYNC_API const char *llm_request_id(const llm_request *r) { return r ? r->resp_id : ""; }
+LLMASYNC_API const char *llm_request_model(const llm_request *r) { return r ? r->resp_model : ""; }
+LLMASYNC_API const llm_json_value *llm_request_json(const llm_request *r) { return r ? r->doc : NULL; }
+LLMASYNC_API const llm_json_value *llm_request_content_json(const llm_request *r) { return r ? r->content_doc : NULL; }
+LLMASYNC_API int llm_request_tool_call_count(const llm_request *r) {
+    return (r && r->status == LLM_DONE) ? r->n_tools : 0;
+}
+LLMASYNC_API const llm_tool_call *llm_request_tool_call(const llm_request *r, int i) {
+    if (!r || r->status != LLM_DONE || i < 0 || i >= r->n_tools) return NULL;
+    return &r->tools[i].pub;
+}
+LLMASYNC_API int llm_request_embedding_count(const llm_request *r) {
+    return (r && r->status == LLM_DONE) ? r->n_vec : 0;
+}
+LLMASYNC_API const float *llm_request_embedding(const llm_request *r, int i, int *dimensions) {
+    if (dimensions) *dimensions = 0;
+    if (!r || r->status != LLM_DONE || i < 0 || i >= r->n_vec) return NULL;
+    if (r->kind == LLM__K_GROUP) {
+        const llm_request *ch = r->children[i / r->batch_size];
+        if (dimensions) *dimensions = ch->dim;
+        return ch->vec + (size_t)(i % r->batch_size) * (size_t)ch->dim;
+    }
+    if (dimensions) *dimensions = r->dim;
+    return r->vec + (size_t)i * (size_t)r->dim;
+}
+
+#endif /* LLMASYNC_IMPLEMENTATION_INCLUDED */
+#endif /* LLMASYNC_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+llmasync is available under the MIT licence.
+
+Copyright (c) 2026 the llmasync authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/

@@ -1,0 +1,125 @@
+/* The tiny test harness: one TEST per behaviour, CHECKs inside, a closing
+   line "N passed, N failed". A test passes when none of its checks failed.
+   Run a subset: ./test_x name-substring */
+#ifndef LLM_TEST_HARNESS_H
+#define LLM_TEST_HARNESS_H
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TH_UNUSED __attribute__((unused))
+#else
+#define TH_UNUSED
+#endif
+
+static int th_passed, th_failed, th_checks_failed, th_verbose;
+static const char *th_name;
+
+#define CHECK(cond) th_check((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
+#define CHECK_MSG(cond, ...) do { if (!th_check((cond) ? 1 : 0, #cond, __FILE__, __LINE__)) { fprintf(stderr, "        "); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); } } while (0)
+#define CHECK_INT(a, b) th_check_int((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
+#define CHECK_STR(a, b) th_check_str((a), (b), #a, #b, __FILE__, __LINE__)
+#define RUN(fn) th_run(#fn, fn, argc, argv)
+
+TH_UNUSED static int th_check(int ok, const char *what, const char *file, int line) {
+    if (!ok) {
+        th_checks_failed++;
+        fprintf(stderr, "    FAIL %s:%d in %s: %s\n", file, line, th_name, what);
+    }
+    return ok;
+}
+TH_UNUSED static int th_check_int(long long a, long long b, const char *ea, const char *eb, const char *file, int line) {
+    if (a != b) {
+        th_checks_failed++;
+        fprintf(stderr, "    FAIL %s:%d in %s: %s == %s (%lld vs %lld)\n", file, line, th_name, ea, eb, a, b);
+        return 0;
+    }
+    return 1;
+}
+TH_UNUSED static int th_check_str(const char *a, const char *b, const char *ea, const char *eb, const char *file, int line) {
+    if (!a || !b || strcmp(a, b) != 0) {
+        th_checks_failed++;
+        fprintf(stderr, "    FAIL %s:%d in %s: %s == %s (\"%s\" vs \"%s\")\n", file, line, th_name, ea, eb,
+                a ? a : "(null)", b ? b : "(null)");
+        return 0;
+    }
+    return 1;
+}
+TH_UNUSED static void th_run(const char *name, void (*fn)(void), int argc, char **argv) {
+    int before = th_checks_failed, i, selected = argc < 2;
+    for (i = 1; i < argc; i++)
+        if (strstr(name, argv[i])) selected = 1;
+    if (!selected) return;
+    th_name = name;
+    if (getenv("TEST_VERBOSE")) { th_verbose = 1; fprintf(stderr, "  .. %s\n", name); }
+    fn();
+    if (th_checks_failed == before) th_passed++;
+    else { th_failed++; fprintf(stderr, "  FAILED %s\n", name); }
+}
+TH_UNUSED static int th_finish(const char *suite) {
+    printf("%s: %d passed, %d failed\n", suite, th_passed, th_failed);
+    return th_failed ? 1 : 0;
+}
+
+/* A counting allocator that can be told to fail the Nth allocation. */
+typedef struct th_alloc {
+    long allocs, frees, live, fail_at; /* fail_at: 1-based index of the allocation to fail; 0: never */
+    long peak_live_bytes, live_bytes;
+} th_alloc;
+TH_UNUSED static void *th_alloc_fn(size_t n, void *u) {
+    th_alloc *a = (th_alloc *)u;
+    size_t *p;
+    a->allocs++;
+    if (a->fail_at && a->allocs == a->fail_at) return NULL;
+    p = (size_t *)malloc(n + sizeof(size_t) * 2);
+    if (!p) return NULL;
+    p[0] = n;
+    a->live++;
+    a->live_bytes += (long)n;
+    if (a->live_bytes > a->peak_live_bytes) a->peak_live_bytes = a->live_bytes;
+    return p + 2;
+}
+TH_UNUSED static void th_free_fn(void *q, void *u) {
+    th_alloc *a = (th_alloc *)u;
+    size_t *p;
+    if (!q) return;
+    p = (size_t *)q - 2;
+    a->frees++;
+    a->live--;
+    a->live_bytes -= (long)p[0];
+    free(p);
+}
+TH_UNUSED static void *th_realloc_fn(void *q, size_t n, void *u) {
+    th_alloc *a = (th_alloc *)u;
+    size_t *p, *np;
+    if (!q) return th_alloc_fn(n, u);
+    a->allocs++;
+    if (a->fail_at && a->allocs == a->fail_at) return NULL;
+    p = (size_t *)q - 2;
+    a->live_bytes -= (long)p[0];
+    np = (size_t *)realloc(p, n + sizeof(size_t) * 2);
+    if (!np) { a->live_bytes += (long)p[0]; return NULL; }
+    np[0] = n;
+    a->live_bytes += (long)n;
+    if (a->live_bytes > a->peak_live_bytes) a->peak_live_bytes = a->live_bytes;
+    return np + 2;
+}
+
+/* Reads a whole file; caller frees. */
+TH_UNUSED static char *th_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = (char *)malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
+    fclose(f);
+    if (buf) { buf[n] = '\0'; if (len) *len = (size_t)n; }
+    return buf;
+}
+#endif

@@ -1,0 +1,132 @@
+/* Start and stop the mock LLM server from a test: it listens on an
+   ephemeral loopback port and dies with its parent (stdin EOF). */
+#ifndef LLM_TEST_MOCKCTL_H
+#define LLM_TEST_MOCKCTL_H
+#include <signal.h>
+#include <unistd.h>
+#include <poll.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <curl/curl.h>
+
+typedef struct mock {
+    pid_t pid;
+    int port;
+    int in_fd, out_fd;
+    char base[64];      /* http://127.0.0.1:PORT */
+    char openai[80];    /* http://127.0.0.1:PORT/v1 */
+} mock;
+
+static TH_UNUSED const char *mock_path(void) {
+    const char *p = getenv("MOCK_SERVER");
+    return p ? p : "build/mock_server";
+}
+
+static TH_UNUSED int mock_start_args(mock *m, const char *a1, const char *a2, const char *a3) {
+    int in[2], out[2];
+    char line[64];
+    size_t got = 0;
+    memset(m, 0, sizeof *m);
+    if (pipe(in) || pipe(out)) return 0;
+    m->pid = fork();
+    if (m->pid < 0) return 0;
+    if (m->pid == 0) {
+        const char *path = mock_path();
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        execl(path, path, "--exit-on-stdin-eof", a1, a2, a3, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    m->in_fd = in[1];
+    m->out_fd = out[0];
+    while (got < sizeof line - 1) {
+        struct pollfd pf;
+        ssize_t k;
+        pf.fd = m->out_fd;
+        pf.events = POLLIN;
+        if (poll(&pf, 1, 10000) <= 0) break;
+        k = read(m->out_fd, line + got, 1);
+        if (k <= 0) break;
+        got += (size_t)k;
+        if (line[got - 1] == '\n') break;
+    }
+    line[got] = '\0';
+    if (sscanf(line, "PORT %d", &m->port) != 1) {
+        fprintf(stderr, "mock server did not start (%s): got \"%s\"\n", mock_path(), line);
+        return 0;
+    }
+    snprintf(m->base, sizeof m->base, "http://127.0.0.1:%d", m->port);
+    snprintf(m->openai, sizeof m->openai, "http://127.0.0.1:%d/v1", m->port);
+    return 1;
+}
+static TH_UNUSED int mock_start(mock *m) { return mock_start_args(m, NULL, NULL, NULL); }
+
+static TH_UNUSED void mock_stop(mock *m) {
+    int st;
+    if (m->pid <= 0) return;
+    kill(m->pid, SIGTERM);
+    waitpid(m->pid, &st, 0);
+    close(m->in_fd);
+    close(m->out_fd);
+    m->pid = 0;
+}
+
+static size_t mock__collect(char *p, size_t s, size_t n, void *ud) {
+    llm__buf *b = (llm__buf *)ud;
+    llm_allocator a = llm__allocator(NULL);
+    llm__buf_add(&a, b, p, s * n);
+    return s * n;
+}
+/* A blocking request to the mock's control endpoints; caller frees. */
+static TH_UNUSED char *mock_http(mock *m, const char *method, const char *path) {
+    CURL *e = curl_easy_init();
+    char url[256];
+    llm__buf b = { NULL, 0, 0 };
+    snprintf(url, sizeof url, "%s%s", m->base, path);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mock__collect);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)&b);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
+    if (!strcmp(method, "POST")) curl_easy_setopt(e, CURLOPT_POSTFIELDS, "{}");
+    curl_easy_perform(e);
+    curl_easy_cleanup(e);
+    return b.p;
+}
+/* One number from /mock/stats, -1 if missing. */
+static TH_UNUSED long mock_stat(mock *m, const char *key) {
+    char *s = mock_http(m, "GET", "/mock/stats");
+    llm_json_value *v = s ? llm_json_parse(s, strlen(s), NULL, NULL) : NULL;
+    int64_t x = -1;
+    llm_json_int64(llm_json_get(v, key), &x);
+    llm_json_free(v);
+    free(s);
+    return (long)x;
+}
+/* One string from /mock/stats (copied), NULL if missing or null. */
+static TH_UNUSED char *mock_stat_str(mock *m, const char *key) {
+    char *s = mock_http(m, "GET", "/mock/stats");
+    llm_json_value *v = s ? llm_json_parse(s, strlen(s), NULL, NULL) : NULL;
+    const char *x = llm_json_string(llm_json_get(v, key), NULL);
+    char *r = x ? strdup(x) : NULL;
+    llm_json_free(v);
+    free(s);
+    return r;
+}
+static TH_UNUSED void mock_reset(mock *m) { free(mock_http(m, "POST", "/mock/reset")); }
+
+static TH_UNUSED void th_sleep_ms(double ms) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1000) * 1e6);
+    nanosleep(&ts, NULL);
+}
+static TH_UNUSED double th_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+#endif

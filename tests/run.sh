@@ -1,0 +1,61 @@
+#!/bin/sh
+# Runs every suite, shows each one's closing line, then the total one:
+# "N passed, N failed". A suite that dies without its closing line counts
+# as one failure. Output of a failing suite is shown in full.
+set -u
+B=${BUILD:-build}
+TESTS=${TESTS:-json sse codec e2e}
+total_pass=0
+total_fail=0
+log=$(mktemp /tmp/llmtest.XXXXXX)
+LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+LOCPATH=$(pwd)/$B/locale
+MOCK_SERVER=$(pwd)/$B/mock_server
+export LSAN_OPTIONS UBSAN_OPTIONS LOCPATH MOCK_SERVER
+
+suite() { # label, command...
+    label=$1
+    shift
+    start=$(date +%s)
+    "$@" >"$log" 2>&1
+    rc=$?
+    line=$(grep -E '^[A-Za-z0-9_+ .()-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+    p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    [ -z "$p" ] && p=0
+    [ -z "$f" ] && f=0
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+    printf '%-28s %4s passed, %s failed  (%ss)\n' "$label" "$p" "$f" "$(($(date +%s) - start))"
+    if [ "$f" != 0 ]; then
+        echo "---- output of $label (exit $rc) ----"
+        tail -60 "$log"
+        echo "----"
+    fi
+}
+
+suite "compile (C99/C11/C++)" sh tests/compile_check.sh
+for t in $TESTS; do
+    suite "$t" "$B/plain/test_$t"
+    suite "$t (asan+ubsan)" "$B/asan/test_$t"
+done
+for t in $TESTS; do
+    case "$t" in
+    e2e*|stream*|reliab*|provid*|soak*)
+        suite "$t (valgrind)" env TEST_SLOW=8 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=tests/valgrind.supp \
+            "$B/plain/test_$t" ;;
+    esac
+done
+openapi=""
+for f in ${OPENAPI_YAML:-} ../shared/openai-openapi.yaml ../../shared/openai-openapi.yaml /work/shared/openai-openapi.yaml; do
+    [ -f "$f" ] && { openapi=$f; break; }
+done
+suite "openapi request bodies" sh -c "[ -n '$openapi' ] || { echo 'openai-openapi.yaml not found: set OPENAPI_YAML'; exit 1; }; $B/dump_bodies | /usr/bin/python3 tests/validate_openapi.py '$openapi'"
+suite "readme example" sh -c "sh tools/with_mock.sh $B/readme_example && echo 'readme: 1 passed, 0 failed'"
+suite "demo (mock)" sh -c "sh tools/with_mock.sh $B/examples/demo && echo 'demo: 1 passed, 0 failed'"
+rm -f "$log"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]

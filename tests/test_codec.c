@@ -1,0 +1,643 @@
+/* Request bodies per provider, argument validation, routing, headers,
+   response decoding, error mapping, retry delays, redaction. No network:
+   requests are submitted and inspected before any transfer starts. */
+#define LLMASYNC_IMPLEMENTATION
+#include "../llmasync.h"
+#include "harness.h"
+
+static llm_client *client(void) {
+    llm_client_desc d;
+    static llm_provider_desc prov[1];
+    memset(&d, 0, sizeof d);
+    d.base_url = "http://127.0.0.1:9/v1/";
+    d.api_key = "sk-test-123456";
+    d.anthropic_base_url = "http://127.0.0.1:9";
+    d.anthropic_api_key = "ak-test-999999";
+    d.ollama_host = "127.0.0.1:9";
+    prov[0].name = "groq";
+    prov[0].base_url = "http://127.0.0.1:9/openai/v1";
+    prov[0].api_key = "gk-test-777777";
+    d.providers = prov;
+    d.n_providers = 1;
+    return llm_client_new(&d);
+}
+
+static llm_json_value *body_of(llm_request *r) {
+    return (r && r->body) ? llm_json_parse(r->body, r->body_len, NULL, NULL) : NULL;
+}
+static const char *S(const llm_json_value *root, const char *path) { return llm_json_string(llm_json_path(root, path), NULL); }
+static int has_header(const llm_request *r, const char *line) {
+    const struct curl_slist *h;
+    for (h = r->hdrs; h; h = h->next)
+        if (!strcmp(h->data, line)) return 1;
+    return 0;
+}
+
+static void test_openai_body(void) {
+    llm_client *c = client();
+    llm_message m[3] = { { "user", "Hi \xC3\xA9", NULL, NULL, NULL }, { "assistant", "Hello", NULL, NULL, NULL },
+                         { "tool", "{\"t\":21}", NULL, "call_1", NULL } };
+    llm_chat_desc d;
+    llm_request *r;
+    llm_json_value *b;
+    memset(&d, 0, sizeof d);
+    d.model = "gpt-4o-mini";
+    d.messages = m;
+    d.n_messages = 3;
+    d.system = "Be brief.";
+    d.max_tokens = 50;
+    d.has_temperature = 1; /* exactly 0 */
+    d.stream = 1;
+    d.extra_json = "{\"seed\": 7, \"response_format\": {\"type\": \"json_object\"}, \"tools\": []}";
+    r = llm_chat(c, &d);
+    CHECK(r && llm_request_status(r) == LLM_QUEUED);
+    b = body_of(r);
+    CHECK(b != NULL);
+    CHECK_STR(S(b, "model"), "gpt-4o-mini");
+    CHECK_STR(S(b, "messages.0.role"), "system");
+    CHECK_STR(S(b, "messages.0.content"), "Be brief.");
+    CHECK_STR(S(b, "messages.1.content"), "Hi \xC3\xA9");
+    CHECK_STR(S(b, "messages.3.role"), "tool");
+    CHECK_STR(S(b, "messages.3.tool_call_id"), "call_1");
+    CHECK(llm_json_get(b, "max_tokens") == NULL);
+    CHECK(llm_json_double(llm_json_get(b, "max_completion_tokens"), 0) == 50);
+    CHECK(llm_json_get(b, "temperature") && !strcmp(llm_json_get(b, "temperature")->str, "0"));
+    CHECK(llm_json_bool(llm_json_get(b, "stream"), 0) == 1);
+    CHECK(llm_json_bool(llm_json_path(b, "stream_options.include_usage"), 0) == 1);
+    CHECK_STR(llm_json_get(b, "seed")->str, "7");
+    CHECK_STR(S(b, "response_format.type"), "json_object");
+    CHECK(llm_json_get(b, "tools") && llm_json_get(b, "tools")->type == LLM_JSON_ARRAY);
+    CHECK_STR(r->url, "http://127.0.0.1:9/v1/chat/completions");
+    CHECK(has_header(r, "Authorization: Bearer sk-test-123456"));
+    CHECK(has_header(r, "Content-Type: application/json"));
+    CHECK(has_header(r, "Accept: text/event-stream"));
+    CHECK(!strncmp(c->user_agent, "llmasync/" LLMASYNC_VERSION, 9 + strlen(LLMASYNC_VERSION)));
+    llm_json_free(b);
+
+    /* temperature unset and 0: not sent; extra_json replaces a field we set */
+    d.has_temperature = 0;
+    d.temperature = 0.0;
+    d.stream = 0;
+    d.system = NULL;
+    d.extra_json = "{\"max_completion_tokens\": 9, \"stream_options\": {\"include_usage\": false}}";
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK(llm_json_get(b, "temperature") == NULL);
+    CHECK(llm_json_get(b, "stream") == NULL);
+    CHECK_STR(llm_json_get(b, "max_completion_tokens")->str, "9");
+    CHECK_STR(S(b, "messages.0.role"), "user");
+    CHECK(has_header(r, "Accept: application/json"));
+    { /* no duplicate keys: each appears once */
+        size_t i, k, dup = 0;
+        for (i = 0; b && i < b->len; i++)
+            for (k = i + 1; k < b->len; k++)
+                if (!strcmp(b->items[i].key, b->items[k].key)) dup++;
+        CHECK_INT(dup, 0);
+    }
+    llm_json_free(b);
+    d.temperature = 0.7;
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK_STR(llm_json_get(b, "temperature")->str, "0.7");
+    llm_json_free(b);
+    llm_client_free(c);
+}
+
+static void test_routing(void) {
+    llm_client *c = client();
+    llm_message m = { "user", "x", NULL, NULL, NULL };
+    llm_chat_desc d;
+    llm_request *r;
+    llm_json_value *b;
+    memset(&d, 0, sizeof d);
+    d.messages = &m;
+    d.n_messages = 1;
+    d.max_tokens = 5;
+    d.model = "openai/gpt-4o";
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK_STR(S(b, "model"), "gpt-4o");
+    CHECK_STR(r->url, "http://127.0.0.1:9/v1/chat/completions");
+    llm_json_free(b);
+    d.model = "meta-llama/Llama-3.1-8B"; /* unknown prefix: a model name */
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK_STR(S(b, "model"), "meta-llama/Llama-3.1-8B");
+    llm_json_free(b);
+    d.model = "groq/llama-3.3-70b";
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK_STR(S(b, "model"), "llama-3.3-70b");
+    CHECK_STR(r->url, "http://127.0.0.1:9/openai/v1/chat/completions");
+    CHECK(has_header(r, "Authorization: Bearer gk-test-777777"));
+    CHECK(llm_json_get(b, "max_tokens") != NULL); /* compatible servers: max_tokens */
+    llm_json_free(b);
+    d.model = "ollama/llama3.2";
+    r = llm_chat(c, &d);
+    CHECK_STR(r->url, "http://127.0.0.1:9/api/chat");
+    llm_client_free(c);
+}
+
+static void test_anthropic_body(void) {
+    llm_client *c = client();
+    llm_message m[4] = { { "system", "Sys two.", NULL, NULL, NULL }, { "user", "Q", NULL, NULL, NULL },
+                         { "assistant", "A", NULL, NULL, NULL }, { "tool", "42", NULL, "toolu_1", NULL } };
+    llm_chat_desc d;
+    llm_request *r;
+    llm_json_value *b;
+    memset(&d, 0, sizeof d);
+    d.model = "anthropic/claude-sonnet-4-5";
+    d.messages = m;
+    d.n_messages = 4;
+    d.system = "Sys one.";
+    d.stream = 1;
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK(b != NULL);
+    CHECK_STR(S(b, "model"), "claude-sonnet-4-5");
+    CHECK_STR(S(b, "system"), "Sys one.\n\nSys two.");
+    CHECK(llm_json_double(llm_json_get(b, "max_tokens"), 0) == LLM_ANTHROPIC_DEFAULT_MAX_TOKENS);
+    CHECK_INT(llm_json_get(b, "messages")->len, 3);
+    CHECK_STR(S(b, "messages.0.role"), "user");
+    CHECK_STR(S(b, "messages.2.role"), "user");
+    CHECK_STR(S(b, "messages.2.content.0.type"), "tool_result");
+    CHECK_STR(S(b, "messages.2.content.0.tool_use_id"), "toolu_1");
+    CHECK(llm_json_bool(llm_json_get(b, "stream"), 0));
+    CHECK(llm_json_get(b, "stream_options") == NULL);
+    CHECK_STR(r->url, "http://127.0.0.1:9/v1/messages");
+    CHECK(has_header(r, "x-api-key: ak-test-999999"));
+    CHECK(has_header(r, "anthropic-version: 2023-06-01"));
+    CHECK(!has_header(r, "Authorization: Bearer ak-test-999999"));
+    llm_json_free(b);
+    llm_client_free(c);
+}
+
+static void test_ollama_body(void) {
+    llm_client *c = client();
+    llm_message m = { "user", "Q", NULL, NULL, NULL };
+    llm_chat_desc d;
+    llm_request *r;
+    llm_json_value *b;
+    memset(&d, 0, sizeof d);
+    d.model = "ollama/llama3.2";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.temperature = 0.25;
+    d.max_tokens = 64;
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK(llm_json_get(b, "stream") && llm_json_get(b, "stream")->type == LLM_JSON_FALSE); /* Ollama streams unless told */
+    CHECK_STR(llm_json_path(b, "options.temperature")->str, "0.25");
+    CHECK_STR(llm_json_path(b, "options.num_predict")->str, "64");
+    CHECK(!has_header(r, "Authorization: Bearer "));
+    llm_json_free(b);
+    llm_client_free(c);
+}
+
+static void test_embed_body(void) {
+    llm_client *c = client();
+    const char *in[3] = { "a", "b", "c" };
+    llm_embed_desc d;
+    llm_request *r;
+    llm_json_value *b;
+    memset(&d, 0, sizeof d);
+    d.model = "text-embedding-3-small";
+    d.inputs = in;
+    d.n_inputs = 3;
+    d.dimensions = 4;
+    r = llm_embed(c, &d);
+    b = body_of(r);
+    CHECK_STR(S(b, "input.2"), "c");
+    CHECK_STR(llm_json_get(b, "dimensions")->str, "4");
+    CHECK_STR(S(b, "encoding_format"), "float");
+    CHECK_STR(r->url, "http://127.0.0.1:9/v1/embeddings");
+    llm_json_free(b);
+    d.batch_size = 2; /* a group of two batches */
+    r = llm_embed(c, &d);
+    CHECK(r && r->kind == LLM__K_GROUP && r->n_children == 2);
+    CHECK(r && r->children[1]->n_inputs == 1);
+    d.model = "anthropic/claude";
+    r = llm_embed(c, &d);
+    CHECK(r && r->status == LLM_FAILED && r->err.kind == LLM_ERR_INVALID);
+    llm_client_free(c);
+}
+
+/* Each bad argument: FAILED at once, LLM_ERR_INVALID, the field named. */
+static void expect_invalid(llm_client *c, const llm_chat_desc *d, const char *field) {
+    llm_request *r = llm_chat(c, d);
+    CHECK(r != NULL);
+    if (!r) return;
+    CHECK_INT(llm_request_status(r), LLM_FAILED);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
+    CHECK_MSG(strstr(llm_request_error(r)->message, field) != NULL, "message \"%s\" should name %s", llm_request_error(r)->message, field);
+    CHECK(llm_wait_any(c, 0) == r);   /* reported exactly once */
+    CHECK(llm_wait_any(c, 0) == NULL);
+    llm_request_free(r);
+}
+
+static void test_invalid_arguments(void) {
+    llm_client *c = client();
+    llm_message ok = { "user", "x", NULL, NULL, NULL };
+    llm_message m;
+    llm_chat_desc d;
+    const char *hdr[1];
+    llm_request *r;
+    memset(&d, 0, sizeof d);
+    r = llm_chat(c, NULL);
+    CHECK(r && r->err.kind == LLM_ERR_INVALID && strstr(r->err.message, "desc"));
+    llm_request_free(r);
+    CHECK(llm_chat(NULL, &d) == NULL);
+    expect_invalid(c, &d, "model");
+    d.model = "";
+    expect_invalid(c, &d, "model");
+    d.model = "openai/";
+    expect_invalid(c, &d, "model");
+    d.model = "m";
+    expect_invalid(c, &d, "messages");
+    d.messages = &m;
+    d.n_messages = 1;
+    m = ok; m.role = NULL;
+    expect_invalid(c, &d, "messages[0].role");
+    m = ok; m.role = "bot";
+    expect_invalid(c, &d, "messages[0].role");
+    m = ok; m.content = NULL;
+    expect_invalid(c, &d, "messages[0].content");
+    m = ok; m.content = "bad \xC3\x28 utf8";
+    expect_invalid(c, &d, "messages[0].content: invalid UTF-8 at byte 4");
+    m = ok; m.role = "tool";
+    expect_invalid(c, &d, "messages[0].tool_call_id");
+    m = ok; m.raw_json = "[1]";
+    expect_invalid(c, &d, "messages[0].raw_json");
+    m = ok;
+    d.system = "\xFF";
+    expect_invalid(c, &d, "system");
+    d.system = NULL;
+    d.max_tokens = -1;
+    expect_invalid(c, &d, "max_tokens");
+    d.max_tokens = 0;
+    d.has_temperature = 1;
+    d.temperature = -1;
+    expect_invalid(c, &d, "temperature");
+    d.has_temperature = 0;
+    d.temperature = 0;
+    d.extra_json = "[1]";
+    expect_invalid(c, &d, "extra_json");
+    d.extra_json = "{\"a\": }";
+    expect_invalid(c, &d, "extra_json: invalid JSON at line 1, column 7");
+    d.extra_json = NULL;
+    hdr[0] = "X-Evil: a\r\nHost: b";
+    d.headers = hdr;
+    d.n_headers = 1;
+    expect_invalid(c, &d, "headers");
+    hdr[0] = "no colon here";
+    expect_invalid(c, &d, "headers");
+    hdr[0] = "Bad Name: x";
+    expect_invalid(c, &d, "headers");
+    d.headers = NULL;
+    d.n_headers = 0;
+    llm_client_free(c);
+    { /* a key or URL with CR/LF */
+        llm_client_desc cd;
+        memset(&cd, 0, sizeof cd);
+        cd.api_key = "sk-abc\r\nX-Injected: 1";
+        cd.base_url = "http://127.0.0.1:9/v1";
+        c = llm_client_new(&cd);
+        expect_invalid(c, &d, "api_key");
+        llm_client_free(c);
+        cd.api_key = "k";
+        cd.base_url = "http://host/v1\r\nX: y";
+        c = llm_client_new(&cd);
+        expect_invalid(c, &d, "base_url");
+        llm_client_free(c);
+        cd.base_url = "ftp://host/v1";
+        c = llm_client_new(&cd);
+        expect_invalid(c, &d, "base_url");
+        llm_client_free(c);
+    }
+}
+
+static void test_status_table(void) {
+    CHECK_INT(llm__kind_of_status(400), LLM_ERR_BAD_REQUEST);
+    CHECK_INT(llm__kind_of_status(401), LLM_ERR_AUTH);
+    CHECK_INT(llm__kind_of_status(403), LLM_ERR_PERMISSION);
+    CHECK_INT(llm__kind_of_status(404), LLM_ERR_NOT_FOUND);
+    CHECK_INT(llm__kind_of_status(408), LLM_ERR_TIMEOUT);
+    CHECK_INT(llm__kind_of_status(409), LLM_ERR_CONFLICT);
+    CHECK_INT(llm__kind_of_status(413), LLM_ERR_TOO_LARGE);
+    CHECK_INT(llm__kind_of_status(422), LLM_ERR_UNPROCESSABLE);
+    CHECK_INT(llm__kind_of_status(429), LLM_ERR_RATE_LIMIT);
+    CHECK_INT(llm__kind_of_status(500), LLM_ERR_SERVER);
+    CHECK_INT(llm__kind_of_status(503), LLM_ERR_SERVER);
+    CHECK_INT(llm__kind_of_status(529), LLM_ERR_OVERLOADED);
+    CHECK_INT(llm__kind_of_status(418), LLM_ERR_BAD_REQUEST);
+    CHECK_INT(llm__kind_of_status(307), LLM_ERR_PROTOCOL);
+    CHECK_STR(llm_error_string(LLM_ERR_RATE_LIMIT), "rate_limit");
+    CHECK_STR(llm_error_string(LLM_ERR_NO_MEMORY), "no_memory");
+    CHECK_STR(llm_status_string(LLM_RETRY_WAIT), "retry_wait");
+}
+
+static llm_request *fake(llm_client *c, llm_api api) {
+    llm_request *r = llm__new_request(c, LLM__K_CHAT);
+    r->prov = &c->prov[api == LLM_API_OPENAI ? 0 : api == LLM_API_ANTHROPIC ? 1 : 2];
+    return r;
+}
+static void set_raw(llm_request *r, const char *s) {
+    llm__buf_clear(&r->raw);
+    llm__buf_adds(&r->c->alloc, &r->raw, s);
+}
+
+static void test_error_bodies(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    set_raw(r, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}");
+    llm__decode_error_body(r);
+    CHECK_STR(r->err_pmsg, "Rate limit reached");
+    CHECK_STR(r->err_type, "requests");
+    CHECK_STR(r->err_code, "rate_limit_exceeded");
+    CHECK_STR(r->err_param, "");
+    set_raw(r, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
+    llm__decode_error_body(r);
+    CHECK_STR(r->err_pmsg, "Overloaded");
+    CHECK_STR(r->err_type, "overloaded_error");
+    set_raw(r, "{\"error\":\"model 'x' not found\"}");
+    llm__decode_error_body(r);
+    CHECK_STR(r->err_pmsg, "model 'x' not found");
+    set_raw(r, "{\"detail\":[{\"loc\":[\"body\"],\"msg\":\"field required\"}]}");
+    llm__decode_error_body(r);
+    CHECK_STR(r->err_pmsg, "field required");
+    set_raw(r, "{\"error\":{\"message\":\"x\",\"code\":429}}");
+    llm__decode_error_body(r);
+    CHECK_STR(r->err_code, "429");
+    set_raw(r, "<html><head><title>502 Bad Gateway</title></head><body><h1>nginx</h1></body></html>");
+    llm__decode_error_body(r);
+    CHECK_STR(r->err_pmsg, "502 Bad Gateway");
+    set_raw(r, "<html><body><h1>Service</h1>\n  <p>Unavailable</p></body></html>");
+    llm__decode_error_body(r);
+    CHECK_STR(r->err_pmsg, "Service Unavailable");
+    set_raw(r, "");
+    llm__decode_error_body(r);
+    CHECK_STR(r->err_pmsg, "");
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+static void test_decode_openai(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    llm_json_value *v = llm_json_parse(
+        "{\"id\":\"chatcmpl-1\",\"model\":\"gpt-x\",\"choices\":[{\"index\":1,\"message\":{\"content\":\"other\"}},"
+        "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello!\",\"tool_calls\":[{\"id\":\"call_9\","
+        "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+        "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7,\"total_tokens\":12,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":2},\"completion_tokens_details\":{\"reasoning_tokens\":3}}}",
+        (size_t)-1 / 2 > 0 ? strlen("{\"id\":\"chatcmpl-1\",\"model\":\"gpt-x\",\"choices\":[{\"index\":1,\"message\":{\"content\":\"other\"}},"
+        "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello!\",\"tool_calls\":[{\"id\":\"call_9\","
+        "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+        "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7,\"total_tokens\":12,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":2},\"completion_tokens_details\":{\"reasoning_tokens\":3}}}") : 0, NULL, NULL);
+    CHECK(v != NULL);
+    llm__decode_chat(r, v);
+    CHECK_INT(r->abort_kind, 0);
+    CHECK_STR(r->text.p, "Hello!");
+    CHECK_STR(r->finish_reason, "tool_calls");
+    CHECK_STR(r->resp_id, "chatcmpl-1");
+    CHECK_STR(r->resp_model, "gpt-x");
+    CHECK_INT(r->usage.prompt_tokens, 5);
+    CHECK_INT(r->usage.completion_tokens, 7);
+    CHECK_INT(r->usage.total_tokens, 12);
+    CHECK_INT(r->usage.cached_tokens, 2);
+    CHECK_INT(r->usage.reasoning_tokens, 3);
+    CHECK_INT(r->n_tools, 1);
+    CHECK(llm__finalize(r));
+    CHECK_STR(r->tools[0].pub.name, "f");
+    CHECK_STR(r->tools[0].pub.id, "call_9");
+    CHECK(llm_json_double(llm_json_get(r->tools[0].pub.arguments_json, "a"), 0) == 1);
+    llm_json_free(v);
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+static int feed_events(llm_request *r, const char *stream) {
+    r->c->cb_now = llm__now_us();
+    return llm__sse_feed(&r->c->alloc, &r->sse, stream, strlen(stream), llm__stream_event, r);
+}
+
+static void test_stream_openai(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    int ok = feed_events(r,
+        "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}],\"usage\":null}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"g\",\"arguments\":\"\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"x\\\"\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\":1}\"}},{\"index\":1,\"function\":{\"arguments\":\"{}\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n"
+        "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n"
+        "data: [DONE]\n\n");
+    CHECK(ok);
+    CHECK_STR(r->text.p, "Hello");
+    CHECK_STR(r->finish_reason, "stop");
+    CHECK_INT(r->usage.total_tokens, 5);
+    CHECK(r->stream_done);
+    CHECK_INT(r->n_tools, 2);
+    CHECK(llm__finalize(r));
+    {
+        int i;
+        for (i = 0; i < r->n_tools; i++) {
+            const llm_tool_call *t = &r->tools[i].pub;
+            if (t->index == 0) { CHECK_STR(t->name, "f"); CHECK_STR(t->arguments, "{\"x\":1}"); CHECK(t->arguments_json != NULL); }
+            else { CHECK_STR(t->name, "g"); CHECK_STR(t->id, "call_b"); CHECK_STR(t->arguments, "{}"); }
+        }
+    }
+    llm__destroy(r);
+    /* a mid-stream error object fails with the provider's message */
+    r = fake(c, LLM_API_OPENAI);
+    ok = feed_events(r, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
+                        "data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n");
+    CHECK(!ok && r->abort_kind == LLM_ERR_SERVER && strstr(r->abort_msg, "boom"));
+    llm__destroy(r);
+    r = fake(c, LLM_API_OPENAI);
+    ok = feed_events(r, "event: error\ndata: {\"message\":\"bad\"}\n\n");
+    CHECK(!ok && r->abort_kind == LLM_ERR_SERVER && strstr(r->abort_msg, "bad"));
+    llm__destroy(r);
+    r = fake(c, LLM_API_OPENAI); /* a tool index beyond the bound */
+    ok = feed_events(r, "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":500,\"id\":\"x\"}]}}]}\n\n");
+    CHECK(!ok && r->abort_kind == LLM_ERR_PROTOCOL);
+    llm__destroy(r);
+    r = fake(c, LLM_API_OPENAI);
+    ok = feed_events(r, "data: {not json}\n\n");
+    CHECK(!ok && r->abort_kind == LLM_ERR_PROTOCOL);
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+static void test_stream_anthropic(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_ANTHROPIC);
+    int ok = feed_events(r,
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-x\",\"usage\":{\"input_tokens\":11,\"output_tokens\":1}}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"s\"}}\n\n"
+        "event: ping\ndata: {\"type\":\"ping\"}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get\",\"input\":{}}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"q\\\":\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"2}\"}}\n\n"
+        "event: future_event\ndata: {\"type\":\"future_event\"}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":15}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    CHECK(ok);
+    CHECK_STR(r->text.p, "Hi");
+    CHECK_STR(r->reasoning.p, "hmm");
+    CHECK_STR(r->finish_reason, "tool_use");
+    CHECK_STR(r->resp_id, "msg_1");
+    CHECK_INT(r->usage.prompt_tokens, 11);
+    CHECK_INT(r->usage.completion_tokens, 15);
+    CHECK_INT(r->usage.total_tokens, 26);
+    CHECK(r->stream_done);
+    CHECK(llm__finalize(r));
+    CHECK_INT(r->n_tools, 1);
+    CHECK_STR(r->tools[0].pub.arguments, "{\"q\":2}");
+    CHECK_STR(r->tools[0].pub.type, "tool_use");
+    llm__destroy(r);
+    r = fake(c, LLM_API_ANTHROPIC);
+    ok = feed_events(r, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
+    CHECK(!ok && r->abort_kind == LLM_ERR_OVERLOADED && r->abort_retryable);
+    CHECK_STR(r->err_type, "overloaded_error");
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+static void test_stream_ollama(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OLLAMA);
+    const char *s = "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"He\"},\"done\":false}\n"
+                    "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"y\"},\"done\":false}\n"
+                    "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"length\",\"prompt_eval_count\":4,\"eval_count\":2}\n";
+    int ok;
+    c->cb_now = llm__now_us();
+    ok = llm__nd_feed(&c->alloc, &r->nd, s, strlen(s), llm__stream_event, r);
+    CHECK(ok);
+    CHECK_STR(r->text.p, "Hey");
+    CHECK_STR(r->finish_reason, "length");
+    CHECK_INT(r->usage.total_tokens, 6);
+    CHECK(r->stream_done);
+    llm__destroy(r);
+    r = fake(c, LLM_API_OLLAMA);
+    s = "{\"error\":\"model crashed\"}\n";
+    ok = llm__nd_feed(&c->alloc, &r->nd, s, strlen(s), llm__stream_event, r);
+    CHECK(!ok && r->abort_kind == LLM_ERR_SERVER && strstr(r->abort_msg, "model crashed"));
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+static void test_retry_delay(void) {
+    llm_client_desc cd;
+    llm_client *c;
+    llm_request *r;
+    int i;
+    char date[64];
+    time_t t = time(NULL) + 30;
+    struct tm g;
+    memset(&cd, 0, sizeof cd);
+    cd.retry_seed = 42;
+    c = llm_client_new(&cd);
+    r = llm__new_request(c, LLM__K_CHAT);
+    snprintf(r->h_retry_after_ms, sizeof r->h_retry_after_ms, "1500.5");
+    CHECK_INT(llm__retry_delay_us(r), 1500500);
+    r->h_retry_after_ms[0] = '\0';
+    snprintf(r->h_retry_after, sizeof r->h_retry_after, "2");
+    CHECK_INT(llm__retry_delay_us(r), 2000000);
+    snprintf(r->h_retry_after, sizeof r->h_retry_after, "0.25");
+    CHECK_INT(llm__retry_delay_us(r), 250000);
+    gmtime_r(&t, &g);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &g);
+    snprintf(r->h_retry_after, sizeof r->h_retry_after, "%s", date);
+    CHECK_MSG(llm__retry_delay_us(r) > 28000000 && llm__retry_delay_us(r) <= 30000000, "%s", date);
+    snprintf(r->h_retry_after, sizeof r->h_retry_after, "3600"); /* above the 60 s cap: backoff instead */
+    for (i = 0; i < 4; i++) {
+        int64_t d;
+        double base = 0.5 * (1 << i);
+        r->retries = i;
+        d = llm__retry_delay_us(r);
+        CHECK_MSG(d >= (int64_t)(base * 0.75e6) && d <= (int64_t)(base * 1e6), "retry %d: %lld us", i, (long long)d);
+    }
+    r->h_retry_after[0] = '\0';
+    r->retries = 10;
+    CHECK(llm__retry_delay_us(r) <= 8000000 && llm__retry_delay_us(r) >= 6000000);
+    CHECK_INT(llm__http_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+    CHECK_INT(llm__http_date("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
+    CHECK_INT(llm__http_date("Sun Nov  6 08:49:37 1994"), 784111777);
+    CHECK_INT(llm__http_date("soon"), -1);
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+static void test_redaction(void) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "Incorrect API key provided: sk-secret-42. Key sk-secret-42 again");
+    llm__redact(msg, "sk-secret-42");
+    CHECK_STR(msg, "Incorrect API key provided: ***. Key *** again");
+}
+
+static void test_client_desc(void) {
+    llm_client_desc cd;
+    llm_client *c;
+    llm_provider_desc bad;
+    memset(&cd, 0, sizeof cd);
+    setenv("OPENAI_BASE_URL", "http://env-host:1/v1", 1);
+    setenv("OPENAI_API_KEY", "sk-from-env", 1);
+    setenv("OLLAMA_HOST", "gpu-box", 1);
+    c = llm_client_new(NULL);
+    CHECK(c != NULL);
+    CHECK_STR(c->prov[0].base_url, "http://env-host:1/v1");
+    CHECK_STR(c->prov[0].api_key, "sk-from-env");
+    CHECK_STR(c->prov[2].base_url, "http://gpu-box:11434");
+    CHECK_INT(c->max_concurrent, 16);
+    CHECK_INT(c->max_retries, 2);
+    CHECK_INT(c->connect_ms, 5000);
+    llm_client_free(c);
+    unsetenv("OPENAI_BASE_URL");
+    unsetenv("OPENAI_API_KEY");
+    unsetenv("OLLAMA_HOST");
+    c = llm_client_new(NULL);
+    CHECK_STR(c->prov[0].base_url, "https://api.openai.com/v1");
+    CHECK_STR(c->prov[1].base_url, "https://api.anthropic.com");
+    CHECK_STR(c->prov[2].base_url, "http://127.0.0.1:11434");
+    llm_client_free(c);
+    cd.max_retries = -1;
+    c = llm_client_new(&cd);
+    CHECK_INT(c->max_retries, 0);
+    llm_client_free(c);
+    memset(&bad, 0, sizeof bad);
+    bad.name = "a/b";
+    bad.base_url = "http://x";
+    cd.providers = &bad;
+    cd.n_providers = 1;
+    CHECK(llm_client_new(&cd) == NULL);
+    cd.n_providers = 0;
+    cd.allocator.alloc_fn = th_alloc_fn; /* partial allocator */
+    CHECK(llm_client_new(&cd) == NULL);
+}
+
+int main(int argc, char **argv) {
+    RUN(test_openai_body);
+    RUN(test_routing);
+    RUN(test_anthropic_body);
+    RUN(test_ollama_body);
+    RUN(test_embed_body);
+    RUN(test_invalid_arguments);
+    RUN(test_status_table);
+    RUN(test_error_bodies);
+    RUN(test_decode_openai);
+    RUN(test_stream_openai);
+    RUN(test_stream_anthropic);
+    RUN(test_stream_ollama);
+    RUN(test_retry_delay);
+    RUN(test_redaction);
+    RUN(test_client_desc);
+    return th_finish("codec");
+}

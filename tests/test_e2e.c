@@ -1,0 +1,391 @@
+/* End to end against the mock server: the request life cycle, completion
+   order, llm_poll staying fast, the blocking call, max_concurrent, errors,
+   cancellation, callbacks, wake-ups. Every wait is bounded in time. */
+#define LLMASYNC_IMPLEMENTATION
+#include "../llmasync.h"
+#include "harness.h"
+#include "mockctl.h"
+#include <pthread.h>
+
+static mock M;
+static double slow = 1.0; /* TEST_SLOW=10 under valgrind */
+
+static llm_client *client_with(int max_concurrent, int max_retries) {
+    llm_client_desc d;
+    memset(&d, 0, sizeof d);
+    d.base_url = M.openai;
+    d.api_key = "sk-e2e-key-0001";
+    d.max_concurrent = max_concurrent;
+    d.max_retries = max_retries;
+    d.anthropic_base_url = M.base;
+    d.anthropic_api_key = "ak-e2e";
+    d.ollama_host = M.base;
+    return llm_client_new(&d);
+}
+
+static llm_request *ask(llm_client *c, const char *text, void *ud) {
+    llm_message m;
+    llm_chat_desc d;
+    memset(&m, 0, sizeof m);
+    m.role = "user";
+    m.content = text;
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.user_data = ud;
+    return llm_chat(c, &d);
+}
+
+/* Waits (bounded) for the next reported request. */
+static llm_request *next(llm_client *c, double budget_ms) {
+    return llm_wait_any(c, (int)(budget_ms * slow));
+}
+
+static void test_basic_chat(void) {
+    llm_client *c = client_with(0, 0);
+    llm_request *r = ask(c, "hello there", (void *)42), *got;
+    const llm_json_value *j;
+    char *ua;
+    CHECK(r != NULL);
+    got = next(c, 5000);
+    CHECK(got == r);
+    if (got != r) { llm_client_free(c); return; }
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    CHECK_STR(llm_request_text(r, NULL), "Echo: hello there");
+    CHECK_STR(llm_request_finish_reason(r), "stop");
+    CHECK(!strncmp(llm_request_id(r), "chatcmpl-mock-", 14));
+    CHECK_STR(llm_request_model(r), "mock-model");
+    CHECK_INT(llm_request_usage(r)->prompt_tokens, 2);
+    CHECK_INT(llm_request_usage(r)->completion_tokens, 3);
+    CHECK_INT(llm_request_usage(r)->total_tokens, 5);
+    CHECK(llm_request_user_data(r) == (void *)42);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_NONE);
+    CHECK_STR(llm_request_error(r)->message, "");
+    CHECK(llm_request_error(r)->request_id && !strncmp(llm_request_error(r)->request_id, "req_mock_", 9));
+    j = llm_request_json(r); /* the whole parsed response */
+    CHECK_STR(llm_json_string(llm_json_path(j, "choices.0.message.role"), NULL), "assistant");
+    CHECK_STR(llm_json_string(llm_json_get(j, "system_fingerprint"), NULL), "fp_mock");
+    CHECK(llm_request_timings(r)->total_ms > 0 && llm_request_timings(r)->attempts == 1);
+    ua = mock_stat_str(&M, "last_user_agent");
+    CHECK(ua && !strncmp(ua, "llmasync/" LLMASYNC_VERSION " libcurl/", 18));
+    free(ua);
+    ua = mock_stat_str(&M, "last_authorization");
+    CHECK_STR(ua, "Bearer sk-e2e-key-0001");
+    free(ua);
+    CHECK(llm_wait_any(c, 0) == NULL); /* nothing left to report */
+    CHECK_INT(llm_poll(c), 0);
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
+/* The second request is shorter and is reported first. */
+static void test_completion_order(void) {
+    llm_client *c = client_with(0, 0);
+    llm_request *slow_r = ask(c, "slow [[delay=400]]", NULL);
+    llm_request *fast_r = ask(c, "fast [[delay=20]]", NULL);
+    llm_request *a = next(c, 5000), *b = next(c, 5000);
+    CHECK(a == fast_r);
+    CHECK(b == slow_r);
+    CHECK(a && llm_request_status(a) == LLM_DONE && !strcmp(llm_request_text(a, NULL), "Echo: fast"));
+    CHECK(next(c, 0) == NULL);
+    llm_client_free(c);
+}
+
+/* llm_poll never blocks, also with requests in flight. */
+static void test_poll_is_fast(void) {
+    llm_client *c = client_with(0, 0);
+    int i, done = 0, polls = 0;
+    double worst = 0, start = th_now_ms();
+    for (i = 0; i < 8; i++) ask(c, "x [[delay=300]]", NULL);
+    while (done < 8 && th_now_ms() - start < 5000 * slow) {
+        double t0 = th_now_ms(), dt;
+        int n = llm_poll(c);
+        llm_request *r;
+        dt = th_now_ms() - t0;
+        if (dt > worst) worst = dt;
+        polls++;
+        (void)n;
+        while ((r = llm_wait_any(c, 0)) != NULL) {
+            CHECK_INT(llm_request_status(r), LLM_DONE);
+            done++;
+        }
+        th_sleep_ms(1); /* a host frame doing other work */
+    }
+    CHECK_INT(done, 8);
+    CHECK_MSG(worst < 20.0 * slow, "worst llm_poll took %.3f ms", worst);
+    CHECK(polls > 50); /* the loop kept running while requests were pending */
+    llm_client_free(c);
+}
+
+/* The blocking call lets a background request finish meanwhile. */
+static void test_blocking_moves_others(void) {
+    llm_client *c = client_with(0, 0);
+    llm_request *bg = ask(c, "background [[delay=50]]", NULL), *r;
+    llm_message m = { "user", "blocking [[delay=400]]", NULL, NULL, NULL };
+    llm_chat_desc d;
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    r = llm_chat_blocking(c, &d);
+    CHECK(r != NULL && llm_request_status(r) == LLM_DONE);
+    CHECK_STR(llm_request_text(r, NULL), "Echo: blocking");
+    CHECK_INT(llm_request_status(bg), LLM_DONE); /* finished while we were blocked */
+    CHECK(llm_wait_any(c, 0) == bg);              /* and reported once */
+    CHECK(llm_wait_any(c, 0) == NULL);            /* the blocking one is not */
+    llm_request_free(r);
+    /* a bad desc comes back failed, not NULL, and is not reported either */
+    d.model = NULL;
+    r = llm_chat_blocking(c, &d);
+    CHECK(r && r->err.kind == LLM_ERR_INVALID);
+    CHECK(llm_wait_any(c, 0) == NULL);
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
+/* The server sees at most max_concurrent at once; FIFO admission. */
+static void test_max_concurrent(void) {
+    llm_client *c = client_with(3, 0);
+    llm_request *rs[10];
+    int i, done = 0;
+    char q[64];
+    mock_reset(&M);
+    for (i = 0; i < 10; i++) {
+        snprintf(q, sizeof q, "q%d [[delay=150]]", i);
+        rs[i] = ask(c, q, (void *)(intptr_t)i);
+    }
+    CHECK_INT(llm_poll(c), 10);
+    CHECK_INT(llm_request_status(rs[0]), LLM_ACTIVE);
+    CHECK_INT(llm_request_status(rs[3]), LLM_QUEUED);
+    while (done < 10) {
+        llm_request *r = next(c, 5000);
+        if (!r) break;
+        CHECK_INT(llm_request_status(r), LLM_DONE);
+        done++;
+    }
+    CHECK_INT(done, 10);
+    CHECK_INT(mock_stat(&M, "max_inflight"), 3);
+    CHECK_INT(mock_stat(&M, "requests"), 10);
+    CHECK(llm_request_timings(rs[9])->queued_ms > 250); /* waited for three rounds */
+    llm_client_free(c);
+}
+
+static void expect_error(llm_client *c, const char *text, llm_error_kind kind, int status, const char *in_message) {
+    llm_request *r = ask(c, text, NULL), *got = next(c, 5000);
+    const llm_error *e;
+    CHECK(got == r);
+    if (got != r) return;
+    e = llm_request_error(r);
+    CHECK_INT(llm_request_status(r), LLM_FAILED);
+    CHECK_MSG(e->kind == kind, "%s: kind %s, want %s (%s)", text, llm_error_string(e->kind), llm_error_string(kind), e->message);
+    CHECK_INT(e->http_status, status);
+    CHECK_MSG(strstr(e->message, in_message) != NULL, "message \"%s\" lacks \"%s\"", e->message, in_message);
+    CHECK(strstr(e->message, "sk-e2e-key-0001") == NULL);
+    llm_request_free(r);
+}
+
+static void test_errors_mapped(void) {
+    llm_client *c = client_with(0, -1); /* no retries */
+    llm_request *r;
+    expect_error(c, "[[status=400]]", LLM_ERR_BAD_REQUEST, 400, "HTTP 400 (bad_request): mock error 400");
+    expect_error(c, "[[status=401]]", LLM_ERR_AUTH, 401, "mock error 401 [type authentication_error, code invalid_api_key]");
+    expect_error(c, "[[status=403]]", LLM_ERR_PERMISSION, 403, "mock error 403");
+    expect_error(c, "[[status=404]]", LLM_ERR_NOT_FOUND, 404, "mock error 404");
+    expect_error(c, "[[status=409]]", LLM_ERR_CONFLICT, 409, "mock error 409");
+    expect_error(c, "[[status=413]]", LLM_ERR_TOO_LARGE, 413, "mock error 413");
+    expect_error(c, "[[status=422]]", LLM_ERR_UNPROCESSABLE, 422, "mock error 422");
+    expect_error(c, "[[status=429]]", LLM_ERR_RATE_LIMIT, 429, "rate_limit_exceeded");
+    expect_error(c, "[[status=500]]", LLM_ERR_SERVER, 500, "mock error 500");
+    expect_error(c, "[[status=529]]", LLM_ERR_OVERLOADED, 529, "mock error 529");
+    expect_error(c, "[[fault=not_json]]", LLM_ERR_PROTOCOL, 200, "not valid JSON");
+    expect_error(c, "[[fault=html status=502]]", LLM_ERR_SERVER, 502, "HTTP 502");
+    expect_error(c, "[[fault=empty status=503]]", LLM_ERR_SERVER, 503, "empty response body");
+    expect_error(c, "[[fault=truncated]]", LLM_ERR_PROTOCOL, 200, "not valid JSON");
+    /* the provider's fields and the request id are kept */
+    r = ask(c, "[[status=429]]", NULL);
+    CHECK(next(c, 5000) == r);
+    CHECK_STR(llm_request_error(r)->type, "rate_limit_error");
+    CHECK_STR(llm_request_error(r)->code, "rate_limit_exceeded");
+    CHECK_STR(llm_request_error(r)->provider_message, "mock error 429");
+    CHECK(llm_request_error(r)->request_id && !strncmp(llm_request_error(r)->request_id, "req_mock_", 9));
+    CHECK_INT(llm_request_error(r)->retries, 0);
+    CHECK_INT(llm_request_error(r)->retryable, 1);
+    llm_request_free(r);
+    llm_client_free(c);
+    { /* nothing listens: a connection error */
+        llm_client_desc d;
+        memset(&d, 0, sizeof d);
+        d.base_url = "http://127.0.0.1:1/v1";
+        d.max_retries = -1;
+        c = llm_client_new(&d);
+        r = ask(c, "x", NULL);
+        CHECK(next(c, 5000) == r);
+        CHECK_INT(llm_request_error(r)->kind, LLM_ERR_CONNECTION);
+        CHECK_INT(llm_request_error(r)->http_status, 0);
+        CHECK(llm_request_error(r)->curl_code != 0);
+        llm_client_free(c);
+    }
+}
+
+static int done_calls;
+static void on_done_count(llm_request *r, void *ud) { (void)r; (void)ud; done_calls++; }
+static void on_done_free_self(llm_request *r, void *ud) { (void)ud; done_calls++; llm_request_free(r); }
+static llm_request *victim;
+static void on_done_free_other(llm_request *r, void *ud) {
+    (void)r; (void)ud;
+    done_calls++;
+    if (victim) { llm_request_free(victim); victim = NULL; }
+}
+
+static void test_callbacks(void) {
+    llm_client *c = client_with(0, 0);
+    llm_message m = { "user", "cb [[delay=30]]", NULL, NULL, NULL };
+    llm_chat_desc d;
+    llm_request *r, *got;
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.on_done = on_done_count;
+    done_calls = 0;
+    r = llm_chat(c, &d);
+    got = next(c, 5000);
+    CHECK(got == r && done_calls == 1);
+    CHECK(next(c, 0) == NULL && done_calls == 1);
+    llm_request_free(r);
+    /* freeing itself inside on_done: never reported */
+    d.on_done = on_done_free_self;
+    done_calls = 0;
+    llm_chat(c, &d);
+    CHECK(next(c, 3000) == NULL);
+    CHECK_INT(done_calls, 1);
+    CHECK_INT(llm_poll(c), 0);
+    /* freeing another, still in flight, from a callback */
+    m.content = "slow [[delay=2000]]";
+    d.on_done = NULL;
+    victim = llm_chat(c, &d);
+    m.content = "quick";
+    d.on_done = on_done_free_other;
+    done_calls = 0;
+    r = llm_chat(c, &d);
+    CHECK(next(c, 3000) == r);
+    CHECK(victim == NULL && done_calls == 1);
+    CHECK_INT(llm_poll(c), 0);
+    CHECK(next(c, 0) == NULL);
+    llm_client_free(c);
+}
+
+static void test_cancel(void) {
+    llm_client *c = client_with(1, 0);
+    llm_request *a = ask(c, "a [[delay=3000]]", NULL), *b = ask(c, "b", NULL), *got;
+    double t0;
+    mock_reset(&M);
+    llm_poll(c);
+    CHECK_INT(llm_request_status(a), LLM_ACTIVE);
+    CHECK_INT(llm_request_status(b), LLM_QUEUED);
+    /* wait until the server holds it */
+    t0 = th_now_ms();
+    while (mock_stat(&M, "inflight") < 1 && th_now_ms() - t0 < 3000) llm_poll(c);
+    llm_cancel(b); /* queued */
+    llm_cancel(a); /* active: removed at once */
+    CHECK_INT(llm_request_status(a), LLM_CANCELLED);
+    CHECK_INT(llm_request_status(b), LLM_CANCELLED);
+    CHECK_INT(llm_request_error(a)->kind, LLM_ERR_CANCELLED);
+    llm_cancel(a); /* no-op on a terminal request */
+    got = next(c, 100);
+    CHECK(got == b || got == a);
+    got = next(c, 100);
+    CHECK(got == b || got == a);
+    CHECK(next(c, 0) == NULL);
+    /* the server saw the connection go */
+    t0 = th_now_ms();
+    while (mock_stat(&M, "inflight") != 0 && th_now_ms() - t0 < 2000 * slow) th_sleep_ms(5);
+    CHECK_INT(mock_stat(&M, "inflight"), 0);
+    CHECK_INT(llm_poll(c), 0);
+    llm_client_free(c);
+}
+
+static void *wake_later(void *arg) {
+    th_sleep_ms(150);
+    llm_wakeup((llm_client *)arg);
+    return NULL;
+}
+
+static void test_wait_and_wakeup(void) {
+    llm_client *c = client_with(0, 0);
+    double t0 = th_now_ms(), dt;
+    pthread_t th;
+    CHECK(llm_wait_any(c, 5000) == NULL); /* nothing in flight: at once */
+    CHECK(th_now_ms() - t0 < 50);
+    ask(c, "x [[delay=2000]]", NULL);
+    t0 = th_now_ms();
+    CHECK(llm_wait_any(c, 200) == NULL); /* timeout honoured */
+    dt = th_now_ms() - t0;
+    CHECK_MSG(dt >= 190 && dt < 600 * slow, "waited %.1f ms for 200", dt);
+    pthread_create(&th, NULL, wake_later, c);
+    t0 = th_now_ms();
+    CHECK(llm_wait_any(c, 5000) == NULL); /* woken from another thread */
+    dt = th_now_ms() - t0;
+    CHECK_MSG(dt >= 100 && dt < 1000 * slow, "wakeup after %.1f ms", dt);
+    pthread_join(th, NULL);
+    llm_client_free(c); /* frees the request in flight too */
+}
+
+static void test_free_in_flight(void) {
+    llm_client *c = client_with(0, 0);
+    llm_request *r = ask(c, "x [[delay=500]]", NULL);
+    llm_poll(c);
+    llm_request_free(r); /* never reported */
+    CHECK_INT(llm_poll(c), 0);
+    CHECK(next(c, 700) == NULL);
+    r = ask(c, "y", NULL);
+    CHECK(next(c, 3000) == r);
+    llm_client_free(c); /* frees the held request too */
+}
+
+/* Many requests at once through one client: all done, each once. */
+static void test_many(void) {
+    llm_client *c = client_with(32, 0);
+    int i, seen[200], done = 0;
+    char q[64];
+    memset(seen, 0, sizeof seen);
+    for (i = 0; i < 200; i++) {
+        snprintf(q, sizeof q, "n%d [[delay=%d]]", i, i % 7);
+        ask(c, q, (void *)(intptr_t)i);
+    }
+    while (done < 200) {
+        llm_request *r = next(c, 5000);
+        int k;
+        if (!r) break;
+        k = (int)(intptr_t)llm_request_user_data(r);
+        CHECK(k >= 0 && k < 200 && !seen[k]);
+        if (k >= 0 && k < 200) seen[k]++;
+        CHECK_INT(llm_request_status(r), LLM_DONE);
+        llm_request_free(r);
+        done++;
+    }
+    CHECK_INT(done, 200);
+    CHECK(next(c, 0) == NULL);
+    llm_client_free(c);
+}
+
+int main(int argc, char **argv) {
+    if (getenv("TEST_SLOW")) slow = atof(getenv("TEST_SLOW"));
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!mock_start(&M)) { printf("e2e: 0 passed, 1 failed\n"); return 1; }
+    RUN(test_basic_chat);
+    RUN(test_completion_order);
+    RUN(test_poll_is_fast);
+    RUN(test_blocking_moves_others);
+    RUN(test_max_concurrent);
+    RUN(test_errors_mapped);
+    RUN(test_callbacks);
+    RUN(test_cancel);
+    RUN(test_wait_and_wakeup);
+    RUN(test_free_in_flight);
+    RUN(test_many);
+    mock_stop(&M);
+    curl_global_cleanup();
+    return th_finish("e2e");
+}
