@@ -12,8 +12,8 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
-TESTS    := json sse codec e2e
-EXAMPLES := demo
+TESTS    := json sse codec e2e stream
+EXAMPLES := demo stream_chat game_loop
 
 .PHONY: all test demo examples deps deps-test clean
 
@@ -61,9 +61,9 @@ $(BUILD)/locale/de_DE.UTF-8:
 
 # ------------------------------------------------------------------ demo --
 # Against the real API when OPENAI_API_KEY is set, else the local mock.
-demo: $(BUILD)/mock_server $(BUILD)/examples/demo
-	@if [ -n "$${OPENAI_API_KEY:-}" ]; then $(BUILD)/examples/demo; \
-	else sh tools/with_mock.sh $(BUILD)/examples/demo; fi
+demo: $(BUILD)/mock_server $(BUILD)/examples/demo $(BUILD)/examples/game_loop
+	@if [ -n "$${OPENAI_API_KEY:-}" ]; then $(BUILD)/examples/demo && $(BUILD)/examples/game_loop; \
+	else sh tools/with_mock.sh sh -c '$(BUILD)/examples/demo && echo && $(BUILD)/examples/game_loop'; fi
 
 # ------------------------------------------------------------------ test --
 test: deps-test $(BUILD)/mock_server $(BUILD)/locale/de_DE.UTF-8 \

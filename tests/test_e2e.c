@@ -371,7 +371,7 @@ static void test_many(void) {
 }
 
 int main(int argc, char **argv) {
-    if (getenv("TEST_SLOW")) slow = atof(getenv("TEST_SLOW"));
+    if (getenv("TEST_SLOW")) slow = strtod(getenv("TEST_SLOW"), NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!mock_start(&M)) { printf("e2e: 0 passed, 1 failed\n"); return 1; }
     RUN(test_basic_chat);

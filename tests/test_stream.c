@@ -1,0 +1,507 @@
+/* Streaming end to end: deltas through polling and callbacks, every stream
+   shape of the mock, cancellation at several points, each timeout, timings,
+   limits. Every wait is bounded. */
+#define LLMASYNC_IMPLEMENTATION
+#include "../llmasync.h"
+#include "harness.h"
+#include "mockctl.h"
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+
+static mock M;
+static double slow = 1.0;
+
+typedef struct cfg { int max_concurrent, max_retries, idle_ms, first_byte_ms, connect_ms; size_t max_event; const char *base; } cfg;
+static llm_client *client_cfg(const cfg *k) {
+    llm_client_desc d;
+    memset(&d, 0, sizeof d);
+    d.base_url = k && k->base ? k->base : M.openai;
+    d.api_key = "sk-stream";
+    d.max_concurrent = k ? k->max_concurrent : 0;
+    d.max_retries = k ? k->max_retries : 0;
+    d.idle_timeout_ms = k ? k->idle_ms : 0;
+    d.first_byte_timeout_ms = k ? k->first_byte_ms : 0;
+    d.connect_timeout_ms = k ? k->connect_ms : 0;
+    d.max_event_bytes = k ? k->max_event : 0;
+    return llm_client_new(&d);
+}
+static llm_client *client(void) { return client_cfg(NULL); }
+
+typedef struct acc { llm__buf text; int calls; int cancel_at; llm_request *other; int free_other; int done; } acc;
+static llm_allocator AL;
+
+static void on_delta(llm_request *r, const char *d, size_t n, void *ud) {
+    acc *a = (acc *)ud;
+    llm__buf_add(&AL, &a->text, d, n);
+    a->calls++;
+    if (a->cancel_at && a->calls == a->cancel_at) llm_cancel(r);
+    if (a->other && a->calls == 1) {
+        if (a->free_other) llm_request_free(a->other); else llm_cancel(a->other);
+        a->other = NULL;
+    }
+}
+static void on_done(llm_request *r, void *ud) { (void)r; ((acc *)ud)->done++; }
+
+static llm_request *stream(llm_client *c, const char *directive, acc *a) {
+    llm_message m;
+    llm_chat_desc d;
+    static char hdr[256];
+    static const char *hdrs[1];
+    memset(&m, 0, sizeof m);
+    m.role = "user";
+    m.content = "stream please";
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.stream = 1;
+    snprintf(hdr, sizeof hdr, "X-Mock: %s", directive);
+    hdrs[0] = hdr;
+    d.headers = hdrs;
+    d.n_headers = 1;
+    if (a) {
+        d.on_delta = on_delta;
+        d.on_done = on_done;
+        d.user_data = a;
+    }
+    return llm_chat(c, &d);
+}
+static llm_request *next(llm_client *c, double ms) {
+    double end = th_now_ms() + ms * slow;
+    for (;;) {
+        double left = end - th_now_ms();
+        llm_request *r;
+        if (left <= 0) return NULL;
+        r = llm_wait_any(c, (int)left);
+        if (r) return r;
+        if (llm_poll(c) == 0 && !c->lists[LLM__L_DONE].head) return NULL;
+    }
+}
+static char *expected_tokens(int n) {
+    llm__buf b = { NULL, 0, 0 };
+    int i;
+    char t[32];
+    for (i = 0; i < n; i++) {
+        snprintf(t, sizeof t, "%stok%d", i ? " " : "", i);
+        llm__buf_adds(&AL, &b, t);
+    }
+    return b.p;
+}
+
+static void test_stream_callbacks(void) {
+    llm_client *c = client();
+    acc a;
+    llm_request *r;
+    char *want = expected_tokens(20);
+    const llm_timings *t;
+    memset(&a, 0, sizeof a);
+    r = stream(c, "tokens=20 pace=5", &a);
+    CHECK(next(c, 5000) == r);
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    CHECK_STR(llm_request_text(r, NULL), want);
+    CHECK_STR(a.text.p, want);                 /* deltas add up to the text */
+    CHECK(a.calls >= 10);                      /* delivered as they came */
+    CHECK_INT(a.done, 1);
+    CHECK_STR(llm_request_finish_reason(r), "stop");
+    CHECK_INT(llm_request_usage(r)->completion_tokens, 20); /* the choices:[] usage chunk */
+    CHECK_INT(llm_request_usage(r)->prompt_tokens, 2);
+    t = llm_request_timings(r);
+    CHECK(t->first_byte_ms > 0 && t->first_token_ms >= t->first_byte_ms && t->total_ms >= t->first_token_ms);
+    CHECK_MSG(t->total_ms - t->first_token_ms > 60, "tokens spread over time: first %.1f total %.1f", t->first_token_ms, t->total_ms);
+    CHECK(t->bytes_received > 20 * 100);
+    free(want);
+    free(a.text.p);
+    llm_client_free(c);
+}
+
+/* A 60 fps host that only polls and takes: sees the text grow. */
+static void test_stream_polling(void) {
+    llm_client *c = client();
+    llm_request *r = stream(c, "tokens=30 pace=10", NULL), *got = NULL;
+    llm__buf seen = { NULL, 0, 0 };
+    int frames = 0, frames_with_text = 0;
+    char *want = expected_tokens(30);
+    double t0 = th_now_ms();
+    while (!got && th_now_ms() - t0 < 5000 * slow) {
+        const char *d;
+        size_t n;
+        llm_poll(c);
+        n = llm_request_take(r, &d);
+        if (n) { llm__buf_add(&AL, &seen, d, n); frames_with_text++; }
+        CHECK(llm_request_take(r, &d) == 0 && d && !*d); /* only new bytes */
+        got = llm_wait_any(c, 0);
+        th_sleep_ms(16);
+        frames++;
+    }
+    CHECK(got == r);
+    {
+        const char *d;
+        size_t n = llm_request_take(r, &d);
+        if (n) llm__buf_add(&AL, &seen, d, n);
+    }
+    CHECK_STR(seen.p, want);
+    CHECK_MSG(frames_with_text >= 5, "text arrived over %d frames of %d", frames_with_text, frames);
+    free(want);
+    free(seen.p);
+    llm_client_free(c);
+}
+
+/* A waiting host: llm_wait_any returns as soon as stream text arrives. */
+static void test_wait_returns_on_text(void) {
+    llm_client *c = client();
+    llm_request *r = stream(c, "tokens=3 pace=150", NULL);
+    double t0 = th_now_ms(), dt;
+    const char *d;
+    int rounds = 0;
+    size_t total = 0;
+    while (llm_request_status(r) < LLM_DONE && th_now_ms() - t0 < 5000 * slow) {
+        double w0 = th_now_ms();
+        llm_request *got = llm_wait_any(c, 5000);
+        dt = th_now_ms() - w0;
+        if (got) break;
+        total += llm_request_take(r, &d);
+        CHECK_MSG(dt < 600 * slow, "wait took %.0f ms for a token every 150 ms", dt);
+        rounds++;
+    }
+    total += llm_request_take(r, &d);
+    CHECK(rounds >= 3);
+    CHECK_INT(total, strlen("tok0 tok1 tok2"));
+    llm_client_free(c);
+}
+
+static void test_stream_shapes(void) {
+    /* byte-by-byte pieces are slow to send (a gap after each): fewer tokens */
+    /* split_gap=0 still hands libcurl one HTTP chunk per piece; one case
+       keeps the gap so that pieces also arrive in separate reads */
+    const char *shapes[] = { "tokens=2 split=1", "tokens=12 split=1 split_gap=0", "tokens=12 split=7 split_gap=0",
+                             "tokens=12 split=3 eol=crlf split_gap=0", "tokens=6 split=2 eol=cr split_gap=0",
+                             "tokens=12 eol=crlf", "tokens=12 eol=cr", "tokens=3 bom=1 split=1 split_gap=0",
+                             "tokens=12 keepalive=5 pace=10", "tokens=12 usage=0",
+                             "tokens=12 split=5 eol=crlf bom=1 split_gap=0", NULL };
+    llm_client *c = client();
+    int i;
+    for (i = 0; shapes[i]; i++) {
+        llm_request *r = stream(c, shapes[i], NULL);
+        int n = (int)strtol(shapes[i] + 7, NULL, 10);
+        char *want = expected_tokens(n);
+        CHECK(next(c, 10000) == r);
+        CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s: %s", shapes[i], llm_request_error(r)->message);
+        CHECK_MSG(!strcmp(llm_request_text(r, NULL), want), "%s: got \"%s\"", shapes[i], llm_request_text(r, NULL));
+        if (strstr(shapes[i], "usage=0")) CHECK_INT(llm_request_usage(r)->completion_tokens, 0);
+        else CHECK_INT(llm_request_usage(r)->completion_tokens, n);
+        llm_request_free(r);
+        free(want);
+    }
+    { /* multi-byte characters cut by every piece boundary */
+        llm_request *r = stream(c, "unicode=1 split=1 split_gap=0", NULL);
+        CHECK(next(c, 10000) == r);
+        CHECK_STR(llm_request_text(r, NULL), "h\xC3\xA9llo w\xC3\xB6rld \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x98\x80 done");
+    }
+    llm_client_free(c);
+}
+
+static void test_stream_errors(void) {
+    cfg k;
+    llm_client *c;
+    llm_request *r;
+    memset(&k, 0, sizeof k);
+    k.max_retries = 2;
+    c = client_cfg(&k);
+    r = stream(c, "tokens=10 error_after=3", NULL); /* text reached the host: no retry */
+    CHECK(next(c, 5000) == r);
+    CHECK_INT(llm_request_status(r), LLM_FAILED);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_SERVER);
+    CHECK_INT(llm_request_error(r)->http_status, 200);
+    CHECK(strstr(llm_request_error(r)->message, "mock stream error") != NULL);
+    CHECK_STR(llm_request_error(r)->code, "mock_error");
+    CHECK_INT(llm_request_error(r)->retries, 0);
+    CHECK_STR(llm_request_text(r, NULL), "tok0 tok1 tok2");
+    r = stream(c, "tokens=10 error_event_after=2", NULL);
+    CHECK(next(c, 5000) == r);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_SERVER);
+    CHECK(strstr(llm_request_error(r)->message, "mock error event") != NULL);
+    r = stream(c, "tokens=10 reset_after=4", NULL); /* broken mid-stream */
+    CHECK(next(c, 5000) == r);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_CONNECTION);
+    CHECK_INT(llm_request_error(r)->retries, 0);
+    CHECK(llm_request_text(r, NULL)[0] != '\0');
+    /* before the first delta: retried, then it succeeds (beyond the SDKs) */
+    r = stream(c, "tokens=5 error_after=0 id=s1 fail_first=1", NULL);
+    CHECK(next(c, 8000) == r);
+    CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+    CHECK_INT(llm_request_error(r)->retries, 1);
+    CHECK_STR(llm_request_text(r, NULL), "tok0 tok1 tok2 tok3 tok4");
+    llm_client_free(c);
+}
+
+static void test_stream_tool_calls(void) {
+    llm_client *c = client();
+    llm_request *r = stream(c, "tools=3 split=16 split_gap=0", NULL);
+    int i;
+    CHECK(next(c, 5000) == r);
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    CHECK_STR(llm_request_finish_reason(r), "tool_calls");
+    CHECK_INT(llm_request_tool_call_count(r), 3);
+    for (i = 0; i < llm_request_tool_call_count(r); i++) {
+        const llm_tool_call *t = llm_request_tool_call(r, i);
+        char id[16];
+        int64_t v = -1;
+        snprintf(id, sizeof id, "call_%d", t->index);
+        CHECK_STR(t->id, id);
+        CHECK_STR(t->name, "get_weather");
+        CHECK_STR(t->type, "function");
+        CHECK(t->arguments_json != NULL);
+        CHECK_STR(llm_json_string(llm_json_get(t->arguments_json, "city"), NULL), "Paris");
+        CHECK(llm_json_int64(llm_json_get(t->arguments_json, "i"), &v) && v == t->index);
+    }
+    CHECK(llm_request_tool_call(r, 3) == NULL);
+    llm_client_free(c);
+}
+
+static void wait_server_idle(void) {
+    double t0 = th_now_ms();
+    while (mock_stat(&M, "inflight") != 0 && th_now_ms() - t0 < 2000 * slow) th_sleep_ms(5);
+}
+
+static void test_cancel_points(void) {
+    cfg k;
+    llm_client *c;
+    llm_request *q, *a, *b, *r;
+    acc acb;
+    double t0;
+    memset(&k, 0, sizeof k);
+    k.max_concurrent = 2;
+    c = client_cfg(&k);
+    mock_reset(&M);
+    a = stream(c, "tokens=50 pace=40", NULL);      /* mid-stream */
+    b = stream(c, "tokens=5 delay=3000", NULL);   /* before the first byte */
+    q = stream(c, "tokens=5", NULL);               /* still queued */
+    llm_cancel(q);
+    CHECK_INT(llm_request_status(q), LLM_CANCELLED);
+    t0 = th_now_ms();
+    while (llm_request_text(a, NULL)[0] == '\0' && th_now_ms() - t0 < 3000 * slow) { llm_poll(c); th_sleep_ms(5); }
+    CHECK(strlen(llm_request_text(a, NULL)) > 0);
+    CHECK_INT(mock_stat(&M, "inflight"), 2);
+    llm_cancel(a);
+    llm_cancel(b);
+    CHECK_INT(llm_request_status(a), LLM_CANCELLED);
+    CHECK_INT(llm_request_status(b), LLM_CANCELLED);
+    CHECK_INT(llm_poll(c), 0);
+    {
+        int reported = 0;
+        while ((r = llm_wait_any(c, 0)) != NULL) { CHECK(r == a || r == b || r == q); reported++; }
+        CHECK_INT(reported, 3);
+    }
+    wait_server_idle(); /* the server saw both connections close */
+    CHECK_INT(mock_stat(&M, "inflight"), 0);
+    llm_cancel(a); /* on a finished request: nothing */
+    CHECK_INT(llm_request_status(a), LLM_CANCELLED);
+    /* from inside its own on_delta */
+    memset(&acb, 0, sizeof acb);
+    acb.cancel_at = 2;
+    r = stream(c, "tokens=30 pace=20", &acb);
+    CHECK(next(c, 5000) == r);
+    CHECK_INT(llm_request_status(r), LLM_CANCELLED);
+    CHECK_INT(acb.calls, 2);
+    CHECK_INT(acb.done, 1);
+    free(acb.text.p);
+    wait_server_idle();
+    CHECK_INT(mock_stat(&M, "inflight"), 0);
+    llm_client_free(c);
+}
+
+/* on_delta cancelling or freeing another request, in flight. */
+static void test_callbacks_touch_others(void) {
+    llm_client *c = client();
+    acc a1;
+    llm_request *victim, *r;
+    memset(&a1, 0, sizeof a1);
+    victim = stream(c, "tokens=100 pace=30", NULL);
+    a1.other = victim;
+    r = stream(c, "tokens=5 pace=20", &a1);
+    CHECK(next(c, 5000) == victim);               /* cancelled from the callback */
+    CHECK_INT(llm_request_status(victim), LLM_CANCELLED);
+    CHECK(next(c, 5000) == r);
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    free(a1.text.p);
+    memset(&a1, 0, sizeof a1);
+    victim = stream(c, "tokens=100 pace=30", NULL);
+    a1.other = victim;
+    a1.free_other = 1;
+    r = stream(c, "tokens=5 pace=20", &a1);
+    CHECK(next(c, 5000) == r);                    /* the freed one is never reported */
+    CHECK(next(c, 200) == NULL);
+    CHECK_INT(llm_poll(c), 0);
+    free(a1.text.p);
+    llm_client_free(c);
+}
+
+/* A listening socket whose backlog is full: connects hang until timeout. */
+static int blackhole(int *port, int *fds) {
+    struct sockaddr_in a;
+    socklen_t l = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0), i;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 0)) return -1;
+    getsockname(s, (struct sockaddr *)&a, &l);
+    for (i = 0; i < 3; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        fcntl(fds[i], F_SETFL, O_NONBLOCK);
+        connect(fds[i], (struct sockaddr *)&a, sizeof a);
+    }
+    *port = ntohs(a.sin_port);
+    return s;
+}
+
+static double cpu_ms(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec * 1e3 + u.ru_utime.tv_usec / 1e3 + u.ru_stime.tv_sec * 1e3 + u.ru_stime.tv_usec / 1e3;
+}
+
+static void expect_timeout(llm_client *c, llm_request *r, llm_timeout_kind which, double min_ms, double max_ms) {
+    double t0 = th_now_ms(), c0 = cpu_ms(), dt, cpu;
+    llm_request *got = NULL;
+    int wakes = 0;
+    /* wakes for the deadline, not the 10 s (and early for stream text) */
+    while (!got && th_now_ms() - t0 < 10000 && wakes < 100) { got = llm_wait_any(c, 10000); wakes++; }
+    dt = th_now_ms() - t0;
+    cpu = cpu_ms() - c0;
+    CHECK_MSG(got == r, "got %p (%s) after %.0f ms", (void *)got, got ? llm_request_error(got)->message : "", dt);
+    if (got != r) return;
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_TIMEOUT);
+    CHECK_MSG(llm_request_error(r)->timeout == which, "timeout kind %d want %d: %s", llm_request_error(r)->timeout, which, llm_request_error(r)->message);
+    CHECK_MSG(dt >= min_ms && dt < max_ms * slow, "fired after %.0f ms, want %.0f..%.0f", dt, min_ms, max_ms);
+    CHECK_MSG(cpu < 100 * slow, "waiting burnt %.0f ms of CPU (busy loop?)", cpu);
+}
+
+static void test_timeouts(void) {
+    cfg k;
+    llm_client *c;
+    llm_request *r;
+    int port = 0, fds[3], s, i;
+    char base[64];
+    memset(&k, 0, sizeof k);
+    k.max_retries = -1;
+    k.idle_ms = 300;
+    k.first_byte_ms = 300;
+    c = client_cfg(&k);
+    r = stream(c, "tokens=10 stall_after=2", NULL);
+    expect_timeout(c, r, LLM_TIMEOUT_IDLE, 290, 700);
+    CHECK_STR(llm_request_text(r, NULL), "tok0 tok1");
+    r = stream(c, "tokens=10 stall_after=2 keepalive=50", NULL); /* keep-alives do not reset it */
+    expect_timeout(c, r, LLM_TIMEOUT_IDLE, 290, 700);
+    r = stream(c, "fault=never", NULL);
+    expect_timeout(c, r, LLM_TIMEOUT_FIRST_BYTE, 290, 700);
+    llm_client_free(c);
+    k.first_byte_ms = 0;
+    k.idle_ms = 0;
+    c = client_cfg(&k);
+    {
+        llm_message m = { "user", "x", NULL, NULL, NULL };
+        llm_chat_desc d;
+        const char *h = "X-Mock: delay=3000";
+        memset(&d, 0, sizeof d);
+        d.model = "m";
+        d.messages = &m;
+        d.n_messages = 1;
+        d.timeout_ms = 300;
+        d.headers = &h;
+        d.n_headers = 1;
+        r = llm_chat(c, &d);
+        expect_timeout(c, r, LLM_TIMEOUT_TOTAL, 290, 700);
+    }
+    llm_client_free(c);
+    s = blackhole(&port, fds);
+    CHECK(s >= 0);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", port);
+    k.base = base;
+    k.connect_ms = 300;
+    c = client_cfg(&k);
+    r = stream(c, "tokens=1", NULL);
+    expect_timeout(c, r, LLM_TIMEOUT_CONNECT, 290, 800);
+    llm_client_free(c);
+    close(s);
+    for (i = 0; i < 3; i++) close(fds[i]);
+}
+
+/* Retried timeouts: the idle timeout retries while nothing was shown. */
+static void test_timeout_retry(void) {
+    cfg k;
+    llm_client *c;
+    llm_request *r;
+    memset(&k, 0, sizeof k);
+    k.max_retries = 1;
+    k.first_byte_ms = 200;
+    c = client_cfg(&k);
+    r = stream(c, "tokens=3 fault=never id=tr1 fail_first=1", NULL);
+    CHECK(next(c, 5000) == r);
+    CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+    CHECK_INT(llm_request_error(r)->retries, 1);
+    CHECK_INT(llm_request_timings(r)->attempts, 2);
+    llm_client_free(c);
+}
+
+static void test_event_limit(void) {
+    cfg k;
+    llm_client *c;
+    llm_request *r;
+    memset(&k, 0, sizeof k);
+    k.max_event = 64; /* smaller than one chunk event */
+    k.max_retries = -1;
+    c = client_cfg(&k);
+    r = stream(c, "tokens=3", NULL);
+    CHECK(next(c, 5000) == r);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_TOO_LARGE);
+    CHECK(strstr(llm_request_error(r)->message, "max_event_bytes") != NULL);
+    llm_client_free(c);
+}
+
+/* Many streams at once, paced: all complete, each reported once. */
+static void test_many_streams(void) {
+    cfg k;
+    llm_client *c;
+    int i, done = 0;
+    char *want = expected_tokens(10);
+    memset(&k, 0, sizeof k);
+    k.max_concurrent = 64;
+    c = client_cfg(&k);
+    for (i = 0; i < 100; i++) stream(c, i % 2 ? "tokens=10 pace=3 split=9" : "tokens=10 pace=2", NULL);
+    while (done < 100) {
+        llm_request *r = next(c, 10000);
+        if (!r) break;
+        CHECK_STR(llm_request_text(r, NULL), want);
+        llm_request_free(r);
+        done++;
+    }
+    CHECK_INT(done, 100);
+    free(want);
+    llm_client_free(c);
+}
+
+int main(int argc, char **argv) {
+    if (getenv("TEST_SLOW")) slow = strtod(getenv("TEST_SLOW"), NULL);
+    AL = llm__allocator(NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!mock_start(&M)) { printf("stream: 0 passed, 1 failed\n"); return 1; }
+    RUN(test_stream_callbacks);
+    RUN(test_stream_polling);
+    RUN(test_wait_returns_on_text);
+    RUN(test_stream_shapes);
+    RUN(test_stream_errors);
+    RUN(test_stream_tool_calls);
+    RUN(test_cancel_points);
+    RUN(test_callbacks_touch_others);
+    RUN(test_timeouts);
+    RUN(test_timeout_retry);
+    RUN(test_event_limit);
+    RUN(test_many_streams);
+    mock_stop(&M);
+    curl_global_cleanup();
+    return th_finish("stream");
+}
