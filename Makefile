@@ -12,10 +12,10 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
-TESTS    := json sse codec e2e stream
+TESTS    := json sse codec e2e stream reliability oom soak
 EXAMPLES := demo stream_chat game_loop
 
-.PHONY: all test demo examples deps deps-test clean
+.PHONY: all test demo examples deps deps-test soak clean
 
 all: examples $(TESTS:%=$(BUILD)/plain/test_%)
 
@@ -32,6 +32,18 @@ $(BUILD)/plain $(BUILD)/asan $(BUILD)/examples:
 $(BUILD)/mock_server: tests/mock_server.c | deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -O2 -g $(WARN) $< -o $@
+
+# The HTTPS variant of the mock, and certificates made for the TLS test.
+$(BUILD)/mock_server_tls: tests/mock_server.c | deps-test
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -O2 -g $(WARN) -DMOCK_TLS $< -o $@ -lssl -lcrypto
+
+$(BUILD)/tls/cert.pem: | deps-test
+	@mkdir -p $(BUILD)/tls
+	openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	    -keyout $(BUILD)/tls/key.pem -out $(BUILD)/tls/cert.pem 2>/dev/null
+	openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=other.example -addext subjectAltName=DNS:other.example \
+	    -keyout $(BUILD)/tls/otherkey.pem -out $(BUILD)/tls/other.pem 2>/dev/null
 
 $(BUILD)/plain/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/plain
 	$(CC) $(CFLAGS) $< -o $@ $(LIBS)
@@ -66,10 +78,16 @@ demo: $(BUILD)/mock_server $(BUILD)/examples/demo $(BUILD)/examples/game_loop
 	else sh tools/with_mock.sh sh -c '$(BUILD)/examples/demo && echo && $(BUILD)/examples/game_loop'; fi
 
 # ------------------------------------------------------------------ test --
-test: deps-test $(BUILD)/mock_server $(BUILD)/locale/de_DE.UTF-8 \
+test: deps-test $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.pem $(BUILD)/locale/de_DE.UTF-8 \
       $(TESTS:%=$(BUILD)/plain/test_%) $(TESTS:%=$(BUILD)/asan/test_%) \
       $(BUILD)/readme_example $(BUILD)/dump_bodies examples
 	@TESTS="$(TESTS)" sh tests/run.sh
+
+# A longer soak than the one in `make test` (3000): SOAK_N requests.
+SOAK_N ?= 50000
+soak: $(BUILD)/mock_server $(BUILD)/plain/test_soak $(BUILD)/asan/test_soak
+	SOAK_N=$(SOAK_N) SOAK_REPORT=1 MOCK_SERVER=$(BUILD)/mock_server $(BUILD)/plain/test_soak
+	SOAK_N=$$(( $(SOAK_N) / 5 )) SOAK_REPORT=1 MOCK_SERVER=$(BUILD)/mock_server $(BUILD)/asan/test_soak
 
 clean:
 	rm -rf $(BUILD)

@@ -2122,6 +2122,11 @@ static int llm__tool_set(llm_request *r, llm__buf *b, const llm_json_value *v, i
     if (!llm__buf_add(&r->c->alloc, b, s, n)) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return 0; }
     return 1;
 }
+static int llm__tool_type(llm_request *r, llm__tool *t, const char *type) {
+    llm__buf_clear(&t->type);
+    if (!llm__buf_adds(&r->c->alloc, &t->type, type)) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return 0; }
+    return 1;
+}
 /* Arguments that arrive as an object (Anthropic non-stream, Ollama). */
 static int llm__tool_args_json(llm_request *r, llm__tool *t, const llm_json_value *v) {
     llm_json_writer w;
@@ -2180,12 +2185,17 @@ static void llm__decode_error_body(llm_request *r) {
     size_t n = r->raw.len;
     llm_json_value *doc;
     llm_json_options o;
+    llm_json_result jr;
     memset(&o, 0, sizeof o);
     o.allocator = &r->c->alloc;
     o.max_depth = r->c->max_depth;
     r->err_pmsg[0] = r->err_type[0] = r->err_code[0] = r->err_param[0] = '\0';
     if (n == 0) return;
-    doc = llm_json_parse(b, n, &o, NULL);
+    doc = llm_json_parse(b, n, &o, &jr);
+    if (!doc && jr.error == LLM_JSON_ERR_NO_MEMORY) {
+        llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding an error body");
+        return;
+    }
     if (doc) {
         const llm_json_value *e = llm_json_get(doc, "error"), *d;
         if (e) llm__error_detail(r, e);
@@ -2455,7 +2465,7 @@ static void llm__dec_openai_message(llm_request *r, const llm_json_value *msg) {
             if (!t) return;
             llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0);
             llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0);
-            if (!t->type.len) llm__buf_adds(&r->c->alloc, &t->type, "function");
+            if (!t->type.len) llm__tool_type(r, t, "function");
             llm__tool_set(r, &t->name, llm_json_path(tc, "function.name"), 0);
             llm__tool_args_json(r, t, llm_json_path(tc, "function.arguments"));
         }
@@ -2510,7 +2520,7 @@ static void llm__decode_chat(llm_request *r, const llm_json_value *root) {
                 llm__tool *t = llm__tool_at(r, (int)i);
                 if (!t) return;
                 llm__tool_set(r, &t->id, llm_json_get(b, "id"), 0);
-                llm__buf_adds(&r->c->alloc, &t->type, "tool_use");
+                llm__tool_type(r, t, "tool_use");
                 llm__tool_set(r, &t->name, llm_json_get(b, "name"), 0);
                 llm__tool_args_json(r, t, llm_json_get(b, "input"));
             }
@@ -2614,7 +2624,7 @@ static int llm__ev_anthropic(llm_request *r, const char *ev, size_t el, const ll
             t = llm__tool_at(r, (int)idx);
             if (!t) return 1;
             llm__tool_set(r, &t->id, llm_json_get(v, "id"), 0);
-            llm__buf_adds(&r->c->alloc, &t->type, "tool_use");
+            if (!llm__tool_type(r, t, "tool_use")) return 1;
             llm__tool_set(r, &t->name, llm_json_get(v, "name"), 0);
         } else if (s && !strcmp(s, "text")) {
             s = llm_json_string(llm_json_get(v, "text"), &n);
@@ -3384,8 +3394,12 @@ static void llm__attempt_done(llm_request *r, CURLcode res) {
         } else if (llm__tls_trust_error(res)) {
             snprintf(detail, sizeof detail, "TLS certificate not trusted (%s); set ca_file for a private CA", why);
             llm__fail_or_retry(r, LLM_ERR_CONNECTION, 0, 0, LLM_TIMEOUT_NONE, detail);
-        } else if (res == CURLE_UNSUPPORTED_PROTOCOL || res == CURLE_URL_MALFORMAT) {
+        } else if (res == CURLE_URL_MALFORMAT) {
             llm__fail_or_retry(r, LLM_ERR_INVALID, 0, 0, LLM_TIMEOUT_NONE, why);
+        } else if (res == CURLE_UNSUPPORTED_PROTOCOL || res == CURLE_WEIRD_SERVER_REPLY) {
+            /* the URL scheme was checked at submit: the server spoke no HTTP */
+            snprintf(detail, sizeof detail, "the server's answer is not HTTP (%s)", why);
+            llm__fail_or_retry(r, LLM_ERR_PROTOCOL, 0, 1, LLM_TIMEOUT_NONE, detail);
         } else {
             if (status) snprintf(detail, sizeof detail, "transfer broken after HTTP %ld: %s", status, why);
             else snprintf(detail, sizeof detail, "%s", why);
@@ -3413,6 +3427,10 @@ static void llm__attempt_done(llm_request *r, CURLcode res) {
         int retry;
         if (status < 100) kind = LLM_ERR_PROTOCOL;
         llm__decode_error_body(r);
+        if (r->abort_kind) { /* no memory to read the body */
+            llm__fail_or_retry(r, (llm_error_kind)r->abort_kind, status, 0, LLM_TIMEOUT_NONE, r->abort_msg);
+            return;
+        }
         if (!strcmp(r->err_type, "overloaded_error")) kind = LLM_ERR_OVERLOADED;
         if (r->h_should_retry >= 0) retry = r->h_should_retry;
         else retry = status == 408 || status == 409 || status == 429 || status >= 500;

@@ -3,6 +3,12 @@
    ASan/UBSan in CI:  driver PATH...  where each PATH is a file or a
    directory (its regular files, sorted, recursively).
 
+   An argument --prefix=XX (two hex digits) puts byte XX before every input
+   of the paths that follow it (--prefix= alone: none again). The JSON
+   harnesses read their options from the first byte, so files written for
+   another purpose (JSONTestSuite) replay whole and strict with
+   --prefix=00.
+
    Each input is copied into a heap block of exactly its size, as libFuzzer
    does, so an over-read by one byte is caught. A harness that finds a bug
    aborts; so do the sanitizers (abort_on_error is made their default
@@ -26,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static long n_inputs;
 static int verbose;
 static const char *current; /* the input being replayed */
+static int prefix = -1;     /* byte put before each input, or -1 */
 
 /* Sanitizer reports end in abort(), so the handler below runs for them too.
    Unused (and harmless) in a build without sanitizers. */
@@ -67,9 +74,12 @@ static int run_file(const char *path) {
     }
     fclose(f);
     { /* exactly len bytes (at least one allocated byte for an empty input) */
-        unsigned char *exact = (unsigned char *)malloc(len ? len : 1);
+        size_t pl = prefix >= 0 ? 1 : 0;
+        unsigned char *exact = (unsigned char *)malloc(len + pl ? len + pl : 1);
         if (!exact) { free(buf); fprintf(stderr, "driver: out of memory\n"); return 0; }
-        if (len) memcpy(exact, buf, len);
+        if (pl) exact[0] = (unsigned char)prefix;
+        if (len) memcpy(exact + pl, buf, len);
+        len += pl;
         free(buf);
         if (verbose) fprintf(stderr, "driver: %s (%lu bytes)\n", path, (unsigned long)len);
         current = path;
@@ -132,11 +142,21 @@ int main(int argc, char **argv) {
     verbose = getenv("FUZZ_VERBOSE") != NULL;
     signal(SIGABRT, on_abort);
     if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE_OR_DIR...\n", argv[0]);
+        fprintf(stderr, "usage: %s [--prefix=XX] FILE_OR_DIR...\n", argv[0]);
         return 2;
     }
-    for (i = 1; i < argc; i++)
+    for (i = 1; i < argc; i++) {
+        if (!strncmp(argv[i], "--prefix=", 9)) {
+            const char *h = argv[i] + 9;
+            char *end;
+            long v = strtol(h, &end, 16);
+            if (!*h) { prefix = -1; continue; }
+            if (*end || v < 0 || v > 255) { fprintf(stderr, "driver: bad %s (want --prefix=XX)\n", argv[i]); return 2; }
+            prefix = (int)v;
+            continue;
+        }
         if (!run_path(argv[i], 1)) ok = 0;
+    }
     printf("%s: replayed %ld inputs\n", argv[0], n_inputs);
     return ok ? 0 : 2;
 }

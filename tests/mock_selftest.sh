@@ -6,6 +6,8 @@
 # Without an argument the mock is compiled from tests/mock_server.c with
 # ${CC:-cc} (warnings as errors) into a temporary directory. Prints one line
 # per check and "N passed, N failed" at the end; exits non-zero on failure.
+# check_if conditions are single-quoted on purpose: they are eval'd later.
+# shellcheck disable=SC2016
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -130,7 +132,6 @@ out=$(curl -s -H 'X-Mock: error_after=1' -d "$stream" "$U/v1/chat/completions")
 check "error_after" grep -q '"message":"mock stream error"' <<<"$out"
 curl -s -o /dev/null -H 'X-Mock: reset_after=1' -d "$stream" "$U/v1/chat/completions"
 check "reset_after -> curl error" [ $? -ne 0 ]
-t0=$(ms)
 curl -s -o /dev/null -m 0.5 -H 'X-Mock: fault=never' -d "$chat" "$U/v1/chat/completions"
 check "fault=never -> timeout" [ $? -eq 28 ]
 out=$(curl -s -H 'X-Mock: redirect=http://127.0.0.1:1/x' -o /dev/null -w '%{http_code} %{redirect_url}' -d "$chat" "$U/v1/chat/completions")
@@ -180,6 +181,8 @@ dt=$(($(ms) - t0))
 check_if "tokens=200000 stream: $size bytes in $dt ms" '[ "$size" -gt 40000000 ] && [ "$dt" -lt 10000 ]'
 
 # --- Shutdown ----------------------------------------------------------------
+timeout 5 "$bin" --exit-on-stdin-eof </dev/null >/dev/null 2>&1
+check "stdin EOF -> exit 0" [ $? -eq 0 ]
 kill -TERM "$server_pid"
 wait "$server_pid"
 rc=$?

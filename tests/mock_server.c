@@ -45,7 +45,8 @@
  *                              non-empty string and messages a non-empty array
  *                              of objects with role system/developer/user/
  *                              assistant/tool, or when max_tokens /
- *                              max_completion_tokens is not an integer >= 1.
+ *                              max_completion_tokens is not an integer >= 1,
+ *                              or tools is present and not an array.
  *                              "stream":true -> SSE chunks, [DONE] at the end,
  *                              usage chunk with stream_options.include_usage.
  *   GET  /v1/models            list with "mock-model".
@@ -53,7 +54,8 @@
  *   POST /v1/messages          Anthropic messages. 401 when x-api-key is
  *                              missing, empty or "bad-key"; 400 when the
  *                              anthropic-version header is missing, max_tokens
- *                              is missing, a role is not user/assistant.
+ *                              is missing, a role is not user/assistant, tools
+ *                              is present and not an array.
  *   POST /api/chat             Ollama chat; streams NDJSON unless
  *                              "stream":false. options.num_predict > 0 caps
  *                              the tokens.
@@ -114,7 +116,7 @@
  *       unescaping); for embeddings in the first input string; for every
  *       other endpoint anywhere in the raw body.
  *   Header values override body values. Unknown keys and malformed values are
- *   ignored. Flags accept 1/0/true/false/yes/no. /mock/... ignores directives.
+ *   ignored. Numbers are non-negative integers (capped at 1e9). Flags accept 1/0/true/false/yes/no. /mock/... ignores directives.
  *
  *   Reply content
  *     tokens=N         reply "tok0 tok1 ... tok{N-1}" (N tokens). For the
@@ -170,7 +172,7 @@
  *     error_type=T     overrides the error "type" in status= bodies (OpenAI,
  *                      Anthropic) and in mid-stream errors.
  *   Statuses and faults (any endpoint)
- *     status=N         respond N with the provider's error body: OpenAI
+ *     status=N         (200..999) respond N with the provider's error body: OpenAI
  *                      {"error":{"message":"mock error N","type":T,
  *                      "param":null,"code":C}} (T: invalid_request_error for
  *                      400/404/409/413/422 and other 4xx,
@@ -260,8 +262,10 @@
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
+#define NORETURN __attribute__((noreturn))
 #else
 #define PRINTF_LIKE(a, b)
+#define NORETURN
 #endif
 
 #define MAX_BODY ((size_t)64 * 1024 * 1024)
@@ -277,6 +281,11 @@
 /* reset_after / reset_body: time for the client to read what was sent
  * before the RST, which may make the kernel drop unread data. */
 #define RESET_GRACE_MS 20
+/* Bytes one connection may write per wake-up before the others get a turn
+ * (a fast reader of an unpaced stream would otherwise hog the loop). */
+#define PUMP_BUDGET (4 * 1024 * 1024)
+/* Cap for millisecond directives so now + ms cannot overflow. */
+#define MAX_MS 1000000000L
 #define JSON_MAX_DEPTH 128
 #define NEVER INT64_MAX
 #define CREATED 1700000000
@@ -289,6 +298,7 @@
 /* ------------------------------------------------------------------------ */
 
 /* A test tool has no sensible way to continue without memory. */
+static NORETURN void oom(void);
 static void oom(void)
 {
     fputs("mock_server: out of memory\n", stderr);
@@ -981,14 +991,15 @@ static void dir_set(directives_t *d, const char *k, const char *v)
         {"close", offsetof(directives_t, close)},
         {"shuffle", offsetof(directives_t, shuffle)},
     };
-    long long n;
+    long long n = 0;
     int isnum = parse_ll(v, &n) == 0 && n <= LONG_MAX;
     size_t i;
 
     for (i = 0; i < sizeof nums / sizeof nums[0]; i++)
         if (!strcmp(k, nums[i].name)) {
             if (isnum)
-                *(long *)(void *)((char *)d + nums[i].off) = (long)n;
+                *(long *)(void *)((char *)d + nums[i].off) =
+                    n > MAX_MS ? MAX_MS : (long)n;
             return;
         }
     for (i = 0; i < sizeof flags / sizeof flags[0]; i++)
@@ -999,7 +1010,7 @@ static void dir_set(directives_t *d, const char *k, const char *v)
             return;
         }
     if (!strcmp(k, "status")) {
-        if (isnum && n >= 100 && n <= 999)
+        if (isnum && n >= 200 && n <= 999) /* 1xx is not a final answer */
             d->status = (long)n;
     } else if (!strcmp(k, "huge_bytes")) {
         if (isnum)
@@ -2466,6 +2477,12 @@ static void h_openai_chat(ctx_t *x)
             goto out;
         }
     }
+    if (jget(root, "tools") && jget(root, "tools")->type != J_ARR &&
+        jget(root, "tools")->type != J_NULL) {
+        send_error(x, 400, "mock: invalid request: tools must be an array",
+                   NULL);
+        goto out;
+    }
     if (jget_posint(root, "max_completion_tokens", &max_tok) < 0 ||
         (max_tok < 0 && jget_posint(root, "max_tokens", &max_tok) < 0)) {
         send_error(x, 400, "mock: invalid request: max_tokens must be an "
@@ -2715,6 +2732,11 @@ static void h_anthropic(ctx_t *x)
             send_error(x, 400, msg, NULL);
             goto out;
         }
+    }
+    if (jget(root, "tools") && jget(root, "tools")->type != J_ARR) {
+        send_error(x, 400, "mock: invalid request: tools must be an array",
+                   NULL);
+        goto out;
     }
     json_mode = x->d.json == 1;
     clean = strip_directive(ci.user, ci.user_len, &clean_len);
@@ -3616,6 +3638,7 @@ static void response_done(conn_t *c, int64_t now)
  * must pass, or there is nothing to do. */
 static void conn_pump(conn_t *c, int64_t now)
 {
+    size_t written = 0;
     while (!c->dead) {
         int r;
         if (c->out_off < c->out.len) {
@@ -3623,6 +3646,8 @@ static void conn_pump(conn_t *c, int64_t now)
             ssize_t w;
             if (c->wake_at > now)
                 return;
+            if (written >= PUMP_BUDGET)
+                return; /* still ready: the main loop polls with timeout 0 */
             if (c->drip_ms > 0)
                 n = 1;
             w = io_write(c, c->out.p + c->out_off, n);
@@ -3635,6 +3660,7 @@ static void conn_pump(conn_t *c, int64_t now)
                 return;
             }
             c->out_off += (size_t)w;
+            written += (size_t)w;
             if (c->out_off == c->out.len) {
                 c->out_off = 0;
                 c->out.len = 0;
@@ -3793,8 +3819,8 @@ static void sweep(void)
 
 static void run(void)
 {
-    struct pollfd *pfd = NULL;
-    size_t pcap = 0;
+    size_t pcap = 64;
+    struct pollfd *pfd = xmalloc(pcap * sizeof *pfd);
     while (!g_stop) {
         int64_t now = now_ms(), next = NEVER;
         size_t nc = S.nconns, np = 3 + nc, i;

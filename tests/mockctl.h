@@ -17,8 +17,10 @@ typedef struct mock {
     char openai[80];    /* http://127.0.0.1:PORT/v1 */
 } mock;
 
+static const char *mock__path = NULL; /* set to use another build */
 static TH_UNUSED const char *mock_path(void) {
     const char *p = getenv("MOCK_SERVER");
+    if (mock__path) return mock__path;
     return p ? p : "build/mock_server";
 }
 

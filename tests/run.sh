@@ -12,7 +12,9 @@ LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 LOCPATH=$(pwd)/$B/locale
 MOCK_SERVER=$(pwd)/$B/mock_server
-export LSAN_OPTIONS UBSAN_OPTIONS LOCPATH MOCK_SERVER
+MOCK_SERVER_TLS=$(pwd)/$B/mock_server_tls
+TLS_DIR=$(pwd)/$B/tls
+export LSAN_OPTIONS UBSAN_OPTIONS LOCPATH MOCK_SERVER MOCK_SERVER_TLS TLS_DIR
 
 suite() { # label, command...
     label=$1
@@ -20,9 +22,9 @@ suite() { # label, command...
     start=$(date +%s)
     "$@" >"$log" 2>&1
     rc=$?
-    line=$(grep -E '^[A-Za-z0-9_+ .()-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
-    p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-    f=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    line=$(grep -E '^([A-Za-z0-9_+ .()-]+: )?[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+    p=$(echo "$line" | awk '{ for (i = 2; i <= NF; i++) if ($i == "passed,") print $(i - 1) }')
+    f=$(echo "$line" | awk '{ for (i = 2; i <= NF; i++) if ($i == "failed") print $(i - 1) }')
     [ -z "$p" ] && p=0
     [ -z "$f" ] && f=0
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
@@ -37,13 +39,14 @@ suite() { # label, command...
 }
 
 suite "compile (C99/C11/C++)" sh tests/compile_check.sh
+suite "mock server self-test" bash tests/mock_selftest.sh "$B/mock_server"
 for t in $TESTS; do
-    suite "$t" "$B/plain/test_$t"
+    suite "$t" env SOAK_REPORT=1 "$B/plain/test_$t"
     suite "$t (asan+ubsan)" "$B/asan/test_$t"
 done
 for t in $TESTS; do
     case "$t" in
-    e2e*|stream*|reliab*|provid*|soak*)
+    e2e*|stream*|reliab*|provid*|oom*)
         suite "$t (valgrind)" env TEST_SLOW=8 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=tests/valgrind.supp \
             "$B/plain/test_$t" ;;
