@@ -12,7 +12,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
-TESTS    := json sse codec e2e stream reliability oom soak
+TESTS    := json sse codec e2e stream reliability providers oom soak
 EXAMPLES := demo stream_chat game_loop
 
 .PHONY: all test demo examples deps deps-test soak clean

@@ -39,7 +39,7 @@ build() { # output, compiler flags and sources...
     [ -x "$out" ] || stale=1
     for f in "$@" llmasync.h bench/bench_common.h; do
         case "$f" in -*) continue ;; esac
-        [ -f "$f" ] && [ "$f" -nt "$out" ] && stale=1
+        [ -f "$f" ] && [ -n "$(find "$f" -newer "$out" 2>/dev/null)" ] && stale=1
     done
     [ $stale = 0 ] && return 0
     echo "  CC $out"
@@ -53,12 +53,15 @@ else
     MOCK=$B/mock_server
     build "$MOCK" -std=c99 -O2 tests/mock_server.c
 fi
+# shellcheck disable=SC2086 # WARN is a list of flags
 build "$B/stream_throughput" -std=c99 -O2 -g $WARN bench/stream_throughput.c
+# shellcheck disable=SC2086
 build "$B/poll_idle" -std=c99 -O2 -g $WARN bench/poll_idle.c
 
 # ------------------------------------------------------------- the mock --
 dir=$(mktemp -d /tmp/llmbench.XXXXXX) || exit 2
 mock_pid=
+# shellcheck disable=SC2317 # called from the traps
 cleanup() {
     [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
     rm -rf "$dir"
@@ -103,31 +106,31 @@ grep -q '^RESULT poll_idle status=ok' "$dir/pi.out" || { echo "bench: poll_idle 
 # counted inside run_llmasync / run_baseline only, divided by N2 - N1. This
 # is repeatable to a few instructions, unlike the timings.
 cg_base=; cg_llm=
+cg_count() { # side tokens: prints the instructions counted, nothing on failure
+    valgrind --tool=callgrind --callgrind-out-file="$dir/cg.$1.$2" --toggle-collect="run_$1*" \
+        "$B/stream_throughput" --side "$1" --no-warmup --reps 1 --streams 1 --tokens "$2" \
+        >"$dir/cg.$1.$2.out" 2>"$dir/cg.$1.$2.err" || return 1
+    sed -n 's/.*Collected : *\([0-9][0-9]*\).*/\1/p' "$dir/cg.$1.$2.err" | tail -1
+}
+per_chunk() { # count1 count2 tokens1 tokens2
+    awk -v a="$1" -v b="$2" -v d=$(($4 - $3)) 'BEGIN { printf "%.0f", (b - a) / d }'
+}
 if [ "$CG" = 1 ]; then
     echo
     echo "== callgrind: instructions per streamed chunk =="
     N1=2000
     N2=22000
-    for side in baseline llmasync; do
-        for n in $N1 $N2; do
-            valgrind --tool=callgrind --callgrind-out-file="$dir/cg.$side.$n" --toggle-collect="run_$side*" \
-                "$B/stream_throughput" --side $side --no-warmup --reps 1 --streams 1 --tokens $n \
-                >"$dir/cg.$side.$n.out" 2>"$dir/cg.$side.$n.err"
-            rc=$?
-            c=$(sed -n 's/.*Collected : *\([0-9][0-9]*\).*/\1/p' "$dir/cg.$side.$n.err" | tail -1)
-            if [ $rc != 0 ] || [ -z "$c" ] || [ "$c" = 0 ]; then
-                echo "bench: callgrind run ($side, $n tokens) failed (exit $rc)" >&2
-                tail -5 "$dir/cg.$side.$n.out" "$dir/cg.$side.$n.err" >&2
-                status=1
-                c=0
-            fi
-            eval "cg_${side}_$n=$c"
-        done
-    done
-    eval "b1=\$cg_baseline_$N1 b2=\$cg_baseline_$N2 l1=\$cg_llmasync_$N1 l2=\$cg_llmasync_$N2"
-    cg_base=$(awk -v a="$b1" -v b="$b2" -v d=$((N2 - N1)) 'BEGIN { printf "%.0f", (b - a) / d }')
-    cg_llm=$(awk -v a="$l1" -v b="$l2" -v d=$((N2 - N1)) 'BEGIN { printf "%.0f", (b - a) / d }')
-    echo "baseline: $cg_base instructions per chunk; llmasync: $cg_llm (runs of $N1 and $N2 tokens, 1 stream)"
+    b1=$(cg_count baseline $N1); b2=$(cg_count baseline $N2)
+    l1=$(cg_count llmasync $N1); l2=$(cg_count llmasync $N2)
+    if [ -z "$b1" ] || [ -z "$b2" ] || [ -z "$l1" ] || [ -z "$l2" ] || [ "$b1" = 0 ] || [ "$l1" = 0 ]; then
+        echo "bench: a callgrind run failed (counts: '$b1' '$b2' '$l1' '$l2')" >&2
+        tail -n 5 "$dir"/cg.*.out "$dir"/cg.*.err >&2
+        status=1
+    else
+        cg_base=$(per_chunk "$b1" "$b2" $N1 $N2)
+        cg_llm=$(per_chunk "$l1" "$l2" $N1 $N2)
+        echo "baseline: $cg_base instructions per chunk; llmasync: $cg_llm (runs of $N1 and $N2 tokens, 1 stream)"
+    fi
 fi
 
 # ---------------------------------------------------------------- table --
