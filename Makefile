@@ -13,7 +13,7 @@ LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
 TESTS    := json sse codec e2e stream reliability providers oom soak
-EXAMPLES := demo stream_chat game_loop
+EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator
 
 .PHONY: all test demo examples deps deps-test soak clean
 
@@ -52,7 +52,7 @@ $(BUILD)/asan/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/asan
 	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LIBS)
 
 $(BUILD)/examples/%: examples/%.c llmasync.h | deps $(BUILD)/examples
-	$(CC) $(CFLAGS) $< -o $@ $(LIBS)
+	$(CC) $(CFLAGS) $< -o $@ $(LIBS) -lm
 
 examples: $(EXAMPLES:%=$(BUILD)/examples/%)
 
@@ -81,7 +81,7 @@ demo: $(BUILD)/mock_server $(BUILD)/examples/demo $(BUILD)/examples/game_loop
 test: deps-test $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.pem $(BUILD)/locale/de_DE.UTF-8 \
       $(TESTS:%=$(BUILD)/plain/test_%) $(TESTS:%=$(BUILD)/asan/test_%) \
       $(BUILD)/readme_example $(BUILD)/dump_bodies examples
-	@TESTS="$(TESTS)" sh tests/run.sh
+	@TESTS="$(TESTS)" EXAMPLES="$(EXAMPLES)" sh tests/run.sh
 
 # A longer soak than the one in `make test` (3000): SOAK_N requests.
 SOAK_N ?= 50000

@@ -3942,6 +3942,8 @@ static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int 
     if (d->max_tokens < 0) return llm__reject(r, LLM_ERR_INVALID, "max_tokens", "negative");
     if (llm__send_temp(d) && !(d->temperature >= 0.0 && d->temperature - d->temperature == 0.0))
         return llm__reject(r, LLM_ERR_INVALID, "temperature", "must be a finite number >= 0");
+    if (llm__send_temp(d) && p->api == LLM_API_ANTHROPIC && d->temperature > 1.0)
+        return llm__reject(r, LLM_ERR_INVALID, "temperature", "Anthropic accepts 0..1");
     raw = (llm_json_value **)llm__calloc(&c->alloc, (size_t)d->n_messages * sizeof *raw);
     if (!raw) return llm__reject(r, LLM_ERR_NO_MEMORY, "messages", "");
     for (i = 0; i < d->n_messages; i++) {

@@ -61,22 +61,31 @@ build "$B/poll_idle" -std=c99 -O2 -g $WARN bench/poll_idle.c
 # ------------------------------------------------------------- the mock --
 dir=$(mktemp -d /tmp/llmbench.XXXXXX) || exit 2
 mock_pid=
+stop_mock() {
+    [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+    mock_pid=
+}
 # shellcheck disable=SC2317 # called from the traps
 cleanup() {
-    [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+    stop_mock
     rm -rf "$dir"
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
-"$MOCK" --port-file "$dir/port" >/dev/null 2>"$dir/mock.err" &
-mock_pid=$!
-i=0
-while [ ! -s "$dir/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-if [ ! -s "$dir/port" ]; then echo "bench: the mock server did not start ($MOCK)" >&2; cat "$dir/mock.err" >&2; exit 2; fi
-port=$(cat "$dir/port")
-OPENAI_BASE_URL=http://127.0.0.1:$port/v1
-OPENAI_API_KEY=mock-key
-export OPENAI_BASE_URL OPENAI_API_KEY
+start_mock() { # a fresh server: its request counter (ids in every chunk) starts at 1
+    stop_mock
+    rm -f "$dir/port"
+    "$MOCK" --port-file "$dir/port" >/dev/null 2>"$dir/mock.err" &
+    mock_pid=$!
+    i=0
+    while [ ! -s "$dir/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    if [ ! -s "$dir/port" ]; then echo "bench: the mock server did not start ($MOCK)" >&2; cat "$dir/mock.err" >&2; exit 2; fi
+    port=$(cat "$dir/port")
+    OPENAI_BASE_URL=http://127.0.0.1:$port/v1
+    OPENAI_API_KEY=mock-key
+    export OPENAI_BASE_URL OPENAI_API_KEY
+}
+start_mock
 
 # ------------------------------------------------------------ machine --
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
@@ -103,8 +112,9 @@ grep -q '^RESULT poll_idle status=ok' "$dir/pi.out" || { echo "bench: poll_idle 
 # ------------------------------------------------------------ callgrind --
 # Instructions per streamed chunk, user space only (libcurl included, the
 # kernel not): the difference between a 1-stream run of N2 and of N1 tokens,
-# counted inside run_llmasync / run_baseline only, divided by N2 - N1. This
-# is repeatable to a few instructions, unlike the timings.
+# counted inside run_llmasync / run_baseline only, divided by N2 - N1,
+# against a fresh mock server (chunks carry its request counter). This is
+# repeatable to the instruction, unlike the timings.
 cg_base=; cg_llm=
 cg_count() { # side tokens: prints the instructions counted, nothing on failure
     valgrind --tool=callgrind --callgrind-out-file="$dir/cg.$1.$2" --toggle-collect="run_$1*" \
@@ -118,6 +128,7 @@ per_chunk() { # count1 count2 tokens1 tokens2
 if [ "$CG" = 1 ]; then
     echo
     echo "== callgrind: instructions per streamed chunk =="
+    start_mock # same request ids, same chunk sizes, same counts every time
     N1=2000
     N2=22000
     b1=$(cg_count baseline $N1); b2=$(cg_count baseline $N2)

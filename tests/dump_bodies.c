@@ -15,11 +15,12 @@ static void out(const char *schema, llm_request *r) {
     }
     printf("%s\t%s\n", schema, r->body);
 }
+static const char *MODEL = "gpt-4o-mini", *SCHEMA = "CreateChatCompletionRequest";
 static void chat(const llm_message *m, int n, const char *system, int max_tokens, double temp, int has_temp,
                  int stream, const char *extra) {
     llm_chat_desc d;
     memset(&d, 0, sizeof d);
-    d.model = "gpt-4o-mini";
+    d.model = MODEL;
     d.messages = m;
     d.n_messages = n;
     d.system = system;
@@ -28,7 +29,7 @@ static void chat(const llm_message *m, int n, const char *system, int max_tokens
     d.has_temperature = has_temp;
     d.stream = stream;
     d.extra_json = extra;
-    out("CreateChatCompletionRequest", llm_chat(C, &d));
+    out(SCHEMA, llm_chat(C, &d));
 }
 
 int main(void) {
@@ -62,6 +63,20 @@ int main(void) {
          "\"schema\":{\"type\":\"object\",\"properties\":{\"score\":{\"type\":\"integer\"},\"justification\":{\"type\":\"string\"}},"
          "\"required\":[\"score\",\"justification\"],\"additionalProperties\":false}}}}");
     chat(&one, 1, NULL, 0, 0, 0, 1, "{\"response_format\":{\"type\":\"json_object\"},\"stream_options\":{\"include_usage\":false}}");
+    { /* Anthropic: the documented Messages shape */
+        llm_message an[4] = {
+            { "system", "Extra rule.", NULL, NULL, NULL },
+            { "user", "Weather in Paris?", NULL, NULL, NULL },
+            { NULL, NULL, NULL, NULL,
+              "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get_weather\",\"input\":{\"city\":\"Paris\"}}]}" },
+            { "tool", "21 C", NULL, "toolu_1", NULL },
+        };
+        MODEL = "anthropic/claude-sonnet-4-5";
+        SCHEMA = "anthropic.Messages";
+        chat(&one, 1, NULL, 0, 0, 0, 0, NULL);
+        chat(&one, 1, "Be brief.", 100, 0, 1, 1, NULL);
+        chat(an, 4, "Be brief.", 0, 0.5, 0, 1, "{\"tools\":[{\"name\":\"get_weather\",\"input_schema\":{\"type\":\"object\"}}]}");
+    }
     memset(&e, 0, sizeof e);
     e.model = "text-embedding-3-small";
     e.inputs = inputs;

@@ -58,7 +58,15 @@ for f in ${OPENAPI_YAML:-} ../shared/openai-openapi.yaml ../../shared/openai-ope
 done
 suite "openapi request bodies" sh -c "[ -n '$openapi' ] || { echo 'openai-openapi.yaml not found: set OPENAPI_YAML'; exit 1; }; $B/dump_bodies | /usr/bin/python3 tests/validate_openapi.py '$openapi'"
 suite "readme example" sh -c "sh tools/with_mock.sh $B/readme_example && echo 'readme: 1 passed, 0 failed'"
-suite "demo (mock)" sh -c "sh tools/with_mock.sh $B/examples/demo && echo 'demo: 1 passed, 0 failed'"
+# every example runs against the mock and must exit 0
+examples_run() {
+    p=0 f=0
+    for e in ${EXAMPLES:-demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator}; do
+        if sh tools/with_mock.sh "$B/examples/$e" >/dev/null 2>&1; then p=$((p + 1)); else f=$((f + 1)); echo "example $e failed"; fi
+    done
+    echo "examples: $p passed, $f failed"
+}
+suite "examples (mock)" examples_run
 rm -f "$log"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

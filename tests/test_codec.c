@@ -278,6 +278,10 @@ static void test_invalid_arguments(void) {
     d.has_temperature = 1;
     d.temperature = -1;
     expect_invalid(c, &d, "temperature");
+    d.temperature = 1.5; /* fine for OpenAI, not for Anthropic */
+    d.model = "anthropic/claude";
+    expect_invalid(c, &d, "temperature: Anthropic accepts 0..1");
+    d.model = "m";
     d.has_temperature = 0;
     d.temperature = 0;
     d.extra_json = "[1]";

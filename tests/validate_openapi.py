@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """Validates request bodies (lines "<schema>\t<json>" on stdin) against the
-official OpenAI OpenAPI description. Prints "openapi: N passed, N failed"."""
+official OpenAI OpenAPI description (schema names from its components) or,
+for "anthropic.Messages", against tests/anthropic_messages.schema.json (the
+documented shape of Anthropic's Messages request). Prints
+"openapi: N passed, N failed"."""
+import os
 import json
 import sys
 
@@ -11,18 +15,27 @@ spec_path = sys.argv[1]
 with open(spec_path, encoding="utf-8") as f:
     spec = yaml.safe_load(f)
 resolver = jsonschema.RefResolver.from_schema(spec)
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "anthropic_messages.schema.json"), encoding="utf-8") as f:
+    anthropic = json.load(f)
+
+
+def validator_for(name):
+    if name == "anthropic.Messages":
+        return jsonschema.Draft202012Validator(anthropic)
+    return jsonschema.Draft202012Validator({"$ref": "#/components/schemas/" + name}, resolver=resolver)
+
+
 passed = failed = 0
 for n, line in enumerate(sys.stdin, 1):
     line = line.rstrip("\n")
     if not line:
         continue
     schema_name, _, body = line.partition("\t")
-    if schema_name not in spec["components"]["schemas"]:
+    if schema_name != "anthropic.Messages" and schema_name not in spec["components"]["schemas"]:
         print(f"  body {n}: unknown schema {schema_name}", file=sys.stderr)
         failed += 1
         continue
-    validator = jsonschema.Draft202012Validator(
-        {"$ref": "#/components/schemas/" + schema_name}, resolver=resolver)
+    validator = validator_for(schema_name)
     errors = sorted(validator.iter_errors(json.loads(body)), key=lambda e: list(e.path))
     if errors:
         failed += 1
@@ -38,10 +51,13 @@ bad = [
     ("CreateChatCompletionRequest", {"model": "m", "messages": [{"role": "user", "content": "x"}], "max_completion_tokens": "9"}),
     ("CreateChatCompletionRequest", {"model": "m", "messages": [{"role": "tool", "content": "x"}]}),
     ("CreateEmbeddingRequest", {"model": "m", "input": "x", "encoding_format": "int8"}),
+    ("anthropic.Messages", {"model": "c", "messages": [{"role": "user", "content": "x"}]}),
+    ("anthropic.Messages", {"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}),
+    ("anthropic.Messages", {"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}),
+    ("anthropic.Messages", {"model": "c", "max_tokens": 5, "temperature": 1.5, "messages": [{"role": "user", "content": "x"}]}),
 ]
 for schema_name, body in bad:
-    validator = jsonschema.Draft202012Validator(
-        {"$ref": "#/components/schemas/" + schema_name}, resolver=resolver)
+    validator = validator_for(schema_name)
     if any(True for _ in validator.iter_errors(body)):
         passed += 1
     else:
