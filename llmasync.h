@@ -4060,22 +4060,24 @@ LLMASYNC_API llm_request *llm_embed(llm_client *c, const llm_embed_desc *d) {
     llm__settings(r, d->timeout_ms, 0, d->max_retries);
     r->deadline_total = 0; /* each batch keeps its own deadline */
     for (i = 0; i < nb; i++) {
-        int first = i * bs, n = d->n_inputs - first < bs ? d->n_inputs - first : bs;
+        int first = i * bs, n = d->n_inputs - first < bs ? d->n_inputs - first : bs, k;
         llm_request *ch = llm__new_request(c, LLM__K_EMBED);
-        if (!ch) break;
+        if (!ch || !llm__embed_prepare(ch, p, model, d, first, n, extra)) {
+            /* nothing is sent: the batch's reason (bad header, no memory)
+               becomes the request's */
+            for (k = 0; k < r->n_children; k++) llm__destroy(r->children[k]);
+            r->n_children = 0;
+            llm_json_free(extra);
+            if (!ch) return llm__reject(r, LLM_ERR_NO_MEMORY, "batches", "");
+            llm__copy_error(r, ch, "");
+            llm__destroy(ch);
+            llm__transition(r, LLM_FAILED);
+            return r;
+        }
         ch->parent = r;
         r->children[r->n_children++] = ch;
-        if (!llm__embed_prepare(ch, p, model, d, first, n, extra)) break;
     }
     llm_json_free(extra);
-    if (r->n_children < nb || r->children[nb - 1]->terminal) {
-        /* a batch could not be prepared (no memory): nothing is sent */
-        llm_request *bad = r->n_children ? r->children[r->n_children - 1] : NULL;
-        for (i = 0; i < r->n_children; i++) llm__destroy(r->children[i]);
-        r->n_children = 0;
-        if (bad) return llm__reject(r, LLM_ERR_NO_MEMORY, "batches", "");
-        return llm__reject(r, LLM_ERR_NO_MEMORY, "batches", "");
-    }
     r->children_left = nb;
     llm__transition(r, LLM_QUEUED);
     for (i = 0; i < nb; i++) llm__transition(r->children[i], LLM_QUEUED);

@@ -216,6 +216,17 @@ static void test_embed_body(void) {
     r = llm_embed(c, &d);
     CHECK(r && r->kind == LLM__K_GROUP && r->n_children == 2);
     CHECK(r && r->children[1]->n_inputs == 1);
+    {   /* a bad header in a batched request: nothing sent, the field named */
+        const char *h = "Bad Header: x";
+        d.headers = &h;
+        d.n_headers = 1;
+        r = llm_embed(c, &d);
+        CHECK(r && r->status == LLM_FAILED && r->err.kind == LLM_ERR_INVALID);
+        CHECK(r && strstr(llm_request_error(r)->message, "headers[0]") != NULL);
+        CHECK(r && r->n_children == 0);
+        d.headers = NULL;
+        d.n_headers = 0;
+    }
     d.model = "anthropic/claude";
     r = llm_embed(c, &d);
     CHECK(r && r->status == LLM_FAILED && r->err.kind == LLM_ERR_INVALID);
