@@ -51,6 +51,17 @@ $(BUILD)/plain/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/plain
 $(BUILD)/asan/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/asan
 	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LIBS)
 
+# The end-to-end suites again with the other two I/O back ends (see >>io in
+# llmasync.h): poll() for POSIX systems without epoll, curl_multi_perform for
+# Windows. Under ASan+UBSan.
+IO_TESTS := e2e stream reliability providers soak
+$(BUILD)/io-poll/test_%: tests/test_%.c $(HDRS) | deps
+	@mkdir -p $(BUILD)/io-poll
+	$(CC) $(CFLAGS) $(SAN) -DLLMASYNC_IO_POLL $< -o $@ $(LIBS)
+$(BUILD)/io-perform/test_%: tests/test_%.c $(HDRS) | deps
+	@mkdir -p $(BUILD)/io-perform
+	$(CC) $(CFLAGS) $(SAN) -DLLMASYNC_IO_PERFORM $< -o $@ $(LIBS)
+
 $(BUILD)/examples/%: examples/%.c llmasync.h | deps $(BUILD)/examples
 	$(CC) $(CFLAGS) $< -o $@ $(LIBS) -lm
 
@@ -80,8 +91,9 @@ demo: $(BUILD)/mock_server $(BUILD)/examples/demo $(BUILD)/examples/game_loop
 # ------------------------------------------------------------------ test --
 test: deps-test $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.pem $(BUILD)/locale/de_DE.UTF-8 \
       $(TESTS:%=$(BUILD)/plain/test_%) $(TESTS:%=$(BUILD)/asan/test_%) \
+      $(IO_TESTS:%=$(BUILD)/io-poll/test_%) $(IO_TESTS:%=$(BUILD)/io-perform/test_%) \
       $(BUILD)/readme_example $(BUILD)/dump_bodies examples
-	@TESTS="$(TESTS)" EXAMPLES="$(EXAMPLES)" sh tests/run.sh
+	@TESTS="$(TESTS)" IO_TESTS="$(IO_TESTS)" EXAMPLES="$(EXAMPLES)" sh tests/run.sh
 
 # A longer soak than the one in `make test` (3000): SOAK_N requests.
 SOAK_N ?= 50000

@@ -589,11 +589,26 @@ LLMASYNC_API const char *llm_jw_text(const llm_json_writer *w, size_t *len);
 #include <locale.h>
 #include <time.h>
 #include <curl/curl.h>
+/* How the pump learns which transfers can move (see >>io). */
+#if defined(LLMASYNC_IO_PERFORM) || defined(_WIN32)
+#define LLM__IO_PERFORM 1
+#elif defined(__linux__) && !defined(LLMASYNC_IO_POLL)
+#define LLM__IO_EPOLL 1
+#else
+#define LLM__IO_POLL 1
+#endif
+
 #ifdef _WIN32
 #include <windows.h>
 #else
 #include <unistd.h>
 #include <fcntl.h>
+#include <errno.h>
+#if defined(LLM__IO_EPOLL)
+#include <sys/epoll.h>
+#elif defined(LLM__IO_POLL)
+#include <poll.h>
+#endif
 #endif
 
 #ifndef LLM_ASSERT
@@ -907,6 +922,14 @@ static int llm__jws(llm__jp *p) {
     return 1;
 }
 
+/* 1 for the bytes a string holds as they are: printable ASCII but " and \ */
+static const unsigned char llm__jplain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* Pass 1 of a string at s[i] == '"': validate, count bytes (raw length is an
    upper bound of the unescaped length). */
 static int llm__jstr1(llm__jp *p) {
@@ -914,7 +937,7 @@ static int llm__jstr1(llm__jp *p) {
     size_t i = p->i + 1, n = p->n, start = i;
     for (;;) {
         unsigned c;
-        while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') i++;
+        while (i < n && llm__jplain[s[i]]) i++;
         if (i >= n) return llm__jfail(p, LLM_JSON_ERR_EOF, i);
         c = s[i];
         if (c == '"') break;
@@ -1078,7 +1101,7 @@ static size_t llm__jstr2(llm__jp *p) {
     char *o = p->out, *o0 = p->out;
     for (;;) {
         size_t run = i;
-        while (s[run] != '"' && s[run] != '\\') run++;
+        while (s[run] != '"' && s[run] != '\\') run++; /* validated: UTF-8 needs no care here */
         if (run > i) { memcpy(o, s + i, run - i); o += run - i; i = run; }
         if (s[i] == '"') break;
         switch (s[i + 1]) {
@@ -1692,6 +1715,7 @@ static int llm__sse_line(const llm_allocator *a, llm__sse *d, const char *l, siz
 /* Feeds n bytes; 1 on success, 0 on error (d->err says which). */
 static int llm__sse_feed(const llm_allocator *a, llm__sse *d, const char *p, size_t n, llm__event_cb cb, void *ctx) {
     static const unsigned char bom[3] = { 0xEF, 0xBB, 0xBF };
+    const char *lf;
     while (d->bom_seen >= 0 && d->bom_seen < 3 && n) { /* the stream's first bytes */
         if ((unsigned char)*p == bom[d->bom_seen]) {
             d->bom_seen++;
@@ -1704,13 +1728,20 @@ static int llm__sse_feed(const llm_allocator *a, llm__sse *d, const char *p, siz
         }
     }
     if (d->bom_seen >= 0 && d->bom_seen < 3) return 1; /* still undecided */
+    lf = (const char *)memchr(p, '\n', n);
     while (n) {
-        size_t k = 0;
+        const char *cr;
+        size_t k, lim;
         if (d->skip_lf) {
             d->skip_lf = 0;
             if (*p == '\n') { p++; n--; continue; }
         }
-        while (k < n && p[k] != '\n' && p[k] != '\r') k++;
+        /* the next line end: the first LF is looked up once per read, not
+           once per line, so CR-only streams stay linear */
+        if (lf && lf < p) lf = (const char *)memchr(p, '\n', n);
+        lim = lf ? (size_t)(lf - p) : n;
+        cr = (const char *)memchr(p, '\r', lim);
+        k = cr ? (size_t)(cr - p) : lim;
         if (k == n) { /* unfinished line: keep it */
             if (d->line.len + n > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
             if (!llm__buf_add(a, &d->line, p, n)) { d->err = LLM_ERR_NO_MEMORY; return 0; }
@@ -1841,6 +1872,13 @@ struct llm_client {
     int wake_fd[2];
 #else
     volatile long wake_flag;
+#endif
+    int64_t curl_due;     /* when curl's own timer fires (socket backends) */
+#if defined(LLM__IO_EPOLL)
+    int ep;               /* epoll set: curl's sockets and the wake pipe */
+#elif defined(LLM__IO_POLL)
+    struct pollfd *pfd;   /* [0] is the wake pipe, then curl's sockets */
+    int n_pfd, cap_pfd;
 #endif
 };
 
@@ -3575,45 +3613,166 @@ static void llm__deliver(llm_client *c) {
     c->deliver_depth--;
 }
 
-static void llm__pump(llm_client *c) {
-    int running = 0, guard;
-    int64_t now = llm__now_us();
-    if (now >= c->next_timer) llm__timers(c, now);
-    llm__admit(c);
-    for (guard = 0; guard < 4; guard++) {
-        curl_multi_perform(c->multi, &running);
-        llm__drain(c);
-        if (!llm__admit(c)) break; /* slots freed: start the next ones now */
-    }
-    llm__deliver(c);
+/* >>io ===================================================================
+   With sockets (POSIX) the pump uses curl_multi_socket_action: curl tells us
+   which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when its own timer is
+   due (CURLMOPT_TIMERFUNCTION); we watch them with epoll (Linux) or poll()
+   and hand curl only the sockets that are ready. A pump over 1,000 quiet
+   streams is then one system call instead of a walk over every transfer.
+   On Windows (or with LLMASYNC_IO_PERFORM) it is curl_multi_perform and
+   curl_multi_poll. Both callbacks below only update our watch list; they
+   never call curl. */
+
+static void llm__drain_wake(llm_client *c) {
+#ifndef _WIN32
+    char b[64];
+    while (read(c->wake_fd[0], b, sizeof b) > 0) {}
+#endif
+    c->woken = 1;
 }
 
-/* Sleep in curl_multi_poll until socket activity, llm_wakeup, the host's
-   limit or our earliest deadline, whichever comes first. */
+#if !defined(LLM__IO_PERFORM)
+static int llm__on_timer(CURLM *m, long timeout_ms, void *userp) {
+    llm_client *c = (llm_client *)userp;
+    (void)m;
+    c->curl_due = timeout_ms < 0 ? INT64_MAX : llm__now_us() + (int64_t)timeout_ms * 1000;
+    return 0;
+}
+
+static int llm__on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
+    llm_client *c = (llm_client *)userp;
+#if defined(LLM__IO_EPOLL)
+    struct epoll_event ev;
+    (void)e;
+    (void)socketp;
+    memset(&ev, 0, sizeof ev);
+    ev.data.fd = s;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(c->ep, EPOLL_CTL_DEL, s, &ev); /* may be closed already: fine */
+        return 0;
+    }
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    if (epoll_ctl(c->ep, EPOLL_CTL_MOD, s, &ev) == 0) return 0;
+    return (errno == ENOENT && epoll_ctl(c->ep, EPOLL_CTL_ADD, s, &ev) == 0) ? 0 : -1;
+#else
+    int i;
+    (void)e;
+    (void)socketp;
+    for (i = 1; i < c->n_pfd && c->pfd[i].fd != s; i++) {}
+    if (what == CURL_POLL_REMOVE) {
+        if (i < c->n_pfd) c->pfd[i] = c->pfd[--c->n_pfd];
+        return 0;
+    }
+    if (i == c->n_pfd) {
+        if (c->n_pfd == c->cap_pfd) {
+            int nc = c->cap_pfd * 2;
+            struct pollfd *np = (struct pollfd *)llm__realloc(&c->alloc, c->pfd, (size_t)nc * sizeof *np);
+            if (!np) return -1; /* curl fails that transfer */
+            c->pfd = np;
+            c->cap_pfd = nc;
+        }
+        c->pfd[i].fd = s;
+        c->n_pfd++;
+    }
+    c->pfd[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+    c->pfd[i].revents = 0;
+    return 0;
+#endif
+}
+#endif
+
+/* Lets curl move whatever can move now; never blocks. */
+static void llm__io(llm_client *c) {
+    int running = 0, round;
+    for (round = 0; round < 8; round++) { /* again while finishing frees slots */
+        int acted = 0;
+#if defined(LLM__IO_PERFORM)
+        curl_multi_perform(c->multi, &running);
+        acted = 1;
+#else
+        int n, i;
+        curl_socket_t fds[64];
+        int masks[64];
+#if defined(LLM__IO_EPOLL)
+        struct epoll_event ev[64];
+        n = epoll_wait(c->ep, ev, 64, 0);
+        for (i = 0; i < n; i++) {
+            fds[i] = ev[i].data.fd;
+            masks[i] = ((ev[i].events & (EPOLLIN | EPOLLHUP)) ? CURL_CSELECT_IN : 0) |
+                       ((ev[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) | ((ev[i].events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+        }
+#else
+        n = 0;
+        if (poll(c->pfd, (nfds_t)c->n_pfd, 0) > 0) /* copy first: acting changes the set */
+            for (i = 0; i < c->n_pfd && n < 64; i++) {
+                short re = c->pfd[i].revents;
+                if (!re) continue;
+                fds[n] = c->pfd[i].fd;
+                masks[n++] = ((re & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) | ((re & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+                             ((re & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+            }
+#endif
+        for (i = 0; i < n; i++) {
+            if (fds[i] == c->wake_fd[0]) { llm__drain_wake(c); continue; }
+            curl_multi_socket_action(c->multi, fds[i], masks[i], &running);
+            acted = 1;
+        }
+        if (llm__now_us() >= c->curl_due) {
+            c->curl_due = INT64_MAX;
+            curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            acted = 1;
+        }
+#endif
+        llm__drain(c);
+        if (llm__admit(c)) acted = 1; /* slots freed: start the next ones now */
+        if (!acted) break;
+#if defined(LLM__IO_PERFORM)
+        if (round >= 3) break;
+#endif
+    }
+}
+
+/* Sleeps until socket activity, llm_wakeup, the host's limit, curl's timer
+   or our earliest deadline, whichever comes first. */
 static void llm__sleep(llm_client *c, int64_t max_us) {
-    int64_t t = c->next_timer - llm__now_us();
+    int64_t now = llm__now_us(), t = c->next_timer - now;
     int ms;
     if (t < max_us) max_us = t;
+#if !defined(LLM__IO_PERFORM)
+    if (c->curl_due - now < max_us) max_us = c->curl_due - now;
+#endif
     if (max_us < 0) max_us = 0;
     if (max_us > (int64_t)86400 * 1000000) max_us = (int64_t)86400 * 1000000;
     ms = (int)((max_us + 999) / 1000);
-#ifndef _WIN32
+#if defined(LLM__IO_EPOLL)
+    {
+        struct epoll_event ev; /* level-triggered: the pump sees it again */
+        if (epoll_wait(c->ep, &ev, 1, ms) == 1 && ev.data.fd == c->wake_fd[0]) llm__drain_wake(c);
+    }
+#elif defined(LLM__IO_POLL)
+    c->pfd[0].revents = 0;
+    if (poll(c->pfd, (nfds_t)c->n_pfd, ms) > 0 && c->pfd[0].revents) llm__drain_wake(c);
+#elif !defined(_WIN32)
     {
         struct curl_waitfd w;
         w.fd = c->wake_fd[0];
         w.events = CURL_WAIT_POLLIN;
         w.revents = 0;
         curl_multi_poll(c->multi, &w, 1, ms, NULL);
-        if (w.revents) {
-            char b[64];
-            while (read(c->wake_fd[0], b, sizeof b) > 0) {}
-            c->woken = 1;
-        }
+        if (w.revents) llm__drain_wake(c);
     }
 #else
     curl_multi_poll(c->multi, NULL, 0, ms, NULL);
     if (InterlockedExchange(&c->wake_flag, 0)) c->woken = 1;
 #endif
+}
+
+static void llm__pump(llm_client *c) {
+    int64_t now = llm__now_us();
+    if (now >= c->next_timer) llm__timers(c, now);
+    llm__admit(c);
+    llm__io(c);
+    llm__deliver(c);
 }
 
 /* >>group ================================================================
@@ -4164,6 +4323,9 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
 #ifndef _WIN32
     c->wake_fd[0] = c->wake_fd[1] = -1;
 #endif
+#if defined(LLM__IO_EPOLL)
+    c->ep = -1;
+#endif
     c->log_fn = d.log_fn;
     c->log_ud = d.log_user_data;
     c->max_concurrent = d.max_concurrent > 0 ? d.max_concurrent : LLM__DEF_MAX_CONCURRENT;
@@ -4220,6 +4382,37 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
         }
     }
 #endif
+    c->curl_due = INT64_MAX;
+#if defined(LLM__IO_EPOLL)
+    if (ok) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN;
+        ev.data.fd = c->wake_fd[0];
+        c->ep = epoll_create1(EPOLL_CLOEXEC);
+        ok = c->ep >= 0 && epoll_ctl(c->ep, EPOLL_CTL_ADD, c->wake_fd[0], &ev) == 0;
+    }
+#elif defined(LLM__IO_POLL)
+    if (ok) {
+        c->cap_pfd = 16;
+        c->pfd = (struct pollfd *)llm__malloc(&a, (size_t)c->cap_pfd * sizeof *c->pfd);
+        ok = c->pfd != NULL;
+        if (ok) {
+            c->pfd[0].fd = c->wake_fd[0];
+            c->pfd[0].events = POLLIN;
+            c->pfd[0].revents = 0;
+            c->n_pfd = 1;
+        }
+    }
+#endif
+#if !defined(LLM__IO_PERFORM)
+    if (ok) {
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, llm__on_socket);
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, llm__on_timer);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, (void *)c);
+    }
+#endif
     if (!ok) {
         llm_client_free(c);
         return NULL;
@@ -4245,6 +4438,11 @@ LLMASYNC_API void llm_client_free(llm_client *c) {
 #ifndef _WIN32
     for (i = 0; i < 2; i++)
         if (c->wake_fd[i] >= 0) close(c->wake_fd[i]);
+#endif
+#if defined(LLM__IO_EPOLL)
+    if (c->ep >= 0) close(c->ep);
+#elif defined(LLM__IO_POLL)
+    llm__free(&c->alloc, c->pfd);
 #endif
     for (i = 0; c->prov && i < c->n_prov; i++) {
         llm__free(&c->alloc, c->prov[i].name);
@@ -4291,8 +4489,7 @@ LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms) {
     int64_t end;
     if (!c) return NULL;
     end = timeout_ms < 0 ? INT64_MAX : llm__now_us() + (int64_t)timeout_ms * 1000;
-    c->woken = 0;
-    for (;;) {
+    for (;;) { /* a wake-up that came before this call counts too */
         int64_t now;
         c->text_progress = 0;
         llm__pump(c);

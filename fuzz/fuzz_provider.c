@@ -17,8 +17,10 @@
              tight = (b / 15) & 1  the client with small limits (event 256 B,
                                    response 2 KiB, depth 6, 3 tool calls)
              kind  = (b / 30) % 3  op 4 only: chat, embeddings, raw
-     byte 1  bits 0-1  embeddings: n_inputs - 1 (1..4)
-             bit  2    op 4: the request streams
+     byte 1  bits 0-1  embeddings: n_inputs - 1 (1..4); op 4 chat: bit 0
+                       sets an on_delta callback
+             bit  2    op 4, chat and raw: the request streams (as
+                       llm_embed never does, embeddings do not)
              bits 3-7  seed and style of the reads a stream is cut into;
                        op 2 / op 4 without a status line: the HTTP status
    For op 4 a payload that starts with "HTTP/" carries a status line and
@@ -455,7 +457,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         settle(r, 200);
         break;
     default:
-        r->stream = (int)((b1 >> 2) & 1);
+        r->stream = r->kind == LLM__K_EMBED ? 0 : (int)((b1 >> 2) & 1); /* llm_embed never streams */
         r->user_data = &s;
         r->on_done = on_done;
         if (r->kind == LLM__K_RAW) r->on_event = r->stream ? on_event : NULL;

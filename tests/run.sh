@@ -52,6 +52,11 @@ for t in $TESTS; do
             "$B/plain/test_$t" ;;
     esac
 done
+for io in poll perform; do
+    for t in ${IO_TESTS:-}; do
+        suite "$t (io=$io, asan)" "$B/io-$io/test_$t"
+    done
+done
 openapi=""
 for f in ${OPENAPI_YAML:-} ../shared/openai-openapi.yaml ../../shared/openai-openapi.yaml /work/shared/openai-openapi.yaml; do
     [ -f "$f" ] && { openapi=$f; break; }
