@@ -15,7 +15,7 @@ HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 TESTS    := json sse codec e2e stream reliability providers oom soak
 EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator
 
-.PHONY: all test demo examples deps deps-test soak clean
+.PHONY: all test demo examples deps deps-test soak bench clean
 
 all: examples $(TESTS:%=$(BUILD)/plain/test_%)
 
@@ -94,6 +94,11 @@ test: deps-test $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.
       $(IO_TESTS:%=$(BUILD)/io-poll/test_%) $(IO_TESTS:%=$(BUILD)/io-perform/test_%) \
       $(BUILD)/readme_example $(BUILD)/dump_bodies examples
 	@TESTS="$(TESTS)" IO_TESTS="$(IO_TESTS)" EXAMPLES="$(EXAMPLES)" sh tests/run.sh
+
+# Benchmarks against a raw curl_multi baseline measured in the same run
+# (bench/README.md); prints a table and fails when a self-check fails.
+bench: | deps
+	sh bench/run.sh
 
 # A longer soak than the one in `make test` (3000): SOAK_N requests.
 SOAK_N ?= 50000
