@@ -125,6 +125,34 @@
    llm_json_*, llm_jw_*     The JSON parser and writer (section JSON below).
 
    ==========================================================================
+   STREAMING
+   ==========================================================================
+
+   With llm_chat_desc.stream = 1 text arrives as the provider sends it:
+       polling   llm_request_take(r, &p) returns only the bytes new since the
+                 last take (llm_request_text: all so far); call it after
+                 llm_poll, e.g. once a frame
+       waiting   llm_wait_any returns NULL as soon as a stream without
+                 on_delta got new text, so a host that waits takes then
+       callbacks on_delta(r, text, len, user_data) with each new piece
+   Tool calls are assembled (llm_request_tool_call), usage comes from the
+   final chunk, and a stream that breaks, stalls (idle_timeout_ms) or carries
+   an error event fails with the provider's message. One that fails before
+   any text reached the host is retried; once text was shown, never.
+
+   ==========================================================================
+   TIMEOUTS AND RETRIES
+   ==========================================================================
+
+   connect_timeout_ms (5 s), first_byte_timeout_ms (off), idle_timeout_ms
+   (streams, 120 s; keep-alive comments do not reset it) and timeout_ms (the
+   whole request, 10 min) each fail with LLM_ERR_TIMEOUT and say which fired
+   (llm_error.timeout). Retries (2 by default) follow x-should-retry, then
+   408/409/429/5xx, connection failures and timeouts, waiting Retry-After(-ms)
+   or min(0.5 * 2^n, 8) s with jitter in RETRY_WAIT, a timer: nothing blocks.
+   llm_wait_any never sleeps past the earliest deadline.
+
+   ==========================================================================
    REQUEST STATES
    ==========================================================================
 
@@ -152,7 +180,13 @@
      llm_poll / llm_wait_any / llm_chat_blocking on its client while the
      request is in flight, and until llm_request_free once it is terminal.
    - Every allocation of the library goes through the client's allocator
-     (llm_client_desc.allocator); libcurl allocates through its own.
+     (llm_client_desc.allocator); libcurl allocates through its own. A parsed
+     JSON document is one allocation; stream events are parsed into a buffer
+     reused for the whole stream.
+   - The JSON values returned by llm_json_parse belong to the caller (free
+     with llm_json_free); those returned by llm_request_json,
+     llm_request_content_json and llm_tool_call.arguments_json belong to the
+     request.
 
    ==========================================================================
    ERRORS AND LOGGING
@@ -172,7 +206,21 @@
    A client and its requests belong to one thread. The library starts no
    threads, installs no signal handlers (CURLOPT_NOSIGNAL) and keeps no
    mutable global state of its own. Several clients on several threads are
-   fine. llm_wakeup() is the one call allowed from another thread.
+   fine. llm_wakeup() is the one call allowed from another thread; a wake-up
+   made while nobody waits is kept for the next llm_wait_any.
+
+   I/O: on Linux the client watches curl's sockets with epoll and drives
+   curl with curl_multi_socket_action, so llm_poll costs the same with 1 or
+   1,000 quiet streams; other POSIX systems use poll(); Windows (or
+   LLMASYNC_IO_PERFORM) uses curl_multi_perform. LLMASYNC_IO_POLL forces the
+   poll() back end.
+
+   ==========================================================================
+   REVISION HISTORY
+   ==========================================================================
+
+   0.1.0  first release: chat (OpenAI-compatible, Anthropic, Ollama),
+          streaming, embeddings, raw calls, retries, timeouts, JSON.
 */
 #ifndef LLMASYNC_H
 #define LLMASYNC_H
