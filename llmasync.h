@@ -19,6 +19,9 @@
        LLMASYNC_MALLOC(sz) / LLMASYNC_REALLOC(p,sz) / LLMASYNC_FREE(p)
                               the default allocator; override all three or none
        LLM_ASSERT(c)          checks on API misuse only (default: assert)
+       LLMASYNC_IO_POLL / LLMASYNC_IO_PERFORM
+                              force the poll() or curl_multi_perform back
+                              end (default: epoll on Linux, see THREADS)
        LLMASYNC_NO_CURL_GLOBAL_INIT
                               the host calls curl_global_init/cleanup itself;
                               by default llm_client_new/llm_client_free call
