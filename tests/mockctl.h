@@ -120,6 +120,26 @@ static TH_UNUSED char *mock_stat_str(mock *m, const char *key) {
 }
 static TH_UNUSED void mock_reset(mock *m) { free(mock_http(m, "POST", "/mock/reset")); }
 
+/* Time budgets of the tests are multiplied by this (TEST_SLOW=8 under valgrind). */
+static double th_slow = 1.0;
+static TH_UNUSED void th_slow_from_env(void) {
+    if (getenv("TEST_SLOW")) th_slow = strtod(getenv("TEST_SLOW"), NULL);
+}
+
+static TH_UNUSED double th_now_ms(void);
+/* The next reported request, within ms (times th_slow). llm_wait_any also
+   returns NULL early when a polled stream got text: wait again until the
+   time is up or nothing is left. */
+static TH_UNUSED llm_request *th_next(llm_client *c, double ms) {
+    double end = th_now_ms() + ms * th_slow;
+    for (;;) { /* always asks at least once, also with ms = 0 */
+        double left = end - th_now_ms();
+        llm_request *r = llm_wait_any(c, left > 0 ? (int)left : 0);
+        if (r) return r;
+        if (left <= 0 || (llm_poll(c) == 0 && !c->lists[LLM__L_DONE].head)) return NULL;
+    }
+}
+
 static TH_UNUSED void th_sleep_ms(double ms) {
     struct timespec ts;
     ts.tv_sec = (time_t)(ms / 1000);

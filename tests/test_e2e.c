@@ -8,7 +8,6 @@
 #include <pthread.h>
 
 static mock M;
-static double slow = 1.0; /* TEST_SLOW=10 under valgrind */
 
 static llm_client *client_with(int max_concurrent, int max_retries) {
     llm_client_desc d;
@@ -37,10 +36,6 @@ static llm_request *ask(llm_client *c, const char *text, void *ud) {
     return llm_chat(c, &d);
 }
 
-/* Waits (bounded) for the next reported request. */
-static llm_request *next(llm_client *c, double budget_ms) {
-    return llm_wait_any(c, (int)(budget_ms * slow));
-}
 
 static void test_basic_chat(void) {
     llm_client *c = client_with(0, 0);
@@ -48,7 +43,7 @@ static void test_basic_chat(void) {
     const llm_json_value *j;
     char *ua;
     CHECK(r != NULL);
-    got = next(c, 5000);
+    got = th_next(c, 5000);
     CHECK(got == r);
     if (got != r) { llm_client_free(c); return; }
     CHECK_INT(llm_request_status(r), LLM_DONE);
@@ -82,13 +77,13 @@ static void test_basic_chat(void) {
 /* The second request is shorter and is reported first. */
 static void test_completion_order(void) {
     llm_client *c = client_with(0, 0);
-    llm_request *slow_r = ask(c, "slow [[delay=400]]", NULL);
+    llm_request *slow_r = ask(c, "th_slow [[delay=400]]", NULL);
     llm_request *fast_r = ask(c, "fast [[delay=20]]", NULL);
-    llm_request *a = next(c, 5000), *b = next(c, 5000);
+    llm_request *a = th_next(c, 5000), *b = th_next(c, 5000);
     CHECK(a == fast_r);
     CHECK(b == slow_r);
     CHECK(a && llm_request_status(a) == LLM_DONE && !strcmp(llm_request_text(a, NULL), "Echo: fast"));
-    CHECK(next(c, 0) == NULL);
+    CHECK(th_next(c, 0) == NULL);
     llm_client_free(c);
 }
 
@@ -98,7 +93,7 @@ static void test_poll_is_fast(void) {
     int i, done = 0, polls = 0;
     double worst = 0, start = th_now_ms();
     for (i = 0; i < 8; i++) ask(c, "x [[delay=300]]", NULL);
-    while (done < 8 && th_now_ms() - start < 5000 * slow) {
+    while (done < 8 && th_now_ms() - start < 5000 * th_slow) {
         double t0 = th_now_ms(), dt;
         int n = llm_poll(c);
         llm_request *r;
@@ -113,7 +108,7 @@ static void test_poll_is_fast(void) {
         th_sleep_ms(1); /* a host frame doing other work */
     }
     CHECK_INT(done, 8);
-    CHECK_MSG(worst < 20.0 * slow, "worst llm_poll took %.3f ms", worst);
+    CHECK_MSG(worst < 20.0 * th_slow, "worst llm_poll took %.3f ms", worst);
     CHECK(polls > 50); /* the loop kept running while requests were pending */
     llm_client_free(c);
 }
@@ -159,7 +154,7 @@ static void test_max_concurrent(void) {
     CHECK_INT(llm_request_status(rs[0]), LLM_ACTIVE);
     CHECK_INT(llm_request_status(rs[3]), LLM_QUEUED);
     while (done < 10) {
-        llm_request *r = next(c, 5000);
+        llm_request *r = th_next(c, 5000);
         if (!r) break;
         CHECK_INT(llm_request_status(r), LLM_DONE);
         done++;
@@ -172,7 +167,7 @@ static void test_max_concurrent(void) {
 }
 
 static void expect_error(llm_client *c, const char *text, llm_error_kind kind, int status, const char *in_message) {
-    llm_request *r = ask(c, text, NULL), *got = next(c, 5000);
+    llm_request *r = ask(c, text, NULL), *got = th_next(c, 5000);
     const llm_error *e;
     CHECK(got == r);
     if (got != r) return;
@@ -204,7 +199,7 @@ static void test_errors_mapped(void) {
     expect_error(c, "[[fault=truncated]]", LLM_ERR_PROTOCOL, 200, "not valid JSON");
     /* the provider's fields and the request id are kept */
     r = ask(c, "[[status=429]]", NULL);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_STR(llm_request_error(r)->type, "rate_limit_error");
     CHECK_STR(llm_request_error(r)->code, "rate_limit_exceeded");
     CHECK_STR(llm_request_error(r)->provider_message, "mock error 429");
@@ -220,7 +215,7 @@ static void test_errors_mapped(void) {
         d.max_retries = -1;
         c = llm_client_new(&d);
         r = ask(c, "x", NULL);
-        CHECK(next(c, 5000) == r);
+        CHECK(th_next(c, 5000) == r);
         CHECK_INT(llm_request_error(r)->kind, LLM_ERR_CONNECTION);
         CHECK_INT(llm_request_error(r)->http_status, 0);
         CHECK(llm_request_error(r)->curl_code != 0);
@@ -250,29 +245,29 @@ static void test_callbacks(void) {
     d.on_done = on_done_count;
     done_calls = 0;
     r = llm_chat(c, &d);
-    got = next(c, 5000);
+    got = th_next(c, 5000);
     CHECK(got == r && done_calls == 1);
-    CHECK(next(c, 0) == NULL && done_calls == 1);
+    CHECK(th_next(c, 0) == NULL && done_calls == 1);
     llm_request_free(r);
     /* freeing itself inside on_done: never reported */
     d.on_done = on_done_free_self;
     done_calls = 0;
     llm_chat(c, &d);
-    CHECK(next(c, 3000) == NULL);
+    CHECK(th_next(c, 3000) == NULL);
     CHECK_INT(done_calls, 1);
     CHECK_INT(llm_poll(c), 0);
     /* freeing another, still in flight, from a callback */
-    m.content = "slow [[delay=2000]]";
+    m.content = "th_slow [[delay=2000]]";
     d.on_done = NULL;
     victim = llm_chat(c, &d);
     m.content = "quick";
     d.on_done = on_done_free_other;
     done_calls = 0;
     r = llm_chat(c, &d);
-    CHECK(next(c, 3000) == r);
+    CHECK(th_next(c, 3000) == r);
     CHECK(victim == NULL && done_calls == 1);
     CHECK_INT(llm_poll(c), 0);
-    CHECK(next(c, 0) == NULL);
+    CHECK(th_next(c, 0) == NULL);
     llm_client_free(c);
 }
 
@@ -293,14 +288,14 @@ static void test_cancel(void) {
     CHECK_INT(llm_request_status(b), LLM_CANCELLED);
     CHECK_INT(llm_request_error(a)->kind, LLM_ERR_CANCELLED);
     llm_cancel(a); /* no-op on a terminal request */
-    got = next(c, 100);
+    got = th_next(c, 100);
     CHECK(got == b || got == a);
-    got = next(c, 100);
+    got = th_next(c, 100);
     CHECK(got == b || got == a);
-    CHECK(next(c, 0) == NULL);
+    CHECK(th_next(c, 0) == NULL);
     /* the server saw the connection go */
     t0 = th_now_ms();
-    while (mock_stat(&M, "inflight") != 0 && th_now_ms() - t0 < 2000 * slow) th_sleep_ms(5);
+    while (mock_stat(&M, "inflight") != 0 && th_now_ms() - t0 < 2000 * th_slow) th_sleep_ms(5);
     CHECK_INT(mock_stat(&M, "inflight"), 0);
     CHECK_INT(llm_poll(c), 0);
     llm_client_free(c);
@@ -322,12 +317,12 @@ static void test_wait_and_wakeup(void) {
     t0 = th_now_ms();
     CHECK(llm_wait_any(c, 200) == NULL); /* timeout honoured */
     dt = th_now_ms() - t0;
-    CHECK_MSG(dt >= 190 && dt < 600 * slow, "waited %.1f ms for 200", dt);
+    CHECK_MSG(dt >= 190 && dt < 600 * th_slow, "waited %.1f ms for 200", dt);
     pthread_create(&th, NULL, wake_later, c);
     t0 = th_now_ms();
     CHECK(llm_wait_any(c, 5000) == NULL); /* woken from another thread */
     dt = th_now_ms() - t0;
-    CHECK_MSG(dt >= 100 && dt < 1000 * slow, "wakeup after %.1f ms", dt);
+    CHECK_MSG(dt >= 100 && dt < 1000 * th_slow, "wakeup after %.1f ms", dt);
     pthread_join(th, NULL);
     llm_client_free(c); /* frees the request in flight too */
 }
@@ -338,9 +333,9 @@ static void test_free_in_flight(void) {
     llm_poll(c);
     llm_request_free(r); /* never reported */
     CHECK_INT(llm_poll(c), 0);
-    CHECK(next(c, 700) == NULL);
+    CHECK(th_next(c, 700) == NULL);
     r = ask(c, "y", NULL);
-    CHECK(next(c, 3000) == r);
+    CHECK(th_next(c, 3000) == r);
     llm_client_free(c); /* frees the held request too */
 }
 
@@ -355,7 +350,7 @@ static void test_many(void) {
         ask(c, q, (void *)(intptr_t)i);
     }
     while (done < 200) {
-        llm_request *r = next(c, 5000);
+        llm_request *r = th_next(c, 5000);
         int k;
         if (!r) break;
         k = (int)(intptr_t)llm_request_user_data(r);
@@ -366,12 +361,12 @@ static void test_many(void) {
         done++;
     }
     CHECK_INT(done, 200);
-    CHECK(next(c, 0) == NULL);
+    CHECK(th_next(c, 0) == NULL);
     llm_client_free(c);
 }
 
 int main(int argc, char **argv) {
-    if (getenv("TEST_SLOW")) slow = strtod(getenv("TEST_SLOW"), NULL);
+    th_slow_from_env();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!mock_start(&M)) { printf("e2e: 0 passed, 1 failed\n"); return 1; }
     RUN(test_basic_chat);

@@ -7,7 +7,6 @@
 #include "mockctl.h"
 
 static mock M;
-static double slow = 1.0;
 
 static llm_client *client_cfg(int max_retries, int max_concurrent) {
     llm_client_desc d;
@@ -58,19 +57,8 @@ static llm_request *chat(llm_client *c, const char *model, const char *text, con
     }
     return llm_chat(c, &d);
 }
-static llm_request *next(llm_client *c, double ms) {
-    double end = th_now_ms() + ms * slow;
-    for (;;) {
-        double left = end - th_now_ms();
-        llm_request *r;
-        if (left <= 0) return NULL;
-        r = llm_wait_any(c, (int)left);
-        if (r) return r;
-        if (llm_poll(c) == 0 && !c->lists[LLM__L_DONE].head) return NULL;
-    }
-}
 static llm_request *run(llm_client *c, llm_request *r) {
-    llm_request *got = next(c, 8000);
+    llm_request *got = th_next(c, 8000);
     CHECK(got == r);
     return got;
 }
@@ -229,7 +217,7 @@ static void test_embeddings(void) {
     d.inputs = in;
     d.n_inputs = 3;
     r = llm_embed(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
     CHECK(vectors_ok(r, in, 3, 8));
     CHECK_INT(llm_request_usage(r)->prompt_tokens, 4);
@@ -241,21 +229,21 @@ static void test_embeddings(void) {
         d.headers = &h;
         d.n_headers = 1;
         r = llm_embed(c, &d);
-        CHECK(next(c, 5000) == r);
+        CHECK(th_next(c, 5000) == r);
         CHECK(vectors_ok(r, in, 3, 5));
         d.headers = NULL;
         d.n_headers = 0;
     }
     d.extra_json = "{\"encoding_format\": \"base64\"}"; /* base64 floats decode the same */
     r = llm_embed(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
     CHECK(vectors_ok(r, in, 3, 5));
     d.extra_json = NULL;
     d.dimensions = 0;
     d.model = "ollama/nomic-embed-text";
     r = llm_embed(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK(vectors_ok(r, in, 3, 8));
     CHECK_INT(llm_request_usage(r)->prompt_tokens, 4);
     /* a batch of 1000 inputs in requests of 100, run under the client's limit (4) */
@@ -276,12 +264,12 @@ static void test_embeddings(void) {
         r = llm_embed(c, &d);
         CHECK_INT(llm_request_status(r), LLM_QUEUED);
         CHECK_INT(llm_poll(c), 1); /* one request for the host */
-        CHECK(next(c, 10000) == r);
+        CHECK(th_next(c, 10000) == r);
         CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
         CHECK(vectors_ok(r, many, 1000, 8));
         CHECK_INT(mock_stat(&M, "requests"), 10);
         CHECK_INT(mock_stat(&M, "max_inflight"), 4);
-        CHECK_MSG(th_now_ms() - t0 < 1000 * slow, "10 batches of 50 ms, 4 at once: %.0f ms", th_now_ms() - t0);
+        CHECK_MSG(th_now_ms() - t0 < 1000 * th_slow, "10 batches of 50 ms, 4 at once: %.0f ms", th_now_ms() - t0);
         CHECK(llm_request_usage(r)->prompt_tokens == 3000);
         CHECK_INT(llm_request_timings(r)->attempts, 10);
     }
@@ -292,7 +280,7 @@ static void test_embeddings(void) {
         d.headers = NULL;
         d.n_headers = 0;
         r = llm_embed(c, &d);
-        CHECK(next(c, 10000) == r);
+        CHECK(th_next(c, 10000) == r);
         CHECK_INT(llm_request_status(r), LLM_FAILED);
         CHECK_INT(llm_request_error(r)->kind, LLM_ERR_BAD_REQUEST);
         CHECK(strstr(llm_request_error(r)->message, "batch 3 of 10") != NULL);
@@ -307,7 +295,7 @@ static void test_embeddings(void) {
     llm_poll(c);
     llm_cancel(r);
     CHECK_INT(llm_request_status(r), LLM_CANCELLED);
-    CHECK(next(c, 1000) == r);
+    CHECK(th_next(c, 1000) == r);
     CHECK_INT(llm_poll(c), 0);
     llm_request_free(llm_embed(c, &d)); /* freed in flight */
     CHECK_INT(llm_poll(c), 0);
@@ -335,7 +323,7 @@ static void test_raw(void) {
     d.path = "/responses";
     d.body_json = "{\"model\": \"gpt-x\", \"input\": \"hello\", \"n\": [1, 2]}";
     r = llm_raw(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_status(r), LLM_DONE);
     CHECK_STR(llm_json_string(llm_json_path(llm_request_json(r), "path"), NULL), "/v1/responses");
     CHECK_STR(llm_json_string(llm_json_path(llm_request_json(r), "body.input"), NULL), "hello");
@@ -346,7 +334,7 @@ static void test_raw(void) {
     d.user_data = &l;
     d.body_json = "{\"stream\": true, \"input\": \"[[tokens=3]]\"}";
     r = llm_raw(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_status(r), LLM_DONE);
     CHECK_STR(l.b.p, "echo={\"i\":0};echo={\"i\":1};echo={\"i\":2};done={};");
     CHECK_STR(llm_request_text(r, NULL), "{\"i\":0}\n{\"i\":1}\n{\"i\":2}\n{}\n");
@@ -357,7 +345,7 @@ static void test_raw(void) {
     d.on_event = NULL;
     d.body_json = "{}";
     r = llm_raw(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_STR(llm_json_string(llm_json_path(llm_request_json(r), "path"), NULL), "/v1/messages/count_tokens");
     {
         char *k = mock_stat_str(&M, "last_x_api_key");
@@ -372,12 +360,12 @@ static void test_raw(void) {
     d.path = "/models"; /* a GET */
     d.body_json = NULL;
     r = llm_raw(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_STR(llm_json_string(llm_json_path(llm_request_json(r), "data.0.id"), NULL), "mock-model");
     d.path = "/chat/completions"; /* errors decode as for chat */
     d.body_json = "{\"model\": \"\", \"messages\": []}";
     r = llm_raw(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_BAD_REQUEST);
     CHECK(strstr(llm_request_error(r)->message, "mock: invalid request") != NULL);
     llm_client_free(c);
@@ -451,7 +439,7 @@ static void test_all_at_once(void) {
     }
     CHECK_INT(c->n_inflight, 30); /* before any pump: nothing could finish yet */
     while (done + failed < 30) {
-        llm_request *r = next(c, 10000);
+        llm_request *r = th_next(c, 10000);
         if (!r) break;
         if (llm_request_status(r) == LLM_DONE) done++;
         else { failed++; fprintf(stderr, "    failed: %s\n", llm_request_error(r)->message); }
@@ -463,7 +451,7 @@ static void test_all_at_once(void) {
 }
 
 int main(int argc, char **argv) {
-    if (getenv("TEST_SLOW")) slow = strtod(getenv("TEST_SLOW"), NULL);
+    th_slow_from_env();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!mock_start(&M)) { printf("providers: 0 passed, 1 failed\n"); return 1; }
     RUN(test_anthropic);

@@ -7,7 +7,6 @@
 #include "mockctl.h"
 
 static mock M;
-static double slow = 1.0;
 static llm__buf LOG;
 static llm_allocator AL;
 
@@ -60,24 +59,11 @@ static llm_request *ask_x(llm_client *c, const char *model, const char *directiv
     return llm_chat(c, &d);
 }
 static llm_request *ask(llm_client *c, const char *directive) { return ask_x(c, "mock-model", directive, 0); }
-/* The next reported request; llm_wait_any also returns NULL early when a
-   polled stream got text, so wait again until the time is up. */
-static llm_request *next(llm_client *c, double ms) {
-    double end = th_now_ms() + ms * slow;
-    for (;;) {
-        double left = end - th_now_ms();
-        llm_request *r;
-        if (left <= 0) return NULL;
-        r = llm_wait_any(c, (int)left);
-        if (r) return r;
-        if (llm_poll(c) == 0 && !c->lists[LLM__L_DONE].head) return NULL;
-    }
-}
 
 /* One request to completion: returns it, with the elapsed time. */
 static llm_request *run1(llm_client *c, const char *directive, double *ms) {
     double t0 = th_now_ms();
-    llm_request *r = ask(c, directive), *got = next(c, 15000);
+    llm_request *r = ask(c, directive), *got = th_next(c, 15000);
     if (ms) *ms = th_now_ms() - t0;
     CHECK_MSG(got == r, "%s: not reported in time", directive);
     return r;
@@ -91,18 +77,18 @@ static void test_retry_then_success(void) {
     CHECK_INT(llm_request_status(r), LLM_DONE);
     CHECK_INT(llm_request_error(r)->retries, 1);
     CHECK_INT(llm_request_timings(r)->attempts, 2);
-    CHECK_MSG(ms >= 290 && ms < 900 * slow, "Retry-After 0.3 s: took %.0f ms", ms);
+    CHECK_MSG(ms >= 290 && ms < 900 * th_slow, "Retry-After 0.3 s: took %.0f ms", ms);
     r = run1(c, "status=503 retry_after_ms=150 id=a2 fail_first=2", &ms); /* retry-after-ms wins */
     CHECK_INT(llm_request_status(r), LLM_DONE);
     CHECK_INT(llm_request_error(r)->retries, 2);
-    CHECK_MSG(ms >= 290 && ms < 900 * slow, "2 x 150 ms: took %.0f ms", ms);
+    CHECK_MSG(ms >= 290 && ms < 900 * th_slow, "2 x 150 ms: took %.0f ms", ms);
     r = run1(c, "status=429 retry_after_date=1 id=a3 fail_first=1", &ms); /* an HTTP date */
     CHECK_INT(llm_request_status(r), LLM_DONE);
-    CHECK_MSG(ms < 2200 * slow, "date 1 s ahead: took %.0f ms", ms);
+    CHECK_MSG(ms < 2200 * th_slow, "date 1 s ahead: took %.0f ms", ms);
     r = run1(c, "status=500 id=a4 fail_first=2", &ms); /* backoff: 0.5 s then 1 s, jitter 0.75..1 */
     CHECK_INT(llm_request_status(r), LLM_DONE);
     CHECK_INT(llm_request_error(r)->retries, 2);
-    CHECK_MSG(ms >= 1100 && ms < 1700 * slow, "backoff 0.5+1 s (x0.75..1): took %.0f ms", ms);
+    CHECK_MSG(ms >= 1100 && ms < 1700 * th_slow, "backoff 0.5+1 s (x0.75..1): took %.0f ms", ms);
     llm_client_free(c);
     /* connection failures retry. A fresh client: on a reused keep-alive
        connection libcurl itself retries once, invisibly. */
@@ -112,7 +98,7 @@ static void test_retry_then_success(void) {
     CHECK_INT(llm_request_error(r)->retries, 1);
     r = run1(c, "status=429 retry_after=3600 id=a6 fail_first=1", &ms); /* above the cap: backoff */
     CHECK_INT(llm_request_status(r), LLM_DONE);
-    CHECK_MSG(ms < 1200 * slow, "a 3600 s Retry-After is not honoured: took %.0f ms", ms);
+    CHECK_MSG(ms < 1200 * th_slow, "a 3600 s Retry-After is not honoured: took %.0f ms", ms);
     llm_client_free(c);
 }
 
@@ -159,16 +145,16 @@ static void test_retry_decisions(void) {
         d.n_headers = 1;
         d.max_retries = 1;
         r = llm_chat(c, &d);
-        CHECK(next(c, 5000) == r);
+        CHECK(th_next(c, 5000) == r);
         CHECK_INT(llm_request_error(r)->retries, 1);
         d.max_retries = 0; /* the client's 5 */
         r = llm_chat(c, &d);
-        CHECK(next(c, 5000) == r);
+        CHECK(th_next(c, 5000) == r);
         CHECK_INT(llm_request_error(r)->retries, 5);
         d.timeout_ms = 250; /* no retry may start past the total deadline */
         h = "X-Mock: status=500 retry_after_ms=200";
         r = llm_chat(c, &d);
-        CHECK(next(c, 5000) == r);
+        CHECK(th_next(c, 5000) == r);
         CHECK_INT(llm_request_error(r)->kind, LLM_ERR_SERVER);
         CHECK_INT(llm_request_error(r)->retries, 1);
     }
@@ -186,7 +172,7 @@ static void test_retry_wait_never_blocks(void) {
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_SERVER); /* the last failure, visible while waiting */
     CHECK_INT(llm_poll(c), 1);
     fast = ask(c, "delay=10");
-    got = next(c, 2000);
+    got = th_next(c, 2000);
     CHECK(got == fast); /* finished while the other waits */
     t0 = th_now_ms();
     while (th_now_ms() - t0 < 100) { /* polling while a request waits: never sleeps */
@@ -195,17 +181,17 @@ static void test_retry_wait_never_blocks(void) {
         dt = th_now_ms() - p0;
         if (dt > worst) worst = dt;
     }
-    CHECK_MSG(worst < 20 * slow, "llm_poll took %.2f ms during RETRY_WAIT", worst);
+    CHECK_MSG(worst < 20 * th_slow, "llm_poll took %.2f ms during RETRY_WAIT", worst);
     t0 = th_now_ms();
     got = llm_wait_any(c, 10000); /* wakes for the retry timer, then reports */
     CHECK(got == r);
-    CHECK_MSG(th_now_ms() - t0 < 1500 * slow, "waited %.0f ms", th_now_ms() - t0);
+    CHECK_MSG(th_now_ms() - t0 < 1500 * th_slow, "waited %.0f ms", th_now_ms() - t0);
     CHECK_INT(llm_request_status(r), LLM_DONE);
     llm_client_free(c);
 }
 
 static void expect_kind(llm_client *c, const char *directive, int stream, llm_error_kind kind, int retries, const char *msg_part) {
-    llm_request *r = ask_x(c, "mock-model", directive, stream), *got = next(c, 20000);
+    llm_request *r = ask_x(c, "mock-model", directive, stream), *got = th_next(c, 20000);
     const llm_error *e;
     CHECK_MSG(got == r, "%s: not reported", directive);
     if (got != r) return;
@@ -247,13 +233,13 @@ static void test_faults(void) {
     c = client(-1);
     {
         llm_request *r = ask_x(c, "anthropic/claude-x", "status=529", 0);
-        CHECK(next(c, 5000) == r);
+        CHECK(th_next(c, 5000) == r);
         CHECK_INT(llm_request_error(r)->kind, LLM_ERR_OVERLOADED);
         CHECK_STR(llm_request_error(r)->type, "overloaded_error");
         CHECK(strstr(llm_request_error(r)->message, "HTTP 529 (overloaded): mock error 529") != NULL);
         CHECK(llm_request_error(r)->request_id != NULL);
         r = ask_x(c, "anthropic/claude-x", "status=400", 0);
-        CHECK(next(c, 5000) == r);
+        CHECK(th_next(c, 5000) == r);
         CHECK_STR(llm_request_error(r)->type, "invalid_request_error");
     }
     llm_client_free(c);
@@ -272,9 +258,9 @@ static void test_drip_total_timeout(void) {
     d.n_messages = 1;
     d.headers = &h;
     d.n_headers = 1;
-    d.timeout_ms = 400; /* a slow drip never ends in time */
+    d.timeout_ms = 400; /* a th_slow drip never ends in time */
     r = llm_chat(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_TIMEOUT);
     CHECK_INT(llm_request_error(r)->timeout, LLM_TIMEOUT_TOTAL);
     llm_client_free(c);
@@ -291,7 +277,7 @@ static void test_redirect_keeps_credentials(void) {
     c = client(-1);
     snprintf(dir, sizeof dir, "redirect=%s/v1/chat/completions", other.base);
     r = ask(c, dir);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_PROTOCOL);
     CHECK_INT(llm_request_error(r)->http_status, 307);
     CHECK(strstr(llm_request_error(r)->message, other.base) != NULL); /* says where it pointed */
@@ -300,7 +286,7 @@ static void test_redirect_keeps_credentials(void) {
     CHECK(auth == NULL);
     free(auth);
     r = ask_x(c, "anthropic/claude-x", dir, 0);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(mock_stat(&other, "requests"), 0);
     auth = mock_stat_str(&other, "last_x_api_key");
     CHECK(auth == NULL);
@@ -316,14 +302,14 @@ static void test_key_redacted(void) {
     llm_request *r;
     llm__buf_clear(&LOG);
     r = ask(c, "status=401 error_type=sk-secret-reliability-77");
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK(strstr(llm_request_error(r)->message, "sk-secret-reliability-77") == NULL);
     CHECK(strstr(llm_request_error(r)->message, "***") != NULL);
     CHECK(strstr(llm_request_error(r)->type, "sk-secret") != NULL); /* the raw field is the server's, verbatim */
     r = ask(c, "status=500 retry_after_ms=1 error_type=sk-secret-reliability-77");
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     r = ask_x(c, "anthropic/claude", "status=500 retry_after_ms=1 error_type=ak-secret-reliability-88", 0);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK(strstr(llm_request_error(r)->message, "ak-secret-reliability-88") == NULL);
     CHECK(LOG.len > 0); /* retries and failures were logged... */
     CHECK(strstr(LOG.p, "sk-secret-reliability-77") == NULL); /* ...without the keys */
@@ -350,7 +336,7 @@ static void test_json_depth_cap(void) {
     d.path = "/v1/echo";
     d.body_json = body; /* depth 20 fits; the echo puts it one level deeper */
     r = llm_raw(c, &d);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_PROTOCOL);
     CHECK(strstr(llm_request_error(r)->message, "nested too deeply") != NULL);
     memmove(body + 2, body, strlen(body) + 1); /* depth 22 is refused at submit */
@@ -385,7 +371,7 @@ static void test_tls(void) {
     k.max_retries = 2;
     c = client_cfg(&k); /* no ca_file: refused, and not retried */
     r = ask(c, "");
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_CONNECTION);
     CHECK_INT(llm_request_error(r)->retries, 0);
     CHECK(strstr(llm_request_error(r)->message, "certificate") != NULL);
@@ -393,7 +379,7 @@ static void test_tls(void) {
     k.ca = cert; /* trusted */
     c = client_cfg(&k);
     r = ask(c, "");
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
     CHECK_STR(llm_request_text(r, NULL), "Echo: question");
     llm_client_free(c);
@@ -404,7 +390,7 @@ static void test_tls(void) {
     k.ca = other;
     c = client_cfg(&k);
     r = ask(c, "");
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_CONNECTION);
     llm_client_free(c);
     mock_stop(&t);
@@ -412,7 +398,7 @@ static void test_tls(void) {
 }
 
 int main(int argc, char **argv) {
-    if (getenv("TEST_SLOW")) slow = strtod(getenv("TEST_SLOW"), NULL);
+    th_slow_from_env();
     AL = llm__allocator(NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!mock_start(&M)) { printf("reliability: 0 passed, 1 failed\n"); return 1; }

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 
 static mock M;
-static double slow = 1.0;
 
 typedef struct cfg { int max_concurrent, max_retries, idle_ms, first_byte_ms, connect_ms; size_t max_event; const char *base; } cfg;
 static llm_client *client_cfg(const cfg *k) {
@@ -69,17 +68,6 @@ static llm_request *stream(llm_client *c, const char *directive, acc *a) {
     }
     return llm_chat(c, &d);
 }
-static llm_request *next(llm_client *c, double ms) {
-    double end = th_now_ms() + ms * slow;
-    for (;;) {
-        double left = end - th_now_ms();
-        llm_request *r;
-        if (left <= 0) return NULL;
-        r = llm_wait_any(c, (int)left);
-        if (r) return r;
-        if (llm_poll(c) == 0 && !c->lists[LLM__L_DONE].head) return NULL;
-    }
-}
 static char *expected_tokens(int n) {
     llm__buf b = { NULL, 0, 0 };
     int i;
@@ -99,7 +87,7 @@ static void test_stream_callbacks(void) {
     const llm_timings *t;
     memset(&a, 0, sizeof a);
     r = stream(c, "tokens=20 pace=5", &a);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_status(r), LLM_DONE);
     CHECK_STR(llm_request_text(r, NULL), want);
     CHECK_STR(a.text.p, want);                 /* deltas add up to the text */
@@ -125,7 +113,7 @@ static void test_stream_polling(void) {
     int frames = 0, frames_with_text = 0;
     char *want = expected_tokens(30);
     double t0 = th_now_ms();
-    while (!got && th_now_ms() - t0 < 5000 * slow) {
+    while (!got && th_now_ms() - t0 < 5000 * th_slow) {
         const char *d;
         size_t n;
         llm_poll(c);
@@ -157,13 +145,13 @@ static void test_wait_returns_on_text(void) {
     const char *d;
     int rounds = 0;
     size_t total = 0;
-    while (llm_request_status(r) < LLM_DONE && th_now_ms() - t0 < 5000 * slow) {
+    while (llm_request_status(r) < LLM_DONE && th_now_ms() - t0 < 5000 * th_slow) {
         double w0 = th_now_ms();
         llm_request *got = llm_wait_any(c, 5000);
         dt = th_now_ms() - w0;
         if (got) break;
         total += llm_request_take(r, &d);
-        CHECK_MSG(dt < 600 * slow, "wait took %.0f ms for a token every 150 ms", dt);
+        CHECK_MSG(dt < 600 * th_slow, "wait took %.0f ms for a token every 150 ms", dt);
         rounds++;
     }
     total += llm_request_take(r, &d);
@@ -173,7 +161,7 @@ static void test_wait_returns_on_text(void) {
 }
 
 static void test_stream_shapes(void) {
-    /* byte-by-byte pieces are slow to send (a gap after each): fewer tokens */
+    /* byte-by-byte pieces are th_slow to send (a gap after each): fewer tokens */
     /* split_gap=0 still hands libcurl one HTTP chunk per piece; one case
        keeps the gap so that pieces also arrive in separate reads */
     const char *shapes[] = { "tokens=2 split=1", "tokens=12 split=1 split_gap=0", "tokens=12 split=7 split_gap=0",
@@ -187,7 +175,7 @@ static void test_stream_shapes(void) {
         llm_request *r = stream(c, shapes[i], NULL);
         int n = (int)strtol(shapes[i] + 7, NULL, 10);
         char *want = expected_tokens(n);
-        CHECK(next(c, 10000) == r);
+        CHECK(th_next(c, 10000) == r);
         CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s: %s", shapes[i], llm_request_error(r)->message);
         CHECK_MSG(!strcmp(llm_request_text(r, NULL), want), "%s: got \"%s\"", shapes[i], llm_request_text(r, NULL));
         if (strstr(shapes[i], "usage=0")) CHECK_INT(llm_request_usage(r)->completion_tokens, 0);
@@ -197,7 +185,7 @@ static void test_stream_shapes(void) {
     }
     { /* multi-byte characters cut by every piece boundary */
         llm_request *r = stream(c, "unicode=1 split=1 split_gap=0", NULL);
-        CHECK(next(c, 10000) == r);
+        CHECK(th_next(c, 10000) == r);
         CHECK_STR(llm_request_text(r, NULL), "h\xC3\xA9llo w\xC3\xB6rld \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x98\x80 done");
     }
     llm_client_free(c);
@@ -211,7 +199,7 @@ static void test_stream_errors(void) {
     k.max_retries = 2;
     c = client_cfg(&k);
     r = stream(c, "tokens=10 error_after=3", NULL); /* text reached the host: no retry */
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_status(r), LLM_FAILED);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_SERVER);
     CHECK_INT(llm_request_error(r)->http_status, 200);
@@ -220,17 +208,17 @@ static void test_stream_errors(void) {
     CHECK_INT(llm_request_error(r)->retries, 0);
     CHECK_STR(llm_request_text(r, NULL), "tok0 tok1 tok2");
     r = stream(c, "tokens=10 error_event_after=2", NULL);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_SERVER);
     CHECK(strstr(llm_request_error(r)->message, "mock error event") != NULL);
     r = stream(c, "tokens=10 reset_after=4", NULL); /* broken mid-stream */
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_CONNECTION);
     CHECK_INT(llm_request_error(r)->retries, 0);
     CHECK(llm_request_text(r, NULL)[0] != '\0');
     /* before the first delta: retried, then it succeeds (beyond the SDKs) */
     r = stream(c, "tokens=5 error_after=0 id=s1 fail_first=1", NULL);
-    CHECK(next(c, 8000) == r);
+    CHECK(th_next(c, 8000) == r);
     CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
     CHECK_INT(llm_request_error(r)->retries, 1);
     CHECK_STR(llm_request_text(r, NULL), "tok0 tok1 tok2 tok3 tok4");
@@ -241,7 +229,7 @@ static void test_stream_tool_calls(void) {
     llm_client *c = client();
     llm_request *r = stream(c, "tools=3 split=16 split_gap=0", NULL);
     int i;
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_status(r), LLM_DONE);
     CHECK_STR(llm_request_finish_reason(r), "tool_calls");
     CHECK_INT(llm_request_tool_call_count(r), 3);
@@ -263,7 +251,7 @@ static void test_stream_tool_calls(void) {
 
 static void wait_server_idle(void) {
     double t0 = th_now_ms();
-    while (mock_stat(&M, "inflight") != 0 && th_now_ms() - t0 < 2000 * slow) th_sleep_ms(5);
+    while (mock_stat(&M, "inflight") != 0 && th_now_ms() - t0 < 2000 * th_slow) th_sleep_ms(5);
 }
 
 static void test_cancel_points(void) {
@@ -282,7 +270,7 @@ static void test_cancel_points(void) {
     llm_cancel(q);
     CHECK_INT(llm_request_status(q), LLM_CANCELLED);
     t0 = th_now_ms();
-    while (llm_request_text(a, NULL)[0] == '\0' && th_now_ms() - t0 < 3000 * slow) { llm_poll(c); th_sleep_ms(5); }
+    while (llm_request_text(a, NULL)[0] == '\0' && th_now_ms() - t0 < 3000 * th_slow) { llm_poll(c); th_sleep_ms(5); }
     CHECK(strlen(llm_request_text(a, NULL)) > 0);
     CHECK_INT(mock_stat(&M, "inflight"), 2);
     llm_cancel(a);
@@ -303,7 +291,7 @@ static void test_cancel_points(void) {
     memset(&acb, 0, sizeof acb);
     acb.cancel_at = 2;
     r = stream(c, "tokens=30 pace=20", &acb);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_status(r), LLM_CANCELLED);
     CHECK_INT(acb.calls, 2);
     CHECK_INT(acb.done, 1);
@@ -322,9 +310,9 @@ static void test_callbacks_touch_others(void) {
     victim = stream(c, "tokens=100 pace=30", NULL);
     a1.other = victim;
     r = stream(c, "tokens=5 pace=20", &a1);
-    CHECK(next(c, 5000) == victim);               /* cancelled from the callback */
+    CHECK(th_next(c, 5000) == victim);               /* cancelled from the callback */
     CHECK_INT(llm_request_status(victim), LLM_CANCELLED);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_status(r), LLM_DONE);
     free(a1.text.p);
     memset(&a1, 0, sizeof a1);
@@ -332,8 +320,8 @@ static void test_callbacks_touch_others(void) {
     a1.other = victim;
     a1.free_other = 1;
     r = stream(c, "tokens=5 pace=20", &a1);
-    CHECK(next(c, 5000) == r);                    /* the freed one is never reported */
-    CHECK(next(c, 200) == NULL);
+    CHECK(th_next(c, 5000) == r);                    /* the freed one is never reported */
+    CHECK(th_next(c, 200) == NULL);
     CHECK_INT(llm_poll(c), 0);
     free(a1.text.p);
     llm_client_free(c);
@@ -376,8 +364,8 @@ static void expect_timeout(llm_client *c, llm_request *r, llm_timeout_kind which
     if (got != r) return;
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_TIMEOUT);
     CHECK_MSG(llm_request_error(r)->timeout == which, "timeout kind %d want %d: %s", llm_request_error(r)->timeout, which, llm_request_error(r)->message);
-    CHECK_MSG(dt >= min_ms && dt < max_ms * slow, "fired after %.0f ms, want %.0f..%.0f", dt, min_ms, max_ms);
-    CHECK_MSG(cpu < 100 * slow, "waiting burnt %.0f ms of CPU (busy loop?)", cpu);
+    CHECK_MSG(dt >= min_ms && dt < max_ms * th_slow, "fired after %.0f ms, want %.0f..%.0f", dt, min_ms, max_ms);
+    CHECK_MSG(cpu < 100 * th_slow, "waiting burnt %.0f ms of CPU (busy loop?)", cpu);
 }
 
 static void test_timeouts(void) {
@@ -440,7 +428,7 @@ static void test_timeout_retry(void) {
     k.first_byte_ms = 200;
     c = client_cfg(&k);
     r = stream(c, "tokens=3 fault=never id=tr1 fail_first=1", NULL);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
     CHECK_INT(llm_request_error(r)->retries, 1);
     CHECK_INT(llm_request_timings(r)->attempts, 2);
@@ -456,7 +444,7 @@ static void test_event_limit(void) {
     k.max_retries = -1;
     c = client_cfg(&k);
     r = stream(c, "tokens=3", NULL);
-    CHECK(next(c, 5000) == r);
+    CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_TOO_LARGE);
     CHECK(strstr(llm_request_error(r)->message, "max_event_bytes") != NULL);
     llm_client_free(c);
@@ -473,7 +461,7 @@ static void test_many_streams(void) {
     c = client_cfg(&k);
     for (i = 0; i < 100; i++) stream(c, i % 2 ? "tokens=10 pace=3 split=9" : "tokens=10 pace=2", NULL);
     while (done < 100) {
-        llm_request *r = next(c, 10000);
+        llm_request *r = th_next(c, 10000);
         if (!r) break;
         CHECK_STR(llm_request_text(r, NULL), want);
         llm_request_free(r);
@@ -485,7 +473,7 @@ static void test_many_streams(void) {
 }
 
 int main(int argc, char **argv) {
-    if (getenv("TEST_SLOW")) slow = strtod(getenv("TEST_SLOW"), NULL);
+    th_slow_from_env();
     AL = llm__allocator(NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!mock_start(&M)) { printf("stream: 0 passed, 1 failed\n"); return 1; }
