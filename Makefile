@@ -12,7 +12,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
-TESTS    := json sse codec e2e stream reliability providers oom soak
+TESTS    := json sse codec e2e stream reliability providers oom soak iofail
 EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator
 
 .PHONY: all test demo examples deps deps-test soak bench clean
@@ -45,6 +45,9 @@ $(BUILD)/tls/cert.pem: | deps-test
 	openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=other.example -addext subjectAltName=DNS:other.example \
 	    -keyout $(BUILD)/tls/otherkey.pem -out $(BUILD)/tls/other.pem 2>/dev/null
 
+# test_iofail makes epoll_ctl fail on purpose
+$(BUILD)/plain/test_iofail $(BUILD)/asan/test_iofail: LIBS += -Wl,--wrap=epoll_ctl
+
 $(BUILD)/plain/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/plain
 	$(CC) $(CFLAGS) $< -o $@ $(LIBS)
 
@@ -54,7 +57,7 @@ $(BUILD)/asan/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/asan
 # The end-to-end suites again with the other two I/O back ends (see >>io in
 # llmasync.h): poll() for POSIX systems without epoll, curl_multi_perform for
 # Windows. Under ASan+UBSan.
-IO_TESTS := e2e stream reliability providers soak
+IO_TESTS := e2e stream reliability providers oom soak
 $(BUILD)/io-poll/test_%: tests/test_%.c $(HDRS) | deps
 	@mkdir -p $(BUILD)/io-poll
 	$(CC) $(CFLAGS) $(SAN) -DLLMASYNC_IO_POLL $< -o $@ $(LIBS)

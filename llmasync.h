@@ -32,7 +32,8 @@
    implementation defines _POSIX_C_SOURCE itself when nothing else did, for
    clock_gettime (the monotonic clock) and pipe (llm_wakeup). If another
    system header comes first under -std=c99, define _POSIX_C_SOURCE=200809L
-   yourself, or the library falls back to a wall clock.
+   yourself; otherwise compilation stops with a message saying so (define
+   LLMASYNC_ALLOW_COARSE_CLOCK to accept a one-second wall clock instead).
 
    ==========================================================================
    FEATURE OVERVIEW
@@ -111,7 +112,8 @@
    llm_chat_blocking(c, d)  Submits and waits for that one request; every
                             other request keeps moving and their callbacks
                             run. The returned request is not reported again
-                            by llm_wait_any.
+                            by llm_wait_any. NULL when out of memory, or when
+                            the request's own callback freed it.
    llm_cancel(r)            Cancels now (the transfer is removed and its
                             connection closed so the server stops generating).
                             The request becomes CANCELLED and is reported once.
@@ -706,8 +708,10 @@ static int64_t llm__now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+#elif defined(LLMASYNC_ALLOW_COARSE_CLOCK)
+    return (int64_t)time(NULL) * 1000000; /* whole seconds: timeouts and retries lose precision */
 #else
-    return (int64_t)time(NULL) * 1000000; /* see HOW TO INCLUDE */
+#error "llmasync: no monotonic clock. Define _POSIX_C_SOURCE=200809L (or include llmasync.h first), or LLMASYNC_ALLOW_COARSE_CLOCK to accept a one-second clock."
 #endif
 }
 
@@ -836,6 +840,11 @@ static size_t llm__utf8_valid(const unsigned char *s, size_t n) {
     return n;
 }
 
+/* After a (v)snprintf that may have cut: drop a broken trailing character. */
+static void llm__utf8_trim(char *s) {
+    s[llm__utf8_valid((const unsigned char *)s, strlen(s))] = '\0';
+}
+
 static size_t llm__utf8_put(char *o, unsigned long cp) {
     if (cp < 0x80) { o[0] = (char)cp; return 1; }
     if (cp < 0x800) {
@@ -910,10 +919,17 @@ slow:
     dp = localeconv()->decimal_point;
     if (dp && dp[0] == '.' && dp[1] == '\0' && s[len] == '\0') return strtod(s, NULL);
     {
-        size_t i, n = len < sizeof buf - 1 ? len : sizeof buf - 1;
-        for (i = 0; i < n; i++) buf[i] = (s[i] == '.' && dp && dp[0]) ? dp[0] : s[i];
-        buf[n] = '\0';
-        return strtod(buf, NULL);
+        /* another decimal point: a copy with it swapped in (on the heap when
+           the literal is long: cutting it would change its value) */
+        size_t i;
+        char *t = len < sizeof buf ? buf : (char *)LLMASYNC_MALLOC(len + 1);
+        double d;
+        if (!t) return 0.0; /* no memory */
+        for (i = 0; i < len; i++) t[i] = (s[i] == '.' && dp && dp[0]) ? dp[0] : s[i];
+        t[len] = '\0';
+        d = strtod(t, NULL);
+        if (t != buf) LLMASYNC_FREE(t);
+        return d;
     }
 }
 
@@ -1398,10 +1414,13 @@ LLMASYNC_API const llm_json_value *llm_json_path(const llm_json_value *v, const 
         size_t n = e ? (size_t)(e - p) : strlen(p);
         if (v->type == LLM_JSON_ARRAY) {
             size_t i = 0, k;
-            if (n == 0 || n > 18) return NULL;
+            if (n == 0) return NULL;
             for (k = 0; k < n; k++) {
+                size_t dgt;
                 if (p[k] < '0' || p[k] > '9') return NULL;
-                i = i * 10 + (size_t)(p[k] - '0');
+                dgt = (size_t)(p[k] - '0');
+                if (i > ((size_t)-1 - dgt) / 10) return NULL; /* no such index */
+                i = i * 10 + dgt;
             }
             v = llm_json_at(v, i);
         } else {
@@ -1426,26 +1445,52 @@ LLMASYNC_API double llm_json_double(const llm_json_value *v, double fallback) {
     double d;
     return llm_json_number(v, &d) ? d : fallback;
 }
-/* Exact: fails (0) when the number is not an integer or does not fit. */
+/* Exact: fails (0) when the number is not an integer or does not fit. It is
+   decided from the digits, never through a double: 1e3 and 100.0e-2 are
+   integers, 5e-324 and 9007199254740993.5 are not. */
 LLMASYNC_API int llm_json_int64(const llm_json_value *v, int64_t *out) {
-    size_t i = 0;
-    int neg = 0;
+    const char *p, *end, *sig = NULL;
+    int neg = 0, nsig = 0, trailing = 0, frac = 0, in_frac = 0, i;
+    long exp10 = 0, q;
     uint64_t m = 0, lim;
     if (!v || v->type != LLM_JSON_NUMBER) return 0;
-    if (v->str[0] == '-') { neg = 1; i = 1; }
+    p = v->str;
+    end = v->str + v->len;
+    if (p < end && *p == '-') { neg = 1; p++; }
+    /* the significant digits (no leading zeros), across the point */
+    for (; p < end && ((*p >= '0' && *p <= '9') || *p == '.'); p++) {
+        if (*p == '.') { in_frac = 1; continue; }
+        if (in_frac) frac++;
+        if (!sig && *p == '0') continue;
+        if (!sig) sig = p;
+        nsig++;
+        trailing = *p == '0' ? trailing + 1 : 0;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) { eneg = *p == '-'; p++; }
+        for (; p < end; p++)
+            if (exp10 < 100000) exp10 = exp10 * 10 + (*p - '0');
+        if (eneg) exp10 = -exp10;
+    }
+    if (!sig) { if (out) *out = 0; return 1; } /* zero, in any form */
+    nsig -= trailing;                  /* value = digits * 10^q */
+    q = exp10 - frac + trailing;
+    if (q < 0) return 0;               /* a fraction is left */
+    if (nsig + q > 19) return 0;       /* more than 19 digits: too large */
     lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; i < v->len; i++) {
+    for (i = 0, p = sig; i < nsig; p++) {
         unsigned d;
-        if (v->str[i] < '0' || v->str[i] > '9') break;
-        d = (unsigned)(v->str[i] - '0');
+        if (*p == '.') continue;
+        d = (unsigned)(*p - '0');
         if (m > (lim - d) / 10) return 0;
         m = m * 10 + d;
+        i++;
     }
-    if (i < v->len) { /* fraction or exponent: accept when the value is integral */
-        double d = llm__strtod(v->str, v->len);
-        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != (double)(int64_t)d) return 0;
-        if (out) *out = (int64_t)d;
-        return 1;
+    for (; q > 0; q--) {
+        if (m > lim / 10) return 0;
+        m *= 10;
     }
     if (out) *out = neg ? (m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m) : (int64_t)m;
     return 1;
@@ -1925,6 +1970,7 @@ struct llm_client {
     volatile long wake_flag;
 #endif
     int64_t curl_due;     /* when curl's own timer fires (socket backends) */
+    int io_failed;        /* some request's socket could not be watched */
 #if defined(LLM__IO_EPOLL)
     int ep;               /* epoll set: curl's sockets and the wake pipe */
 #elif defined(LLM__IO_POLL)
@@ -1967,6 +2013,7 @@ struct llm_request {
     /* the current attempt's response */
     long http_status;
     int mode, got_byte;
+    int framing;                /* stream: 1 SSE, 2 NDJSON, 0 undecided */
     char h_request_id[128], h_content_type[96], h_retry_after[64], h_retry_after_ms[32], h_location[256];
     int h_should_retry;         /* -1 absent, 0 false, 1 true */
     size_t attempt_bytes;
@@ -2003,6 +2050,8 @@ struct llm_request {
     int terminal;    /* reached DONE, FAILED or CANCELLED (set once) */
     int done_called; /* on_done delivered */
     int blocking, in_cb, free_pending;
+    int pinned;      /* llm_chat_blocking is waiting on it: a free is deferred */
+    int io_failed;   /* its socket could not be watched: fail it next pump */
 };
 
 /* >>log ================================================================== */
@@ -2014,6 +2063,7 @@ static void llm__log(llm_client *c, llm_log_level lv, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    llm__utf8_trim(buf);
     c->log_fn(lv, buf, c->log_ud);
 }
 
@@ -2111,18 +2161,40 @@ static void llm__copy_cut(char *dst, size_t cap, const char *s, size_t n) {
     dst[n] = '\0';
 }
 
-/* Replaces every occurrence of a secret in s with "***". */
-static void llm__redact(char *s, const char *secret) {
-    size_t sl = secret ? strlen(secret) : 0;
-    if (sl < 4) return; /* too short to be a key; would mangle the text */
-    for (;;) {
-        char *p = strstr(s, secret);
-        size_t rest;
-        if (!p) break;
-        rest = strlen(p + sl);
-        memcpy(p, "***", 3);
-        memmove(p + 3, p + sl, rest + 1);
+/* Masks a secret in text: every whole occurrence becomes "***", and so does
+   a start of it (6 bytes or more) that ends the text, as when a message was
+   cut in the middle of a quoted key. Works on n bytes (NULs allowed) and
+   updates n; the text only shrinks. */
+static void llm__redact_n(char *s, size_t *n, const char *secret) {
+    size_t sl = secret ? strlen(secret) : 0, i = 0, k;
+    if (sl < 6) return; /* too short to be a key: masking would mangle text */
+    while (i + sl <= *n) {
+        const char *hit = (const char *)memchr(s + i, secret[0], *n - i - sl + 1);
+        if (!hit) break;
+        i = (size_t)(hit - s);
+        if (memcmp(s + i, secret, sl) == 0) {
+            memcpy(s + i, "***", 3);
+            memmove(s + i + 3, s + i + sl, *n - i - sl);
+            *n -= sl - 3;
+            i += 3;
+        } else {
+            i++;
+        }
     }
+    for (k = sl - 1; k >= 6; k--) /* a cut-off start of the key at the end */
+        if (*n >= k && memcmp(s + *n - k, secret, k) == 0) {
+            memcpy(s + *n - k, "***", 3);
+            *n = *n - k + 3;
+            break;
+        }
+    s[*n] = '\0';
+}
+
+/* Masks every provider key of the client in a NUL-terminated string. */
+static void llm__redact_keys(const llm_client *c, char *s) {
+    int i;
+    size_t n = strlen(s);
+    for (i = 0; i < c->n_prov; i++) llm__redact_n(s, &n, c->prov[i].api_key);
 }
 
 /* >>request helpers ====================================================== */
@@ -2135,6 +2207,7 @@ static void llm__abort(llm_request *r, llm_error_kind kind, int retryable, const
     va_start(ap, fmt);
     vsnprintf(r->abort_msg, sizeof r->abort_msg, fmt, ap);
     va_end(ap);
+    llm__utf8_trim(r->abort_msg);
 }
 
 static void llm__notify(llm_request *r) {
@@ -2280,6 +2353,11 @@ static void llm__decode_error_body(llm_request *r) {
     o.max_depth = r->c->max_depth;
     r->err_pmsg[0] = r->err_type[0] = r->err_code[0] = r->err_param[0] = '\0';
     if (n == 0) return;
+    { /* keys out before any cut could leave half of one */
+        int i;
+        for (i = 0; i < r->c->n_prov; i++) llm__redact_n(r->raw.p, &r->raw.len, r->c->prov[i].api_key);
+        n = r->raw.len;
+    }
     doc = llm_json_parse(b, n, &o, &jr);
     if (!doc && jr.error == LLM_JSON_ERR_NO_MEMORY) {
         llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding an error body");
@@ -2297,7 +2375,7 @@ static void llm__decode_error_body(llm_request *r) {
         if (!r->err_type[0]) llm__set_str(r->err_type, sizeof r->err_type, llm_json_get(doc, "type"));
         if (!strcmp(r->err_type, "error")) r->err_type[0] = '\0';
         llm_json_free(doc);
-        if (!r->err_pmsg[0]) llm__copy_cut(r->err_pmsg, sizeof r->err_pmsg, b, n < 200 ? n : 200);
+        if (!r->err_pmsg[0]) llm__copy_cut(r->err_pmsg, 201, b, n); /* 200 bytes at most, whole characters */
         return;
     }
     { /* not JSON: an HTML page's <title>, else the text with tags removed */
@@ -2549,8 +2627,10 @@ static void llm__dec_openai_message(llm_request *r, const llm_json_value *msg) {
     tcs = llm_json_get(msg, "tool_calls");
     if (tcs && tcs->type == LLM_JSON_ARRAY) {
         for (i = 0; i < tcs->len && !r->abort_kind; i++) {
+            /* whole calls (OpenAI answers, Ollama lines): each is a new one,
+               also when a stream sends them in separate lines */
             const llm_json_value *tc = &tcs->items[i];
-            llm__tool *t = llm__tool_at(r, (int)i);
+            llm__tool *t = llm__tool_at(r, r->n_tools);
             if (!t) return;
             llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0);
             llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0);
@@ -2732,8 +2812,9 @@ static int llm__ev_anthropic(llm_request *r, const char *ev, size_t el, const ll
             int i;
             llm__tool *t = NULL;
             for (i = 0; i < r->n_tools; i++) if (r->tools[i].index == (int)idx) t = &r->tools[i];
-            if (!t) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "input_json_delta for block %lld without tool_use", (long long)idx); return 1; }
-            if (!llm__tool_set(r, &t->args, llm_json_get(v, "partial_json"), 1)) return 1;
+            /* server_tool_use / mcp_tool_use blocks stream their input too:
+               the server runs those, they are not calls for the host */
+            if (t && !llm__tool_set(r, &t->args, llm_json_get(v, "partial_json"), 1)) return 1;
         } else if (!strcmp(s, "thinking_delta")) {
             s = llm_json_string(llm_json_get(v, "thinking"), &n);
             if (s && !llm__add_reasoning(r, s, n)) return 1;
@@ -2886,6 +2967,7 @@ static int llm__embed_vector(llm_request *r, const llm_json_value *e, int slot) 
 
 static void llm__decode_embed(llm_request *r, const llm_json_value *root) {
     const llm_json_value *data;
+    unsigned char *seen;
     size_t i;
     int64_t v;
     int filled = 0;
@@ -2908,17 +2990,23 @@ static void llm__decode_embed(llm_request *r, const llm_json_value *root) {
     }
     data = llm_json_get(root, "data");
     if (!data || data->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: response has no data array"); return; }
+    seen = (unsigned char *)llm__calloc(&r->c->alloc, (size_t)r->n_inputs);
+    if (!seen) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for embeddings"); return; }
     for (i = 0; i < data->len; i++) {
         const llm_json_value *it = &data->items[i];
         int64_t idx = (int64_t)i;
         llm_json_int64(llm_json_get(it, "index"), &idx);
-        if (idx < 0 || idx >= r->n_inputs) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: index %lld out of range", (long long)idx); return; }
+        if (idx < 0 || idx >= r->n_inputs) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: index %lld out of range", (long long)idx); break; }
+        if (seen[idx]) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: index %lld given twice", (long long)idx); break; }
+        seen[idx] = 1;
         if (!llm__embed_vector(r, llm_json_get(it, "embedding"), (int)idx)) {
             if (!r->abort_kind) llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: vector %lld is malformed or of another size", (long long)idx);
-            return;
+            break;
         }
         filled++;
     }
+    llm__free(&r->c->alloc, seen);
+    if (r->abort_kind) return;
     if (filled != r->n_inputs) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: got %d of %d vectors", filled, r->n_inputs); return; }
     r->n_vec = r->n_inputs;
     llm__usage_read(&r->usage, llm_json_get(root, "usage"));
@@ -2994,6 +3082,7 @@ static void llm__reset_attempt(llm_request *r) {
     const llm_allocator *a = &r->c->alloc;
     r->http_status = 0;
     r->mode = LLM__M_UNDECIDED;
+    r->framing = 0;
     r->got_byte = 0;
     r->h_request_id[0] = r->h_content_type[0] = r->h_retry_after[0] = r->h_retry_after_ms[0] = r->h_location[0] = '\0';
     r->h_should_retry = -1;
@@ -3104,7 +3193,13 @@ static size_t llm__on_write(char *p, size_t size, size_t nmemb, void *ud) {
         }
         return n;
     }
-    if (r->prov->api == LLM_API_OLLAMA && r->kind != LLM__K_RAW) {
+    if (!r->framing) { /* NDJSON or SSE: what the server says, else the API's */
+        const char *ct = r->h_content_type;
+        if (strstr(ct, "ndjson") || strstr(ct, "jsonl")) r->framing = 2;
+        else if (strstr(ct, "event-stream")) r->framing = 1;
+        else r->framing = r->prov->api == LLM_API_OLLAMA ? 2 : 1;
+    }
+    if (r->framing == 2) {
         ok = llm__nd_feed(&c->alloc, &r->nd, p, n, llm__stream_event, r);
         if (!ok && r->nd.err == LLM_ERR_TOO_LARGE)
             llm__abort(r, LLM_ERR_TOO_LARGE, 0, "stream line larger than max_event_bytes (%lu)", (unsigned long)c->max_event);
@@ -3345,7 +3440,15 @@ static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status,
                                llm_timeout_kind to, const char *detail) {
     llm_client *c = r->c;
     size_t n;
-    int i;
+    char safe[sizeof r->err_pmsg + 64];
+    /* a key never leaves in a message, nor half of one */
+    llm__copy_cut(safe, sizeof safe, detail, strlen(detail));
+    llm__redact_keys(c, safe);
+    llm__redact_keys(c, r->err_pmsg);
+    llm__redact_keys(c, r->err_type);
+    llm__redact_keys(c, r->err_code);
+    llm__redact_keys(c, r->err_param);
+    detail = safe;
     if (status > 0)
         n = (size_t)snprintf(r->err_msg, sizeof r->err_msg, "HTTP %ld (%s): %s", status, llm_error_string(kind), detail);
     else if (kind == LLM_ERR_TIMEOUT)
@@ -3355,10 +3458,8 @@ static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status,
     if (n < sizeof r->err_msg && (r->err_type[0] || r->err_code[0]))
         snprintf(r->err_msg + n, sizeof r->err_msg - n, " [%s%s%s%s]", r->err_type[0] ? "type " : "", r->err_type,
                  r->err_type[0] && r->err_code[0] ? ", code " : r->err_code[0] ? "code " : "", r->err_code);
-    for (i = 0; i < c->n_prov; i++) { /* a key never leaves in a message */
-        llm__redact(r->err_msg, c->prov[i].api_key);
-        llm__redact(r->err_pmsg, c->prov[i].api_key);
-    }
+    llm__utf8_trim(r->err_msg);
+    llm__redact_keys(c, r->err_msg);
     if (r->text.len || r->n_tools) retryable = 0; /* never replay what the host may have seen */
     r->err.kind = kind;
     r->err.http_status = (int)status;
@@ -3385,7 +3486,7 @@ static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status,
 static int llm__decode_success(llm_request *r) {
     llm_client *c = r->c;
     if (r->mode == LLM__M_STREAM) {
-        if (r->prov->api == LLM_API_OLLAMA && r->kind != LLM__K_RAW) llm__nd_finish(&r->nd, llm__stream_event, r);
+        if (r->framing == 2) llm__nd_finish(&r->nd, llm__stream_event, r);
         if (r->abort_kind) return 0;
         if (r->kind != LLM__K_RAW && !r->stream_done && !r->finish_reason[0]) {
             llm__abort(r, LLM_ERR_PROTOCOL, 1, "stream ended before its end marker (%s)",
@@ -3433,7 +3534,8 @@ static int llm__finalize(llm_request *r) {
         t->pub.id = t->id.p ? t->id.p : "";
         t->pub.type = t->type.p ? t->type.p : "";
         t->pub.name = t->name.p ? t->name.p : "";
-        t->pub.arguments = t->args.p ? t->args.p : "";
+        if (!t->args.len && !llm__buf_adds(&c->alloc, &t->args, "{}")) return 0; /* a call without arguments */
+        t->pub.arguments = t->args.p;
         t->pub.arguments_len = t->args.len;
         if (t->args.len) {
             t->args_json = llm_json_parse(t->args.p, t->args.len, &o, &jr);
@@ -3537,6 +3639,21 @@ static void llm__start(llm_request *r) {
         llm__fail_or_retry(r, LLM_ERR_NO_MEMORY, 0, 0, LLM_TIMEOUT_NONE, "could not create a transfer");
         return;
     }
+#if defined(LLM__IO_POLL)
+    { /* room for this transfer's sockets (happy eyeballs may open two) */
+        int need = 1 + 3 * (c->lists[LLM__L_ACTIVE].count + 1) + 8;
+        if (c->cap_pfd < need) {
+            struct pollfd *np = (struct pollfd *)llm__realloc(&c->alloc, c->pfd, (size_t)need * sizeof *np);
+            if (!np) {
+                llm__transition(r, LLM_ACTIVE); /* a failed attempt, like any other */
+                llm__fail_or_retry(r, LLM_ERR_NO_MEMORY, 0, 0, LLM_TIMEOUT_NONE, "out of memory for the socket list");
+                return;
+            }
+            c->pfd = np;
+            c->cap_pfd = need;
+        }
+    }
+#endif
     llm__reset_attempt(r);
     r->t_attempt = r->t_last_event = now;
     if (r->tm.attempts == 0) r->tm.queued_ms = (double)(now - r->t_submit) / 1000.0;
@@ -3564,7 +3681,7 @@ static int llm__admit(llm_client *c) {
 
 /* Deadlines. c->next_timer is a lower bound of every deadline, so this scan
    runs only when something may be due; idle deadlines only move later. */
-static void llm__timers(llm_client *c, int64_t now) {
+static int llm__timers_once(llm_client *c, int64_t now) {
     int64_t next = INT64_MAX;
     llm_request *r, *nx;
     for (r = c->lists[LLM__L_ACTIVE].head; r; r = nx) {
@@ -3590,12 +3707,11 @@ static void llm__timers(llm_client *c, int64_t now) {
             snprintf(msg, sizeof msg, "request not finished within %lld ms", (long long)((r->deadline_total - r->t_submit) / 1000));
         llm__detach(r); /* closes the connection: the server stops */
         llm__fail_or_retry(r, LLM_ERR_TIMEOUT, 0, which != LLM_TIMEOUT_TOTAL, which, msg);
-        c->next_timer = 0; /* lists changed under us: scan again next pump */
-        return;
+        return 1; /* the lists changed under us: scan again */
     }
     for (r = c->lists[LLM__L_RETRY].head; r; r = nx) {
         nx = r->next;
-        if (r->retry_at <= now) { llm__transition(r, LLM_QUEUED); c->next_timer = 0; return; }
+        if (r->retry_at <= now) { llm__transition(r, LLM_QUEUED); return 1; }
         if (r->retry_at < next) next = r->retry_at;
     }
     for (r = c->lists[LLM__L_QUEUED].head; r; r = nx) {
@@ -3603,12 +3719,17 @@ static void llm__timers(llm_client *c, int64_t now) {
         if (!r->deadline_total) continue;
         if (r->deadline_total <= now) {
             llm__fail_or_retry(r, LLM_ERR_TIMEOUT, 0, 0, LLM_TIMEOUT_TOTAL, "request not started within its total timeout");
-            c->next_timer = 0;
-            return;
+            return 1;
         }
         if (r->deadline_total < next) next = r->deadline_total;
     }
     c->next_timer = next;
+    return 0;
+}
+/* Everything due now, however many: each action takes a request out of the
+   list it was found in, so this ends. */
+static void llm__timers(llm_client *c, int64_t now) {
+    while (llm__timers_once(c, now)) {}
 }
 
 static void llm__drain(llm_client *c) {
@@ -3651,7 +3772,7 @@ static void llm__deliver(llm_client *c) {
                 r->on_delta(r, r->text.p + from, r->text.len - from, r->user_data);
             } else {
                 r->cb_off = r->text.len;
-                if (r->stream) c->text_progress = 1;
+                if (r->stream && !r->on_event) c->text_progress = 1;
             }
         }
         if (r->terminal && !r->done_called && !r->free_pending) {
@@ -3659,7 +3780,7 @@ static void llm__deliver(llm_client *c) {
             if (r->on_done) r->on_done(r, r->user_data);
         }
         r->in_cb = 0;
-        if (r->free_pending) llm__destroy(r);
+        if (r->free_pending && !r->pinned) llm__destroy(r);
     }
     c->deliver_depth--;
 }
@@ -3690,11 +3811,26 @@ static int llm__on_timer(CURLM *m, long timeout_ms, void *userp) {
     return 0;
 }
 
+/* A socket we cannot watch (no memory, epoll limit) fails its transfer from
+   the pump. Returning -1 to curl instead would poison the whole multi handle
+   (and crash libcurl 7.88 on its next call). */
+static int llm__watch_failed(llm_client *c, CURL *e, int err) {
+    char *priv = NULL;
+    if (e) curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+    if (priv) {
+        llm_request *r = (llm_request *)priv;
+        llm__abort(r, err == ENOMEM ? LLM_ERR_NO_MEMORY : LLM_ERR_CONNECTION, 0,
+                   "cannot watch the connection's socket (errno %d)", err);
+        r->io_failed = 1;
+        c->io_failed = 1;
+    }
+    return 0;
+}
+
 static int llm__on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
     llm_client *c = (llm_client *)userp;
 #if defined(LLM__IO_EPOLL)
     struct epoll_event ev;
-    (void)e;
     (void)socketp;
     memset(&ev, 0, sizeof ev);
     ev.data.fd = s;
@@ -3704,10 +3840,10 @@ static int llm__on_socket(CURL *e, curl_socket_t s, int what, void *userp, void 
     }
     ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
     if (epoll_ctl(c->ep, EPOLL_CTL_MOD, s, &ev) == 0) return 0;
-    return (errno == ENOENT && epoll_ctl(c->ep, EPOLL_CTL_ADD, s, &ev) == 0) ? 0 : -1;
+    if (errno == ENOENT && epoll_ctl(c->ep, EPOLL_CTL_ADD, s, &ev) == 0) return 0;
+    return llm__watch_failed(c, e, errno);
 #else
     int i;
-    (void)e;
     (void)socketp;
     for (i = 1; i < c->n_pfd && c->pfd[i].fd != s; i++) {}
     if (what == CURL_POLL_REMOVE) {
@@ -3715,13 +3851,7 @@ static int llm__on_socket(CURL *e, curl_socket_t s, int what, void *userp, void 
         return 0;
     }
     if (i == c->n_pfd) {
-        if (c->n_pfd == c->cap_pfd) {
-            int nc = c->cap_pfd * 2;
-            struct pollfd *np = (struct pollfd *)llm__realloc(&c->alloc, c->pfd, (size_t)nc * sizeof *np);
-            if (!np) return -1; /* curl fails that transfer */
-            c->pfd = np;
-            c->cap_pfd = nc;
-        }
+        if (c->n_pfd == c->cap_pfd) return llm__watch_failed(c, e, ENOMEM); /* llm__start grows it */
         c->pfd[i].fd = s;
         c->n_pfd++;
     }
@@ -3731,6 +3861,20 @@ static int llm__on_socket(CURL *e, curl_socket_t s, int what, void *userp, void 
 #endif
 }
 #endif
+
+/* Requests whose socket could not be watched end now, with that reason. */
+static void llm__fail_unwatched(llm_client *c) {
+    llm_request *r, *nx;
+    if (!c->io_failed) return;
+    c->io_failed = 0;
+    for (r = c->lists[LLM__L_ACTIVE].head; r; r = nx) {
+        nx = r->next;
+        if (!r->io_failed) continue;
+        r->io_failed = 0;
+        llm__attempt_done(r, CURLE_OK); /* abort_kind says why */
+        nx = c->lists[LLM__L_ACTIVE].head; /* the list changed: start over */
+    }
+}
 
 /* Lets curl move whatever can move now; never blocks. */
 static void llm__io(llm_client *c) {
@@ -3775,12 +3919,17 @@ static void llm__io(llm_client *c) {
         }
 #endif
         llm__drain(c);
+        llm__fail_unwatched(c);
         if (llm__admit(c)) acted = 1; /* slots freed: start the next ones now */
         if (!acted) break;
 #if defined(LLM__IO_PERFORM)
         if (round >= 3) break;
 #endif
     }
+}
+
+static int llm__can_admit(const llm_client *c) {
+    return c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent;
 }
 
 /* Sleeps until socket activity, llm_wakeup, the host's limit, curl's timer
@@ -3792,6 +3941,7 @@ static void llm__sleep(llm_client *c, int64_t max_us) {
 #if !defined(LLM__IO_PERFORM)
     if (c->curl_due - now < max_us) max_us = c->curl_due - now;
 #endif
+    if (llm__can_admit(c)) max_us = 0; /* work is waiting: do not sleep */
     if (max_us < 0) max_us = 0;
     if (max_us > (int64_t)86400 * 1000000) max_us = (int64_t)86400 * 1000000;
     ms = (int)((max_us + 999) / 1000);
@@ -3819,11 +3969,17 @@ static void llm__sleep(llm_client *c, int64_t max_us) {
 }
 
 static void llm__pump(llm_client *c) {
+    int round;
     int64_t now = llm__now_us();
     if (now >= c->next_timer) llm__timers(c, now);
-    llm__admit(c);
-    llm__io(c);
-    llm__deliver(c);
+    for (round = 0; round < 4; round++) {
+        llm__admit(c);
+        llm__io(c);
+        llm__deliver(c);
+        /* callbacks may have submitted requests or freed slots: start them
+           now, not at the next unrelated event */
+        if (!llm__can_admit(c)) break;
+    }
 }
 
 /* >>group ================================================================
@@ -3947,6 +4103,7 @@ static llm_request *llm__reject(llm_request *r, llm_error_kind kind, const char 
     va_end(ap);
     if (kind == LLM_ERR_INVALID) snprintf(r->err_msg, sizeof r->err_msg, "invalid argument: %s: %s", field, why);
     else snprintf(r->err_msg, sizeof r->err_msg, "%s: %s%s%s", llm_error_string(kind), field, *why ? ": " : "", why);
+    llm__utf8_trim(r->err_msg);
     r->err.kind = kind;
     llm__err_sync(r);
     llm__log(r->c, LLM_LOG_WARN, "llmasync: request %u rejected: %s", r->seq, r->err_msg);
@@ -4011,6 +4168,10 @@ static int llm__prepare(llm_request *r, const llm__provider *p, const char *path
     }
     if (llm__has_crlf(p->api_key)) {
         llm__reject(r, LLM_ERR_INVALID, "api_key", "the key of provider %s contains CR or LF", p->name);
+        return 0;
+    }
+    if (n_headers < 0) {
+        llm__reject(r, LLM_ERR_INVALID, "n_headers", "is negative");
         return 0;
     }
     for (i = 0; i < n_headers; i++) {
@@ -4360,6 +4521,14 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
         if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: allocator: set alloc_fn, realloc_fn and free_fn together", d.log_user_data);
         return NULL;
     }
+    if (d.n_providers < 0 || (d.n_providers > 0 && !d.providers)) {
+        if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: n_providers is negative or providers is NULL", d.log_user_data);
+        return NULL;
+    }
+    if (llm__has_crlf(d.anthropic_version) || llm__has_crlf(d.user_agent)) {
+        if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: anthropic_version or user_agent holds CR or LF", d.log_user_data);
+        return NULL;
+    }
     for (i = 0; i < d.n_providers; i++) {
         const llm_provider_desc *pd = &d.providers[i];
         if (!pd->name || !*pd->name || strchr(pd->name, '/') || !pd->base_url || !*pd->base_url) {
@@ -4557,10 +4726,16 @@ LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms) {
 LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *desc) {
     llm_request *r = llm__submit_chat(c, desc, 1);
     if (!r) return NULL;
+    r->pinned = 1; /* its own callback may free it while we wait */
     for (;;) {
         llm__pump(c);
-        if (r->terminal) break;
+        if (r->terminal || r->free_pending) break;
         llm__sleep(c, INT64_MAX);
+    }
+    r->pinned = 0;
+    if (r->free_pending) { /* freed by its callback: nothing to return */
+        llm__destroy(r);
+        return NULL;
     }
     return r;
 }
@@ -4577,7 +4752,7 @@ LLMASYNC_API void llm_cancel(llm_request *r) {
 LLMASYNC_API void llm_request_free(llm_request *r) {
     if (!r || r->parent) return;
     llm__silence(r);
-    if (r->in_cb) r->free_pending = 1; /* freed when its callback returns */
+    if (r->in_cb || r->pinned) r->free_pending = 1; /* freed when its callback or wait returns */
     else llm__destroy(r);
 }
 

@@ -57,5 +57,12 @@ for cc in "g++ -std=c++11" "g++ -std=c++17" "clang++ -std=c++11" "clang++ -std=c
 done
 # C compiled library, C++ program: the extern "C" linkage is right
 check "gcc impl + g++ use" sh -c "gcc -std=c99 $W -I. -c $B/impl.c -o $B/impl.o && g++ -std=c++11 $W -I. -c $B/use.cpp -o $B/use.o && g++ $B/impl.o $B/use.o -o $B/prog -lcurl"
+# strict C99 with a system header first: no monotonic clock can be had, and
+# the build says so instead of quietly using a one-second clock...
+printf '#include <stdio.h>\n#define LLMASYNC_IMPLEMENTATION\n#include "llmasync.h"\nint main(void){return 0;}\n' > "$B/late.c"
+check "strict c99, stdio.h first: refused with a clear message" sh -c \
+    "! gcc -std=c99 $W -I. -c $B/late.c -o $B/late.o 2>$B/late.err && grep -q LLMASYNC_ALLOW_COARSE_CLOCK $B/late.err"
+# ...unless the host accepts it
+check "strict c99, stdio.h first, coarse clock accepted" gcc -std=c99 $W -DLLMASYNC_ALLOW_COARSE_CLOCK -I. -c "$B/late.c" -o "$B/late.o"
 echo "compile: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -309,6 +309,8 @@ static void test_invalid_arguments(void) {
     hdr[0] = "Bad Name: x";
     expect_invalid(c, &d, "headers");
     d.headers = NULL;
+    d.n_headers = -1; /* a negative count is an error, not a short list */
+    expect_invalid(c, &d, "n_headers");
     d.n_headers = 0;
     llm_client_free(c);
     { /* a key or URL with CR/LF */
@@ -518,6 +520,22 @@ static void test_stream_anthropic(void) {
     CHECK_STR(r->tools[0].pub.arguments, "{\"q\":2}");
     CHECK_STR(r->tools[0].pub.type, "tool_use");
     llm__destroy(r);
+    /* a server tool's input is streamed too, but it is not a call for the
+       host; a tool_use without arguments reads as {} */
+    r = fake(c, LLM_API_ANTHROPIC);
+    ok = feed_events(r,
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\",\"name\":\"web_search\",\"input\":{}}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\": \\\"x\\\"}\"}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_9\",\"name\":\"now\",\"input\":{}}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    CHECK(ok);
+    CHECK(llm__finalize(r));
+    CHECK_INT(r->n_tools, 1);
+    CHECK_STR(r->tools[0].pub.name, "now");
+    CHECK_STR(r->tools[0].pub.arguments, "{}");
+    CHECK(r->tools[0].pub.arguments_json && r->tools[0].pub.arguments_json->type == LLM_JSON_OBJECT);
+    llm__destroy(r);
     r = fake(c, LLM_API_ANTHROPIC);
     ok = feed_events(r, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
     CHECK(!ok && r->abort_kind == LLM_ERR_OVERLOADED && r->abort_retryable);
@@ -540,6 +558,21 @@ static void test_stream_ollama(void) {
     CHECK_STR(r->finish_reason, "length");
     CHECK_INT(r->usage.total_tokens, 6);
     CHECK(r->stream_done);
+    llm__destroy(r);
+    /* tool calls in separate lines are separate calls */
+    r = fake(c, LLM_API_OLLAMA);
+    s = "{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"a\",\"arguments\":{\"x\":1}}}]},\"done\":false}\n"
+        "{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"b\",\"arguments\":{\"y\":2}}}]},\"done\":false}\n"
+        "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n";
+    ok = llm__nd_feed(&c->alloc, &r->nd, s, strlen(s), llm__stream_event, r);
+    CHECK(ok && llm__finalize(r));
+    CHECK_INT(r->n_tools, 2);
+    if (r->n_tools == 2) {
+        CHECK_STR(r->tools[0].pub.name, "a");
+        CHECK_STR(r->tools[0].pub.arguments, "{\"x\":1}");
+        CHECK_STR(r->tools[1].pub.name, "b");
+        CHECK_STR(r->tools[1].pub.arguments, "{\"y\":2}");
+    }
     llm__destroy(r);
     r = fake(c, LLM_API_OLLAMA);
     s = "{\"error\":\"model crashed\"}\n";
@@ -593,9 +626,74 @@ static void test_retry_delay(void) {
 
 static void test_redaction(void) {
     char msg[128];
+    size_t n;
     snprintf(msg, sizeof msg, "Incorrect API key provided: sk-secret-42. Key sk-secret-42 again");
-    llm__redact(msg, "sk-secret-42");
+    n = strlen(msg);
+    llm__redact_n(msg, &n, "sk-secret-42");
     CHECK_STR(msg, "Incorrect API key provided: ***. Key *** again");
+    CHECK_INT(n, strlen(msg));
+    snprintf(msg, sizeof msg, "cut in the middle: sk-secr"); /* a start of the key ends the text */
+    n = strlen(msg);
+    llm__redact_n(msg, &n, "sk-secret-42");
+    CHECK_STR(msg, "cut in the middle: ***");
+    snprintf(msg, sizeof msg, "ends in sk-s"); /* too short to tell from text */
+    n = strlen(msg);
+    llm__redact_n(msg, &n, "sk-secret-42");
+    CHECK_STR(msg, "ends in sk-s");
+    { /* a key straddling the cut of a long provider message: no part of it survives */
+        llm_client *c = client();
+        llm_request *r = fake(c, LLM_API_OPENAI);
+        char body[1200];
+        int pad;
+        for (pad = 300; pad < 420; pad += 7) {
+            int k = snprintf(body, sizeof body, "{\"error\":{\"message\":\"");
+            memset(body + k, 'x', (size_t)pad);
+            snprintf(body + k + pad, sizeof body - (size_t)(k + pad), "Bearer sk-test-123456 rejected\"}}");
+            set_raw(r, body);
+            r->status = LLM_ACTIVE;
+            llm__decode_error_body(r);
+            r->max_retries = 0;
+            llm__fail_or_retry(r, LLM_ERR_AUTH, 401, 0, LLM_TIMEOUT_NONE, r->err_pmsg);
+            CHECK_MSG(strstr(r->err_msg, "sk-test") == NULL && strstr(r->err_pmsg, "sk-test") == NULL, "pad %d: %s", pad, r->err_msg);
+            r->terminal = 0;
+        }
+        llm__destroy(r);
+        llm_client_free(c);
+    }
+}
+
+/* The fuzzers' finds, kept: exact int64, whole characters, duplicate
+   embedding indexes (fuzz/regressions replays the inputs themselves). */
+static void test_fuzz_finds(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    llm_json_value *v;
+    char body[600];
+    int k;
+    {
+        const char *dup = "{\"data\":[{\"index\":1,\"embedding\":[1,2]},{\"index\":1,\"embedding\":[3,4]}]}";
+        v = llm_json_parse(dup, strlen(dup), NULL, NULL);
+    }
+    CHECK(v != NULL);
+    r->n_inputs = 2;
+    llm__decode_embed(r, v);
+    CHECK_INT(r->abort_kind, LLM_ERR_PROTOCOL);
+    CHECK(strstr(r->abort_msg, "given twice") != NULL);
+    llm_json_free(v);
+    llm__destroy(r);
+    r = fake(c, LLM_API_OPENAI); /* a 200-byte cut never splits a character */
+    k = snprintf(body, sizeof body, "{\"note\":\"");
+    while (k < 400) { memcpy(body + k, "\xC3\xA9", 2); k += 2; }
+    memcpy(body + k, "\"}", 3);
+    set_raw(r, body); /* "{"note":" is 9 bytes: byte 200 falls inside a character */
+    llm__decode_error_body(r);
+    CHECK_INT(llm__utf8_valid((const unsigned char *)r->err_pmsg, strlen(r->err_pmsg)), strlen(r->err_pmsg));
+    CHECK(strlen(r->err_pmsg) <= 200);
+    r->status = LLM_ACTIVE; /* and a long multi-byte message in err_msg */
+    llm__fail_or_retry(r, LLM_ERR_SERVER, 500, 0, LLM_TIMEOUT_NONE, body);
+    CHECK_INT(llm__utf8_valid((const unsigned char *)r->err_msg, strlen(r->err_msg)), strlen(r->err_msg));
+    llm__destroy(r);
+    llm_client_free(c);
 }
 
 static void test_client_desc(void) {
@@ -633,7 +731,15 @@ static void test_client_desc(void) {
     cd.providers = &bad;
     cd.n_providers = 1;
     CHECK(llm_client_new(&cd) == NULL);
+    cd.n_providers = -2;
+    CHECK(llm_client_new(&cd) == NULL);
     cd.n_providers = 0;
+    cd.anthropic_version = "2023-06-01\r\nX-Injected: 1";
+    CHECK(llm_client_new(&cd) == NULL);
+    cd.anthropic_version = NULL;
+    cd.user_agent = "agent\nX-Injected: 1";
+    CHECK(llm_client_new(&cd) == NULL);
+    cd.user_agent = NULL;
     cd.allocator.alloc_fn = th_alloc_fn; /* partial allocator */
     CHECK(llm_client_new(&cd) == NULL);
 }
@@ -653,6 +759,7 @@ int main(int argc, char **argv) {
     RUN(test_stream_ollama);
     RUN(test_retry_delay);
     RUN(test_redaction);
+    RUN(test_fuzz_finds);
     RUN(test_client_desc);
     return th_finish("codec");
 }

@@ -81,7 +81,7 @@
      cJSON. Precondition: the two trees differ only in strings/keys where
      ours holds a NUL and cJSON's equals our bytes up to the first NUL.
    TEST_VERBOSE=1 prints how many inputs were compared and how many fell
-   under each exception. */
+   under each exception; DIFF_SHOW_EXCEPTIONS=1 names each such input. */
 #define LLMASYNC_IMPLEMENTATION
 #include "../llmasync.h"
 #include "harness.h"
@@ -509,8 +509,13 @@ static int diff_input(const char *s, size_t n, const char *label) {
         return -1;
     }
     st.explained++;
+    if (getenv("DIFF_SHOW_EXCEPTIONS")) fprintf(stderr, "     %s:", label);
     for (e = 0; e < EXC_COUNT; e++)
-        if (used & (1u << e)) st.exc[e]++;
+        if (used & (1u << e)) {
+            st.exc[e]++;
+            if (getenv("DIFF_SHOW_EXCEPTIONS")) fprintf(stderr, " %s", exc_name[e]);
+        }
+    if (getenv("DIFF_SHOW_EXCEPTIONS")) fprintf(stderr, "\n");
     outcome_free(&o);
     return (int)used;
 }

@@ -271,6 +271,90 @@ static void test_callbacks(void) {
     llm_client_free(c);
 }
 
+static void free_self(llm_request *r, void *ud) { (void)ud; llm_request_free(r); }
+
+/* The request llm_chat_blocking waits on may be freed by its own callback:
+   the call then returns NULL, and nothing is touched after the free. */
+static void test_blocking_freed_by_callback(void) {
+    llm_client *c = client_with(0, 0);
+    llm_message m = { "user", "x [[delay=20]]", NULL, NULL, NULL };
+    llm_chat_desc d;
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.on_done = free_self;
+    CHECK(llm_chat_blocking(c, &d) == NULL);
+    CHECK_INT(llm_poll(c), 0);
+    CHECK(llm_wait_any(c, 0) == NULL);
+    llm_client_free(c);
+}
+
+static llm_client *chain_client;
+static int chain_left;
+static double chain_done_at;
+static void chain_next(llm_request *r, void *ud) {
+    llm_message m = { "user", "next", NULL, NULL, NULL };
+    llm_chat_desc d;
+    (void)ud;
+    llm_request_free(r);
+    if (chain_left-- <= 0) { chain_done_at = th_now_ms(); return; }
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.on_done = chain_next;
+    llm_chat(chain_client, &d); /* submitted from a callback: starts at once */
+}
+
+/* An agent-style chain: each answer's on_done frees it and asks the next
+   question. The waiting host must not sleep on the new request. */
+static void test_callback_chain(void) {
+    double t0;
+    chain_client = client_with(0, 0);
+    chain_left = 5;
+    chain_done_at = 0;
+    t0 = th_now_ms();
+    chain_next(NULL, NULL); /* first question (frees NULL: fine) */
+    while (!chain_done_at && th_now_ms() - t0 < 5000 * th_slow) llm_wait_any(chain_client, 5000);
+    CHECK_MSG(chain_done_at && chain_done_at - t0 < 1000 * th_slow, "chain of 6 took %.0f ms", chain_done_at - t0);
+    llm_client_free(chain_client);
+}
+
+/* A slot freed inside a callback admits the next queued request at once. */
+static llm_request *first_of_two;
+static void free_first(llm_request *r, const char *d, size_t n, void *ud) {
+    (void)r; (void)d; (void)n; (void)ud;
+    if (first_of_two) { llm_request_free(first_of_two); first_of_two = NULL; }
+}
+static void test_slot_freed_in_callback(void) {
+    llm_client *c = client_with(1, 0);
+    llm_message m1 = { "user", "a", NULL, NULL, NULL }, m2 = { "user", "b", NULL, NULL, NULL };
+    const char *h = "X-Mock: tokens=50 pace=50";
+    llm_chat_desc d;
+    llm_request *b, *got;
+    double t0 = th_now_ms();
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m1;
+    d.n_messages = 1;
+    d.stream = 1;
+    d.headers = &h;
+    d.n_headers = 1;
+    d.on_delta = free_first;
+    first_of_two = llm_chat(c, &d);
+    d.messages = &m2;
+    d.headers = NULL;
+    d.n_headers = 0;
+    d.stream = 0;
+    d.on_delta = NULL;
+    b = llm_chat(c, &d);
+    got = th_next(c, 5000);
+    CHECK(got == b);
+    CHECK_MSG(th_now_ms() - t0 < 1000 * th_slow, "the queued request ran after %.0f ms", th_now_ms() - t0);
+    llm_client_free(c);
+}
+
 static void test_cancel(void) {
     llm_client *c = client_with(1, 0);
     llm_request *a = ask(c, "a [[delay=3000]]", NULL), *b = ask(c, "b", NULL), *got;
@@ -376,6 +460,9 @@ int main(int argc, char **argv) {
     RUN(test_max_concurrent);
     RUN(test_errors_mapped);
     RUN(test_callbacks);
+    RUN(test_blocking_freed_by_callback);
+    RUN(test_callback_chain);
+    RUN(test_slot_freed_in_callback);
     RUN(test_cancel);
     RUN(test_wait_and_wakeup);
     RUN(test_free_in_flight);

@@ -100,6 +100,22 @@ static void test_numbers(void) {
     CHECK(llm_json_number(llm_json_at(v, 11), &d) && d == 100.0);
     CHECK(llm_json_number(llm_json_at(v, 12), &d) && d == 5e-324);
     llm_json_free(v);
+    /* int64 is decided from the digits, never through a double */
+    v = P("[5e-325, 1.00000000000000000001, 9007199254740993.0, 92233720368547758070e-1, 100.0e-2, 1.5e1, 0.0e5, "
+          "-92233720368547758080e-1, 1e19, 12e-1]");
+    CHECK(v != NULL);
+    CHECK(!llm_json_int64(llm_json_at(v, 0), &i));
+    CHECK(!llm_json_int64(llm_json_at(v, 1), &i));
+    CHECK(llm_json_int64(llm_json_at(v, 2), &i) && i == 9007199254740993LL);
+    CHECK(llm_json_int64(llm_json_at(v, 3), &i) && i == INT64_MAX);
+    CHECK(llm_json_int64(llm_json_at(v, 4), &i) && i == 1);
+    CHECK(llm_json_int64(llm_json_at(v, 5), &i) && i == 15);
+    CHECK(llm_json_int64(llm_json_at(v, 6), &i) && i == 0);
+    CHECK(llm_json_int64(llm_json_at(v, 7), &i) && i == INT64_MIN);
+    CHECK(!llm_json_int64(llm_json_at(v, 8), &i));
+    CHECK(!llm_json_int64(llm_json_at(v, 9), &i));
+    CHECK(llm_json_path(v, "99999999999999999999999999") == NULL); /* an index beyond size_t */
+    llm_json_free(v);
     CHECK_INT(E("01", 0), LLM_JSON_ERR_NUMBER);
     CHECK_INT(E("1.", 0), LLM_JSON_ERR_EOF);
     CHECK_INT(E("[1.]", 0), LLM_JSON_ERR_NUMBER);

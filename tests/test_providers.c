@@ -337,8 +337,38 @@ static void test_raw(void) {
     CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_status(r), LLM_DONE);
     CHECK_STR(l.b.p, "echo={\"i\":0};echo={\"i\":1};echo={\"i\":2};done={};");
+    { /* events go to on_event: a waiting host is not woken for each */
+        int nulls = 0;
+        llm_request *got;
+        r = llm_raw(c, &d);
+        for (;;) {
+            got = llm_wait_any(c, 5000);
+            if (got) break;
+            if (++nulls > 5) break;
+        }
+        CHECK(got == r);
+        CHECK_INT(nulls, 0);
+    }
     CHECK_STR(llm_request_text(r, NULL), "{\"i\":0}\n{\"i\":1}\n{\"i\":2}\n{}\n");
     free(l.b.p);
+    { /* an NDJSON stream (Ollama's own endpoints): one event per line */
+        llm_raw_desc od;
+        evlog ol;
+        memset(&od, 0, sizeof od);
+        memset(&ol, 0, sizeof ol);
+        od.provider = "ollama";
+        od.path = "/api/chat";
+        od.body_json = "{\"model\": \"llama\", \"messages\": [{\"role\": \"user\", \"content\": \"[[tokens=2]]\"}]}";
+        od.stream = 1;
+        od.on_event = on_event;
+        od.user_data = &ol;
+        r = llm_raw(c, &od);
+        CHECK(th_next(c, 5000) == r);
+        CHECK_INT(llm_request_status(r), LLM_DONE);
+        CHECK_INT(ol.n, 3); /* two tokens and the done line */
+        CHECK(ol.b.p && strstr(ol.b.p, "\"done\":true") != NULL);
+        free(ol.b.p);
+    }
     d.provider = "anthropic"; /* any provider's base URL and credentials */
     d.path = "/v1/messages/count_tokens";
     d.stream = 0;

@@ -435,6 +435,35 @@ static void test_timeout_retry(void) {
     llm_client_free(c);
 }
 
+/* Many requests due at once are all handled by one llm_poll: a host that
+   polls once a frame and relies on on_done sees them in the same frame. */
+static double done_times[30];
+static int n_done_times;
+static void on_done_time(llm_request *r, void *ud) { (void)r; (void)ud; if (n_done_times < 30) done_times[n_done_times++] = th_now_ms(); }
+static void test_timeouts_same_frame(void) {
+    llm_client *c = client();
+    llm_message m = { "user", "x", NULL, NULL, NULL };
+    const char *h = "X-Mock: fault=never";
+    llm_chat_desc d;
+    double t0 = th_now_ms();
+    int i;
+    memset(&d, 0, sizeof d);
+    d.model = "m";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.headers = &h;
+    d.n_headers = 1;
+    d.timeout_ms = 300;
+    d.max_retries = -1;
+    d.on_done = on_done_time;
+    n_done_times = 0;
+    for (i = 0; i < 20; i++) llm_chat(c, &d);
+    while (n_done_times < 20 && th_now_ms() - t0 < 3000 * th_slow) { llm_poll(c); th_sleep_ms(16); }
+    CHECK_INT(n_done_times, 20);
+    CHECK_MSG(done_times[n_done_times - 1] - done_times[0] < 5, "spread over %.0f ms", done_times[n_done_times - 1] - done_times[0]);
+    llm_client_free(c);
+}
+
 static void test_event_limit(void) {
     cfg k;
     llm_client *c;
@@ -487,6 +516,7 @@ int main(int argc, char **argv) {
     RUN(test_callbacks_touch_others);
     RUN(test_timeouts);
     RUN(test_timeout_retry);
+    RUN(test_timeouts_same_frame);
     RUN(test_event_limit);
     RUN(test_many_streams);
     mock_stop(&M);
