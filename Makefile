@@ -12,18 +12,25 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
-TESTS    := json sse codec e2e stream reliability providers oom soak iofail
+TESTS    := json sse codec e2e stream reliability providers oom soak iofail diff
 EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator
 
 .PHONY: all test demo examples deps deps-test soak bench clean
 
 all: examples $(TESTS:%=$(BUILD)/plain/test_%)
 
+# fuzz, fuzz-smoke, fuzz-replay and the differential test (fuzz/README.md);
+# included here so that its variables are known to the rules below
+include fuzz/Makefile.inc
+
 # ---------------------------------------------------------------- set-up --
 deps:
 	@sh tools/deps.sh curl
 deps-test:
-	@sh tools/deps.sh curl valgrind locales schema ssl
+	@sh tools/deps.sh curl valgrind locales schema ssl cjson fuzz
+
+# LeakSanitizer: glibc's locale cache is not ours (tests/lsan.supp)
+export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 
 $(BUILD)/plain $(BUILD)/asan $(BUILD)/examples:
 	@mkdir -p $@
@@ -95,8 +102,9 @@ demo: $(BUILD)/mock_server $(BUILD)/examples/demo $(BUILD)/examples/game_loop
 test: deps-test $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.pem $(BUILD)/locale/de_DE.UTF-8 \
       $(TESTS:%=$(BUILD)/plain/test_%) $(TESTS:%=$(BUILD)/asan/test_%) \
       $(IO_TESTS:%=$(BUILD)/io-poll/test_%) $(IO_TESTS:%=$(BUILD)/io-perform/test_%) \
-      $(BUILD)/readme_example $(BUILD)/dump_bodies examples
-	@TESTS="$(TESTS)" IO_TESTS="$(IO_TESTS)" EXAMPLES="$(EXAMPLES)" sh tests/run.sh
+      $(BUILD)/readme_example $(BUILD)/dump_bodies examples \
+      $(FUZZ_HARNESSES:%=$(FUZZ_RPLAY)/%) $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/bin/%)
+	@TESTS="$(TESTS)" IO_TESTS="$(IO_TESTS)" EXAMPLES="$(EXAMPLES)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) sh tests/run.sh
 
 # Benchmarks against a raw curl_multi baseline measured in the same run
 # (bench/README.md); prints a table and fails when a self-check fails.

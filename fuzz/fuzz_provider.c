@@ -120,29 +120,10 @@ static void check_cstr(const char *s, size_t cap, const char *what) {
     if (!fz_utf8_ok(s, (size_t)(nul - s))) fz_fail("%s is not valid UTF-8: \"%s\"", what, s);
 }
 
-/* FUZZ_MASK_KNOWN_BUGS (long campaigns only, never the replay): skip the
-   invariants that known, reported bugs of llmasync.h break, so the fuzzer
-   looks for new ones. Each mask names its regression file. */
-#ifdef FUZZ_MASK_KNOWN_BUGS
-/* regressions/fuzz_provider/bug1_error_body_cut_utf8: for a JSON error body
-   without a message, llm__decode_error_body keeps its first 200 bytes,
-   cutting a UTF-8 sequence in two. Masked when the provider message is that
-   200-byte prefix of the body. */
-static int mask_bug1(const llm_request *r) {
-    size_t n = strlen(r->err_pmsg);
-    return n == 200 && r->raw.len >= n && !memcmp(r->err_pmsg, r->raw.p, n);
-}
-/* regressions/fuzz_provider/bug4_stream_error_message_cut_utf8: messages
-   formatted into abort_msg / err_msg by (v)snprintf are cut at a byte
-   count, possibly inside a UTF-8 sequence. Masked when either buffer is
-   full (the text was cut). */
-static int mask_bug4(const llm_request *r) {
-    return strlen(r->abort_msg) == sizeof r->abort_msg - 1 || strlen(r->err_msg) == sizeof r->err_msg - 1;
-}
-#else
-static int mask_bug1(const llm_request *r) { (void)r; return 0; }
-static int mask_bug4(const llm_request *r) { (void)r; return 0; }
-#endif
+/* FUZZ_MASK_KNOWN_BUGS (long runs only, never the replay) would skip here
+   the invariants that a known, reported bug breaks, each mask naming its
+   file in regressions/. None is open: bugs 1, 3 and 4 of
+   regressions/README.md are fixed. */
 
 static void check_no_key(const char *s, const char *what) {
     if (s && (strstr(s, KEY_OPENAI) || strstr(s, KEY_ANTHROPIC))) fz_fail("%s holds an API key: %s", what, s);
@@ -168,11 +149,6 @@ static void check_embed_slots(const llm_request *r, const llm_json_value *root) 
         FZ_CHECK(idx >= 0 && idx < r->n_inputs);
         got[idx] = 1;
     }
-#ifdef FUZZ_MASK_KNOWN_BUGS
-    /* regressions/fuzz_provider/bug3_embed_duplicate_index: a repeated index
-       is counted as a vector, so a slot stays zero-filled. Masked. */
-    return;
-#endif
     for (k = 0; k < r->n_inputs; k++)
         if (!got[k]) fz_fail("embeddings accepted, but no vector was sent for input %d (duplicate index?)", k);
 }
@@ -207,8 +183,8 @@ static void check_request(llm_request *r, seen *s) {
     FZ_CHECK(e->retries >= 0 && e->retries <= r->max_retries);
     check_no_key(e->message, "error.message");
     check_no_key(e->provider_message, "error.provider_message");
-    if (!mask_bug1(r) && !mask_bug4(r)) check_cstr(r->err_msg, sizeof r->err_msg, "error.message");
-    if (!mask_bug1(r)) check_cstr(r->err_pmsg, sizeof r->err_pmsg, "error.provider_message");
+    check_cstr(r->err_msg, sizeof r->err_msg, "error.message");
+    check_cstr(r->err_pmsg, sizeof r->err_pmsg, "error.provider_message");
     check_cstr(r->err_type, sizeof r->err_type, "error.type");
     check_cstr(r->err_code, sizeof r->err_code, "error.code");
     check_cstr(r->err_param, sizeof r->err_param, "error.param");
@@ -441,7 +417,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         llm__buf_add(&c->alloc, &r->raw, p, n);
         r->http_status = status;
         llm__decode_error_body(r);
-        if (!mask_bug1(r)) check_cstr(r->err_pmsg, sizeof r->err_pmsg, "provider message of the error body");
+        check_cstr(r->err_pmsg, sizeof r->err_pmsg, "provider message of the error body");
         check_cstr(r->err_type, sizeof r->err_type, "error type of the error body");
         check_cstr(r->err_code, sizeof r->err_code, "error code of the error body");
         check_cstr(r->err_param, sizeof r->err_param, "error param of the error body");

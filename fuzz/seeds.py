@@ -196,6 +196,32 @@ ANTHROPIC_STREAM_ERROR = (
     'event: error\n'
     'data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
 )
+ANTHROPIC_STREAM_SERVER_TOOL = (
+    'event: message_start\n'
+    'data: {"type":"message_start","message":{"id":"msg_3","model":"claude-sonnet-4-5","usage":{"input_tokens":9,"output_tokens":1}}}\n\n'
+    'event: content_block_start\n'
+    'data: {"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_014hJH82Qum7Td6UV8gDXThB","name":"web_search","input":{}}}\n\n'
+    'event: content_block_delta\n'
+    'data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\\"query\\": \\"weather NYC\\"}"}}\n\n'
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
+    'event: content_block_start\n'
+    'data: {"type":"content_block_start","index":1,"content_block":{"type":"web_search_tool_result","tool_use_id":"srvtoolu_014hJH82Qum7Td6UV8gDXThB","content":[{"type":"web_search_result","title":"Weather","url":"https://example.com/nyc"}]}}\n\n'
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":1}\n\n'
+    'event: content_block_start\n'
+    'data: {"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}}\n\n'
+    'event: content_block_delta\n'
+    'data: {"type":"content_block_delta","index":2,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","url":"https://example.com/nyc"}}}\n\n'
+    'event: content_block_delta\n'
+    'data: {"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"Sunny, 21\u00b0C."}}\n\n'
+    'event: message_delta\n'
+    'data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":40,"server_tool_use":{"web_search_requests":1}}}\n\n'
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+)
+OPENAI_EMPTY_ARGS = (
+    '{"id":"chatcmpl-9x5","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null,'
+    '"tool_calls":[{"id":"call_e","type":"function","function":{"name":"list_files","arguments":""}}]},'
+    '"finish_reason":"tool_calls"}]}'
+)
 OLLAMA_STREAM = (
     '{"model":"llama3.2","created_at":"2024-11-21T15:00:00.1Z","message":{"role":"assistant","content":"The"},"done":false}\n'
     '{"model":"llama3.2","created_at":"2024-11-21T15:00:00.2Z","message":{"role":"assistant","content":" sky"},"done":false}\n'
@@ -335,6 +361,7 @@ def provider_seeds():
     w("chat_openai_tools", popt(OPENAI, OP_CHAT), OPENAI_TOOLS)
     w("chat_openai_json_content", popt(OPENAI, OP_CHAT), OPENAI_JSON_CONTENT)
     w("chat_openai_n2", popt(OPENAI, OP_CHAT), OPENAI_N2)
+    w("chat_openai_empty_args", popt(OPENAI, OP_CHAT), OPENAI_EMPTY_ARGS)
     w("chat_openai_tight_tools", popt(OPENAI, OP_CHAT, tight=1), OPENAI_TOOLS)
     w("chat_anthropic", popt(ANTHROPIC, OP_CHAT), ANTHROPIC_MSG)
     w("chat_ollama", popt(OLLAMA, OP_CHAT), OLLAMA_CHAT)
@@ -366,6 +393,7 @@ def provider_seeds():
     w("stream_anthropic", popt(ANTHROPIC, OP_STREAM, seed=8), ANTHROPIC_STREAM)
     w("stream_anthropic_error", popt(ANTHROPIC, OP_STREAM, seed=9), ANTHROPIC_STREAM_ERROR)
     w("stream_anthropic_tight", popt(ANTHROPIC, OP_STREAM, tight=1, seed=10), ANTHROPIC_STREAM)
+    w("stream_anthropic_server_tool", popt(ANTHROPIC, OP_STREAM, seed=14), ANTHROPIC_STREAM_SERVER_TOOL)
     w("stream_ollama", popt(OLLAMA, OP_STREAM, seed=11), OLLAMA_STREAM)
     w("stream_ollama_tools", popt(OLLAMA, OP_STREAM, seed=12), OLLAMA_STREAM_TOOLS)
     w("stream_ollama_error", popt(OLLAMA, OP_STREAM, seed=13), OLLAMA_STREAM_ERROR)
@@ -410,6 +438,17 @@ def provider_seeds():
       http("HTTP/1.1 200 OK", ["Content-Type: application/json"], OPENAI_TOOLS * 20))
     w("http_stream_cut", popt(OPENAI, OP_HTTP, stream=1, seed=19),
       http("HTTP/1.1 200 OK", sse, OPENAI_STREAM[:400]))
+    w("http_anthropic_server_tool", popt(ANTHROPIC, OP_HTTP, stream=1, seed=20),
+      http("HTTP/1.1 200 OK", ["content-type: text/event-stream"], ANTHROPIC_STREAM_SERVER_TOOL))
+    w("http_raw_ndjson", popt(OLLAMA, OP_HTTP, kind=K_RAW, stream=1, seed=21),
+      http("HTTP/1.1 200 OK", ["Content-Type: application/x-ndjson"], OLLAMA_STREAM))
+    w("http_openai_jsonl", popt(OPENAI, OP_HTTP, stream=1, seed=22),
+      http("HTTP/1.1 200 OK", ["Content-Type: application/jsonl"],
+           '{"choices":[{"index":0,"delta":{"content":"a"}}]}\n{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n'))
+    w("http_ollama_sse", popt(OLLAMA, OP_HTTP, stream=1, seed=23),
+      http("HTTP/1.1 200 OK", ["Content-Type: text/event-stream"],
+           'data: {"message":{"role":"assistant","content":"x"},"done":false}\n\n'
+           'data: {"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}\n\n'))
     # op 4 without a status line: the status comes from byte 1
     w("bare_500", popt(OPENAI, OP_HTTP, seed=status_seed(500)), ERR_OPENAI)
     w("bare_200_chat", popt(ANTHROPIC, OP_HTTP, seed=status_seed(200)), ANTHROPIC_MSG)

@@ -426,6 +426,7 @@ static int try_exception(int e, const char *s, size_t n, const outcome *o, int b
             size_t cl;
             if (runs[r].len < 64 || !is_json_number(s + runs[r].at, runs[r].len)) continue;
             tmp = (char *)malloc(runs[r].len + 1);
+            if (!tmp) { fprintf(stderr, "out of memory\n"); exit(1); }
             memcpy(tmp, s + runs[r].at, runs[r].len);
             tmp[runs[r].len] = '\0';
             cl = canon_number(strtod(tmp, NULL), canon, sizeof canon);
@@ -557,9 +558,15 @@ static char **list_dir(const char *dir, size_t *count) {
     if (!d) return NULL;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
-        if (n == cap) { cap = cap ? cap * 2 : 64; v = (char **)realloc(v, cap * sizeof *v); }
-        v[n] = (char *)malloc(strlen(de->d_name) + 1);
-        memcpy(v[n], de->d_name, strlen(de->d_name) + 1);
+        size_t nl = strlen(de->d_name) + 1;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            v = (char **)realloc(v, cap * sizeof *v);
+            if (!v) { fprintf(stderr, "out of memory\n"); exit(1); }
+        }
+        v[n] = (char *)malloc(nl);
+        if (!v[n]) { fprintf(stderr, "out of memory\n"); exit(1); }
+        memcpy(v[n], de->d_name, nl);
         n++;
     }
     closedir(d);
