@@ -67,7 +67,7 @@
    ==========================================================================
 
        llm_client *c = llm_client_new(NULL);      // OPENAI_API_KEY etc. from env
-       llm_message msg = { "user", "Say hi in five words." };
+       llm_message msg = { "user", "Say hi in five words.", NULL, NULL, NULL };
        llm_chat_desc d = {0};
        d.model = "gpt-4o-mini";
        d.messages = &msg; d.n_messages = 1;
@@ -106,9 +106,10 @@
                             ms < 0 waits without limit, 0 never blocks.
                             Returns NULL when the time is up, when nothing is
                             in flight, when llm_wakeup() was called, or early
-                            when a streaming request WITHOUT on_delta received
-                            new text (so a waiting host sees tokens promptly:
-                            call llm_request_take on its streams then).
+                            when a streaming request without a callback
+                            (on_delta / on_event) received new text, so a
+                            waiting host sees tokens promptly: call
+                            llm_request_take on its streams then.
    llm_chat_blocking(c, d)  Submits and waits for that one request; every
                             other request keeps moving and their callbacks
                             run. The returned request is not reported again
@@ -127,7 +128,7 @@
                             since the last take, error, usage, finish reason,
                             tool calls, the parsed response, timings.
    llm_error_string(kind)   Name of an error kind ("rate_limit", ...).
-   llm_json_*, llm_jw_*     The JSON parser and writer (section JSON below).
+   llm_json_*, llm_jw_*     The JSON parser and writer (see >>json types).
 
    ==========================================================================
    STREAMING
