@@ -2812,6 +2812,7 @@ static int llm__ev_anthropic(llm_request *r, const char *ev, size_t el, const ll
         } else if (!strcmp(s, "input_json_delta")) {
             int i;
             llm__tool *t = NULL;
+            if (idx < 0 || idx >= 1000000) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "bad content block index"); return 1; }
             for (i = 0; i < r->n_tools; i++) if (r->tools[i].index == (int)idx) t = &r->tools[i];
             /* server_tool_use / mcp_tool_use blocks stream their input too:
                the server runs those, they are not calls for the host */

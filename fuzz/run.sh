@@ -104,8 +104,8 @@ summary() { # harness: one line from its log
     l=$scratch/logs/$h.log
     rc=$(cat "$scratch/logs/$h.rc" 2>/dev/null || echo 1)
     last=$(grep -a -E '^#[0-9]+' "$l" | tail -1)
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$l")
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$l")
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$l" | tail -1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$l" | tail -1)
     cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
     corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
@@ -124,6 +124,7 @@ summary() { # harness: one line from its log
 
 pass=0
 fail=0
+# shellcheck disable=SC2086 # a list of names, split on purpose
 set -- $harnesses
 while [ $# -gt 0 ]; do
     batch=""

@@ -59,7 +59,7 @@ for io in poll perform; do
 done
 # every fuzz harness replays its corpus and regressions (gcc + ASan/UBSan),
 # then runs a short libFuzzer session (clang)
-suite "fuzz replay" sh fuzz/run.sh replay "$B/fuzz/replay"
+suite "fuzz replay" env FUZZ_LOCPATH="$B/locale" sh fuzz/run.sh replay "$B/fuzz/replay"
 suite "fuzz smoke (${FUZZ_SMOKE_SECONDS:-10} s each)" env FUZZ_LOCPATH="$B/locale" sh fuzz/run.sh fuzz "$B/fuzz/bin" "${FUZZ_SMOKE_SECONDS:-10}" "$B/fuzz/smoke"
 openapi=""
 for f in ${OPENAPI_YAML:-} ../shared/openai-openapi.yaml ../../shared/openai-openapi.yaml /work/shared/openai-openapi.yaml; do
