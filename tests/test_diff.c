@@ -85,6 +85,7 @@
 #define LLMASYNC_IMPLEMENTATION
 #include "../llmasync.h"
 #include "harness.h"
+#include "../fuzz/fuzz_util.h" /* its RFC 8259 number grammar and UTF-8 check */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <math.h>
@@ -127,26 +128,6 @@ static int utf8_ok(const unsigned char *s, size_t n) {
     return 1;
 }
 
-static int is_json_number(const char *s, size_t n) {
-    size_t i = 0;
-    if (i < n && s[i] == '-') i++;
-    if (i >= n) return 0;
-    if (s[i] == '0') i++;
-    else if (s[i] >= '1' && s[i] <= '9') { while (i < n && s[i] >= '0' && s[i] <= '9') i++; }
-    else return 0;
-    if (i < n && s[i] == '.') {
-        i++;
-        if (i >= n || s[i] < '0' || s[i] > '9') return 0;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
-        if (i >= n || s[i] < '0' || s[i] > '9') return 0;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-    }
-    return i == n;
-}
 static int is_num_char(int c) { return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; }
 static int is_hex(int c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -399,13 +380,13 @@ static int try_exception(int e, const char *s, size_t n, const outcome *o, int b
             double d;
             if (!(runs[r].at <= at && at <= runs[r].at + runs[r].len)) continue;
             if (s[runs[r].at] != '-' && !(s[runs[r].at] >= '0' && s[runs[r].at] <= '9')) return 0;
-            if (is_json_number(s + runs[r].at, runs[r].len)) return 0;
+            if (fz_is_json_number(s + runs[r].at, runs[r].len)) return 0;
             tl = runs[r].len < 63 ? runs[r].len : 63; /* what cJSON copies */
             memcpy(tok, s + runs[r].at, tl);
             tok[tl] = '\0';
             d = strtod(tok, &end);
             pl = (size_t)(end - tok);
-            if (pl == 0 || is_json_number(tok, pl)) return 0;
+            if (pl == 0 || fz_is_json_number(tok, pl)) return 0;
             cl = canon_number(d, canon, sizeof canon);
             rep = splice(s, n, runs[r].at, pl, canon, cl, &rn);
             break;
@@ -424,7 +405,7 @@ static int try_exception(int e, const char *s, size_t n, const outcome *o, int b
         for (r = 0; r < nr; r++) {
             char *tmp, canon[40];
             size_t cl;
-            if (runs[r].len < 64 || !is_json_number(s + runs[r].at, runs[r].len)) continue;
+            if (runs[r].len < 64 || !fz_is_json_number(s + runs[r].at, runs[r].len)) continue;
             tmp = (char *)malloc(runs[r].len + 1);
             if (!tmp) { fprintf(stderr, "out of memory\n"); exit(1); }
             memcpy(tmp, s + runs[r].at, runs[r].len);
