@@ -27,7 +27,7 @@ include fuzz/Makefile.inc
 deps:
 	@sh tools/deps.sh curl
 deps-test:
-	@sh tools/deps.sh curl valgrind locales schema ssl cjson fuzz
+	@sh tools/deps.sh curl curlcli valgrind locales schema ssl cjson fuzz
 
 # LeakSanitizer: glibc's locale cache is not ours (tests/lsan.supp)
 export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0

@@ -9,6 +9,7 @@
 #   cjson      the reference JSON parser of the differential test
 #   ssl        OpenSSL (TLS mock server, self-signed certificate)
 #   fuzz       clang's libFuzzer runtime
+#   curlcli    the curl command (the mock server's self-test)
 set -u
 CC=${CC:-cc}
 need=""
@@ -30,6 +31,7 @@ for cap in "$@"; do
         printf '#include <curl/curl.h>\nint main(void){return curl_global_init(0);}\n' | compiles "$CC" -lcurl ||
             add libcurl4-openssl-dev ;;
     valgrind) command -v valgrind >/dev/null 2>&1 || add valgrind ;;
+    curlcli) command -v curl >/dev/null 2>&1 || add curl ;;
     locales) { command -v localedef >/dev/null 2>&1 && [ -f /usr/share/i18n/locales/de_DE ]; } || add locales ;;
     schema) /usr/bin/python3 -c 'import jsonschema, yaml' >/dev/null 2>&1 || add python3 python3-jsonschema python3-yaml ;;
     cjson)
