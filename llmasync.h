@@ -3162,8 +3162,10 @@ static size_t llm__on_header(char *buf, size_t size, size_t nitems, void *ud) {
     return size * nitems;
 }
 
+/* "application/json", with or without parameters (not application/jsonl) */
 static int llm__is_json_type(const char *ct) {
-    return llm__ieq_n(ct, strlen(ct) < 16 ? strlen(ct) : 16, "application/json");
+    size_t n = strlen(ct);
+    return n >= 16 && llm__ieq_n(ct, 16, "application/json") && (n == 16 || ct[16] == ';' || ct[16] == ' ');
 }
 
 /* libcurl hands over body bytes here. It only records: no curl calls, no
