@@ -107,6 +107,20 @@ TH_UNUSED static void *th_realloc_fn(void *q, size_t n, void *u) {
     return np + 2;
 }
 
+/* The first directory that opens: $env if set, else the candidates in order
+   (NULL-terminated). NULL when none does. */
+#include <dirent.h>
+TH_UNUSED static const char *th_find_dir(const char *env, const char *const *candidates) {
+    const char *e = getenv(env);
+    int i;
+    if (e) return e;
+    for (i = 0; candidates[i]; i++) {
+        DIR *d = opendir(candidates[i]);
+        if (d) { closedir(d); return candidates[i]; }
+    }
+    return NULL;
+}
+
 /* Reads a whole file; caller frees. */
 TH_UNUSED static char *th_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");

@@ -507,25 +507,11 @@ static int diff_input(const char *s, size_t n, const char *label) {
 static const char *suite_dir(void) {
     static const char *dirs[] = { "../shared/JSONTestSuite/test_parsing", "../../shared/JSONTestSuite/test_parsing",
                                   "/work/shared/JSONTestSuite/test_parsing", NULL };
-    const char *e = getenv("JSONTESTSUITE_DIR");
-    int i;
-    if (e) return e;
-    for (i = 0; dirs[i]; i++) {
-        DIR *d = opendir(dirs[i]);
-        if (d) { closedir(d); return dirs[i]; }
-    }
-    return NULL;
+    return th_find_dir("JSONTESTSUITE_DIR", dirs);
 }
 static const char *corpus_dir(void) {
     static const char *dirs[] = { "fuzz/corpus", "../fuzz/corpus", "../../fuzz/corpus", NULL };
-    const char *e = getenv("FUZZ_CORPUS_DIR");
-    int i;
-    if (e) return e;
-    for (i = 0; dirs[i]; i++) {
-        DIR *d = opendir(dirs[i]);
-        if (d) { closedir(d); return dirs[i]; }
-    }
-    return NULL;
+    return th_find_dir("FUZZ_CORPUS_DIR", dirs);
 }
 
 /* The names in a directory, sorted (a fixed order for fixed results). */

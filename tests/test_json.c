@@ -339,14 +339,7 @@ static int same_tree(const llm_json_value *a, const llm_json_value *b) {
 static const char *suite_dir(void) {
     static const char *dirs[] = { "../shared/JSONTestSuite/test_parsing", "../../shared/JSONTestSuite/test_parsing",
                                   "/work/shared/JSONTestSuite/test_parsing", NULL };
-    const char *e = getenv("JSONTESTSUITE_DIR");
-    int i;
-    if (e) return e;
-    for (i = 0; dirs[i]; i++) {
-        DIR *d = opendir(dirs[i]);
-        if (d) { closedir(d); return dirs[i]; }
-    }
-    return NULL;
+    return th_find_dir("JSONTESTSUITE_DIR", dirs);
 }
 
 /* Every file of JSONTestSuite/test_parsing as one indexed case:
