@@ -15,7 +15,7 @@ HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 TESTS    := json sse codec e2e stream reliability providers oom soak iofail diff
 EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator
 
-.PHONY: all test demo examples deps deps-test soak bench clean
+.PHONY: all test test-data demo examples deps deps-test soak bench clean
 
 all: examples $(TESTS:%=$(BUILD)/plain/test_%)
 
@@ -26,7 +26,7 @@ include fuzz/Makefile.inc
 # ---------------------------------------------------------------- set-up --
 deps:
 	@sh tools/deps.sh curl
-deps-test:
+deps-test: deps
 	@sh tools/deps.sh curl curlcli valgrind locales schema ssl cjson fuzz
 
 # LeakSanitizer: glibc's locale cache is not ours (tests/lsan.supp)
@@ -77,11 +77,15 @@ $(BUILD)/examples/%: examples/%.c llmasync.h | deps $(BUILD)/examples
 
 examples: $(EXAMPLES:%=$(BUILD)/examples/%)
 
-# The README's example, extracted so that it cannot rot.
+# The README's example, extracted so that it cannot rot; and the same with
+# stream = 1, which the same loop must drain.
 $(BUILD)/readme_example.c: README.md
 	@mkdir -p $(BUILD)
 	awk '/<!-- example:begin -->/{f=1;next} /<!-- example:end -->/{f=0} f && !/^```/' README.md > $@
-$(BUILD)/readme_example: $(BUILD)/readme_example.c llmasync.h | deps
+$(BUILD)/readme_example_stream.c: $(BUILD)/readme_example.c
+	sed 's/^\( *\)d\.max_tokens = 50;/&\n\1d.stream = 1;/' $< > $@
+	@grep -q 'd.stream = 1;' $@ || { echo "readme_example_stream: no d.max_tokens line to add stream = 1 after"; exit 1; }
+$(BUILD)/readme_example $(BUILD)/readme_example_stream: $(BUILD)/%: $(BUILD)/%.c llmasync.h | deps
 	$(CC) $(CFLAGS) -I. $< -o $@ $(LIBS)
 
 $(BUILD)/dump_bodies: tests/dump_bodies.c llmasync.h | deps
@@ -99,11 +103,27 @@ demo: $(BUILD)/mock_server $(BUILD)/examples/demo $(BUILD)/examples/game_loop
 	else sh tools/with_mock.sh sh -c '$(BUILD)/examples/demo && echo && $(BUILD)/examples/game_loop'; fi
 
 # ------------------------------------------------------------------ test --
-test: deps-test $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.pem $(BUILD)/locale/de_DE.UTF-8 \
+# Conformance data that is not ours (JSONTestSuite, the OpenAI OpenAPI
+# description): found, or fetched from upstream at pinned commits into
+# $(BUILD)/testdata and checked against tests/data/*.sha256. Offline, the
+# suites that need it are skipped and named (tools/test_data.sh).
+test-data: | deps-test
+	@sh tools/test_data.sh fetch
+
+# Everything the suites run, built with as many jobs as there are cores
+# (set-up first, alone: apt-get must not run twice at once).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+TEST_BUILD := $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.pem $(BUILD)/locale/de_DE.UTF-8 \
       $(TESTS:%=$(BUILD)/plain/test_%) $(TESTS:%=$(BUILD)/asan/test_%) \
       $(IO_TESTS:%=$(BUILD)/io-poll/test_%) $(IO_TESTS:%=$(BUILD)/io-perform/test_%) \
-      $(BUILD)/readme_example $(BUILD)/dump_bodies examples \
+      $(BUILD)/readme_example $(BUILD)/readme_example_stream $(BUILD)/dump_bodies examples \
       $(FUZZ_HARNESSES:%=$(FUZZ_RPLAY)/%) $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/bin/%)
+.PHONY: test-build
+test-build: $(TEST_BUILD)
+
+test: deps-test
+	@$(MAKE) --no-print-directory -j$(NPROC) test-build
+	@sh tools/test_data.sh fetch || echo "test-data: a download was refused (above); the suites that need it are skipped"
 	@TESTS="$(TESTS)" IO_TESTS="$(IO_TESTS)" EXAMPLES="$(EXAMPLES)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) sh tests/run.sh
 
 # Benchmarks against a raw curl_multi baseline measured in the same run

@@ -45,6 +45,8 @@
                          callbacks, returns how many requests are in flight
          llm_wait_any()  blocks up to a timeout and returns the next finished
                          request (each exactly once, in completion order)
+         llm_wait()      blocks until anything happens (stream text, a
+                         finished request, a wake-up) and says what
          llm_chat_blocking()  for scripts: waits for one request while every
                          other request of the client keeps moving
    - Providers: OpenAI-compatible chat completions (OpenAI, vLLM, llama.cpp,
@@ -104,12 +106,20 @@
    llm_wait_any(c, ms)      Returns the next terminal request (DONE, FAILED or
                             CANCELLED), each exactly once, in completion order.
                             ms < 0 waits without limit, 0 never blocks.
-                            Returns NULL when the time is up, when nothing is
-                            in flight, when llm_wakeup() was called, or early
-                            when a streaming request without a callback
-                            (on_delta / on_event) received new text, so a
-                            waiting host sees tokens promptly: call
-                            llm_request_take on its streams then.
+                            Returns NULL only when waiting is over: the time
+                            is up, nothing is in flight or left to report, or
+                            llm_wakeup() was called. So
+                                while ((r = llm_wait_any(c, -1)) != NULL) ...
+                            drains every request, streaming or not.
+   llm_wait(c, ms)          Returns as soon as anything happened, as LLM_WAIT_*
+                            bits: TEXT (a stream without on_delta / on_event
+                            got new text since the last llm_wait), DONE (a
+                            terminal request waits to be collected with
+                            llm_wait_any(c, 0)), WOKEN (llm_wakeup), IDLE
+                            (nothing in flight or to report); 0 when the time
+                            is up. For a host that shows tokens while it
+                            waits. Like llm_wait_any it never spins and never
+                            sleeps past a deadline or retry timer.
    llm_chat_blocking(c, d)  Submits and waits for that one request; every
                             other request keeps moving and their callbacks
                             run. The returned request is not reported again
@@ -138,8 +148,9 @@
        polling   llm_request_take(r, &p) returns only the bytes new since the
                  last take (llm_request_text: all so far); call it after
                  llm_poll, e.g. once a frame
-       waiting   llm_wait_any returns NULL as soon as a stream without
-                 on_delta got new text, so a host that waits takes then
+       waiting   llm_wait(c, ms) returns LLM_WAIT_TEXT as soon as a stream
+                 without on_delta got new text: take it, then collect
+                 finished requests with llm_wait_any(c, 0)
        callbacks on_delta(r, text, len, user_data) with each new piece
    Tool calls are assembled (llm_request_tool_call), usage comes from the
    final chunk, and a stream that breaks, stalls (idle_timeout_ms) or carries
@@ -225,6 +236,12 @@
    REVISION HISTORY
    ==========================================================================
 
+   0.2.0  (in progress)
+          - llm_wait_any no longer returns NULL when a polled stream got
+            text: NULL now always means waiting is over, so the canonical
+            while ((r = llm_wait_any(c, -1))) loop drains streams too.
+            Hosts that relied on the early return call the new llm_wait()
+            (LLM_WAIT_TEXT) instead.
    0.1.0  first release: chat (OpenAI-compatible, Anthropic, Ollama),
           streaming, embeddings, raw calls, retries, timeouts, JSON.
 */
@@ -408,6 +425,17 @@ typedef struct llm_message {
                                  turns), sent verbatim; role/content ignored */
 } llm_message;
 
+/* What llm_wait() saw (bits; 0: the time is up). */
+enum {
+    LLM_WAIT_TEXT = 1u << 0,  /* a stream without on_delta / on_event got new
+                                 text: llm_request_take it */
+    LLM_WAIT_DONE = 1u << 1,  /* a request is terminal and not yet reported:
+                                 collect it with llm_wait_any(c, 0) */
+    LLM_WAIT_WOKEN = 1u << 2, /* llm_wakeup() was called */
+    LLM_WAIT_IDLE = 1u << 3   /* nothing is in flight and nothing is left to
+                                 report: waiting would be for nothing */
+};
+
 typedef void (*llm_delta_fn)(llm_request *r, const char *delta, size_t len, void *user_data);
 typedef void (*llm_done_fn)(llm_request *r, void *user_data);
 typedef void (*llm_event_fn)(llm_request *r, const char *event, const char *data,
@@ -562,6 +590,7 @@ LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *
 /* driving */
 LLMASYNC_API int llm_poll(llm_client *c);
 LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms);
+LLMASYNC_API int llm_wait(llm_client *c, int timeout_ms); /* LLM_WAIT_* bits */
 LLMASYNC_API void llm_cancel(llm_request *r);
 LLMASYNC_API void llm_request_free(llm_request *r);
 
@@ -1959,7 +1988,8 @@ struct llm_client {
     int n_inflight;       /* requests the host sees that are not terminal */
     int64_t next_timer;   /* no deadline of any request is earlier than this */
     int64_t cb_now;       /* clock read once per curl write callback */
-    int text_progress;    /* a stream without on_delta got text in this pump */
+    int text_news;        /* a stream without on_delta got text since the
+                             last llm_wait returned (LLM_WAIT_TEXT) */
     int deliver_depth;
     int woken;
     uint64_t rng;
@@ -3776,7 +3806,7 @@ static void llm__deliver(llm_client *c) {
                 r->on_delta(r, r->text.p + from, r->text.len - from, r->user_data);
             } else {
                 r->cb_off = r->text.len;
-                if (r->stream && !r->on_event) c->text_progress = 1;
+                if (r->stream && !r->on_event) c->text_news = 1;
             }
         }
         if (r->terminal && !r->done_called && !r->free_pending) {
@@ -4709,22 +4739,53 @@ static llm_request *llm__report(llm_client *c) {
     return r;
 }
 
+static int64_t llm__wait_end(int timeout_ms) {
+    return timeout_ms < 0 ? INT64_MAX : llm__now_us() + (int64_t)timeout_ms * 1000;
+}
+
+/* NULL means waiting is over: the time is up, nothing is in flight or left
+   to report, or llm_wakeup was called. Stream text never ends the wait
+   (that is llm_wait's job), so the canonical loop drains every request. */
 LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms) {
     int64_t end;
     if (!c) return NULL;
-    end = timeout_ms < 0 ? INT64_MAX : llm__now_us() + (int64_t)timeout_ms * 1000;
+    end = llm__wait_end(timeout_ms);
     for (;;) { /* a wake-up that came before this call counts too */
         int64_t now;
-        c->text_progress = 0;
         llm__pump(c);
         if (c->lists[LLM__L_DONE].head) return llm__report(c);
-        if (c->text_progress || c->woken || c->n_inflight == 0) break;
+        if (c->woken || c->n_inflight == 0) break;
         now = llm__now_us();
         if (now >= end) break;
         llm__sleep(c, end - now);
     }
     c->woken = 0;
     return NULL;
+}
+
+/* Returns as soon as anything happened, saying what (LLM_WAIT_* bits), or 0
+   when the time is up. Text and wake-ups are edges (reported once);
+   LLM_WAIT_DONE holds while a terminal request waits to be collected. */
+LLMASYNC_API int llm_wait(llm_client *c, int timeout_ms) {
+    int64_t end;
+    int got = 0;
+    if (!c) return LLM_WAIT_IDLE;
+    end = llm__wait_end(timeout_ms);
+    for (;;) {
+        int64_t now;
+        llm__pump(c);
+        if (c->text_news) got |= LLM_WAIT_TEXT;
+        if (c->lists[LLM__L_DONE].head) got |= LLM_WAIT_DONE;
+        if (c->woken) got |= LLM_WAIT_WOKEN;
+        if (!got && c->n_inflight == 0) got = LLM_WAIT_IDLE;
+        if (got) break;
+        now = llm__now_us();
+        if (now >= end) break;
+        llm__sleep(c, end - now);
+    }
+    c->text_news = 0;
+    c->woken = 0;
+    return got;
 }
 
 LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *desc) {

@@ -18,8 +18,9 @@
 #
 # Environment: FUZZ_HARNESSES (a subset, by name), FUZZ_JOBS (harnesses run
 # at once in fuzz mode; default 1), FUZZ_ARGS (more libFuzzer flags),
-# JSONTESTSUITE_DIR (else ../shared/JSONTestSuite/test_parsing and the
-# usual places).
+# JSONTESTSUITE_DIR (else where tools/test_data.sh finds it: the cache of
+# `make test-data`, a sibling ../shared). Without it the replay of those
+# files is skipped, named in the closing line.
 set -u
 mode=${1:?usage: run.sh replay BINDIR | fuzz BINDIR SECONDS SCRATCH}
 bin=${2:?BINDIR}
@@ -27,11 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 all="fuzz_json fuzz_json_roundtrip fuzz_sse fuzz_ndjson fuzz_provider"
 harnesses=${FUZZ_HARNESSES:-$all}
 
-suite=""
-for d in ${JSONTESTSUITE_DIR:-} ../shared/JSONTestSuite/test_parsing ../../shared/JSONTestSuite/test_parsing \
-         /work/shared/JSONTestSuite/test_parsing; do
-    [ -d "$d" ] && { suite=$d; break; }
-done
+suite=$(sh "$here/../tools/test_data.sh" find jsontestsuite)
 
 dict_of() { case "$1" in fuzz_json*) echo "$here/json.dict" ;; *) echo "$here/sse.dict" ;; esac; }
 maxlen_of() { case "$1" in fuzz_json*|fuzz_provider) echo 16384 ;; *) echo 4096 ;; esac; }
@@ -51,7 +48,11 @@ if [ "$mode" = replay ]; then
         echo "fuzz-replay: no de_DE.UTF-8 locale: fuzz_json skips its comma-decimal check"
     fi
     log=$(mktemp /tmp/llmfuzz.XXXXXX)
-    if [ -z "$suite" ]; then echo "fuzz-replay: JSONTestSuite not found (set JSONTESTSUITE_DIR); replaying without it"; fi
+    skipped=0
+    if [ -z "$suite" ]; then
+        echo "SKIPPED JSONTestSuite replay: $(sh "$here/../tools/test_data.sh" missing jsontestsuite)"
+        skipped=1
+    fi
     for h in $harnesses; do
         set -- "$here/corpus/$h"
         [ -d "$here/regressions/$h" ] && set -- "$@" "$here/regressions/$h"
@@ -76,7 +77,8 @@ if [ "$mode" = replay ]; then
         fi
     done
     rm -f "$log"
-    echo "fuzz-replay: $pass passed, $fail failed"
+    if [ "$skipped" != 0 ]; then echo "fuzz-replay: $pass passed, $fail failed, $skipped skipped"
+    else echo "fuzz-replay: $pass passed, $fail failed"; fi
     [ "$fail" = 0 ]
     exit
 fi

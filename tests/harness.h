@@ -1,6 +1,7 @@
 /* The tiny test harness: one TEST per behaviour, CHECKs inside, a closing
-   line "N passed, N failed". A test passes when none of its checks failed.
-   Run a subset: ./test_x name-substring */
+   line "N passed, N failed" (", N skipped" when a test could not run: its
+   data is missing, say; TH_SKIP names what and how to provide it). A test
+   passes when none of its checks failed. Run a subset: ./test_x substring */
 #ifndef LLM_TEST_HARNESS_H
 #define LLM_TEST_HARNESS_H
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #define TH_UNUSED
 #endif
 
-static int th_passed, th_failed, th_checks_failed, th_verbose;
+static int th_passed, th_failed, th_skipped, th_checks_failed, th_verbose, th_skip_now;
 static const char *th_name;
 
 #define CHECK(cond) th_check((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
@@ -22,6 +23,8 @@ static const char *th_name;
 #define CHECK_INT(a, b) th_check_int((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
 #define CHECK_STR(a, b) th_check_str((a), (b), #a, #b, __FILE__, __LINE__)
 #define RUN(fn) th_run(#fn, fn, argc, argv)
+/* Inside a test: it cannot run here; one line says why and how to fix it. */
+#define TH_SKIP(...) do { th_skip_now = 1; printf("  SKIPPED %s: ", th_name); printf(__VA_ARGS__); printf("\n"); } while (0)
 
 TH_UNUSED static int th_check(int ok, const char *what, const char *file, int line) {
     if (!ok) {
@@ -54,12 +57,15 @@ TH_UNUSED static void th_run(const char *name, void (*fn)(void), int argc, char 
     if (!selected) return;
     th_name = name;
     if (getenv("TEST_VERBOSE")) { th_verbose = 1; fprintf(stderr, "  .. %s\n", name); }
+    th_skip_now = 0;
     fn();
-    if (th_checks_failed == before) th_passed++;
-    else { th_failed++; fprintf(stderr, "  FAILED %s\n", name); }
+    if (th_checks_failed != before) { th_failed++; fprintf(stderr, "  FAILED %s\n", name); }
+    else if (th_skip_now) th_skipped++;
+    else th_passed++;
 }
 TH_UNUSED static int th_finish(const char *suite) {
-    printf("%s: %d passed, %d failed\n", suite, th_passed, th_failed);
+    if (th_skipped) printf("%s: %d passed, %d failed, %d skipped\n", suite, th_passed, th_failed, th_skipped);
+    else printf("%s: %d passed, %d failed\n", suite, th_passed, th_failed);
     return th_failed ? 1 : 0;
 }
 
@@ -108,12 +114,19 @@ TH_UNUSED static void *th_realloc_fn(void *q, size_t n, void *u) {
 }
 
 /* The first directory that opens: $env if set, else the candidates in order
-   (NULL-terminated). NULL when none does. */
+   (NULL-terminated, relative to the repository's root, where the tests
+   run). NULL when none does. */
 #include <dirent.h>
+/* JSONTestSuite's test_parsing files, looked up like tools/test_data.sh does:
+   $JSONTESTSUITE_DIR, the cache `make test-data` fills, a sibling ../shared. */
+static const char *const th_jsontestsuite_dirs[] = { "build/testdata/JSONTestSuite/test_parsing",
+                                                     "../shared/JSONTestSuite/test_parsing", NULL };
+#define TH_JSONTESTSUITE_MISSING "JSONTestSuite not found: run `make test-data` (needs the network, or " \
+    "JSONTESTSUITE_URL=file://... for a mirror) or set JSONTESTSUITE_DIR=<JSONTestSuite>/test_parsing"
 TH_UNUSED static const char *th_find_dir(const char *env, const char *const *candidates) {
     const char *e = getenv(env);
     int i;
-    if (e) return e;
+    if (e && *e) return e;
     for (i = 0; candidates[i]; i++) {
         DIR *d = opendir(candidates[i]);
         if (d) { closedir(d); return candidates[i]; }

@@ -11,14 +11,16 @@
  *
  * RUN
  *   mock_server [--port N] [--port-file PATH] [--exit-on-stdin-eof]
- *               [--verbose] [--tls CERT KEY]
+ *               [--verbose] [--tls CERT KEY] [--directives "k=v ..."]
  *
  *   Listens on 127.0.0.1:N (default 0 = an ephemeral port). Once listening it
  *   prints "PORT <n>\n" on stdout (flushed) and, with --port-file, writes
  *   "<n>\n" to PATH (atomically, via a rename). It exits 0 after freeing
  *   everything on SIGTERM or SIGINT and, with --exit-on-stdin-eof, when stdin
  *   reaches EOF (spawn it with a pipe on stdin and it dies with the test).
- *   --verbose logs one line per request on stderr. --tls serves HTTPS and
+ *   --verbose logs one line per request on stderr. --directives gives
+ *   DIRECTIVES that apply to every request (chat and embeddings alike) under
+ *   its own: the body's [[...]] and the X-Mock header override them. --tls serves HTTPS and
  *   needs a build with -DMOCK_TLS; otherwise it prints an error and exits 2.
  *
  *   One process, one thread, poll(), non-blocking sockets, 1200+ concurrent
@@ -1136,6 +1138,7 @@ static struct {
     int sig_r, sig_w;
     int verbose;
     int exit_on_stdin_eof;
+    const char *default_directives; /* --directives: under every request's own */
     struct conn **conns;
     size_t nconns, capconns;
     unsigned long long request_seq; /* never reset: unique request ids */
@@ -1691,6 +1694,8 @@ static void ctx_directives(ctx_t *x, const char *src, size_t n)
     size_t a, b;
     int i;
     dir_init(d);
+    if (S.default_directives)
+        dir_parse(d, S.default_directives, strlen(S.default_directives));
     if (src && find_directive(src, n, &a, &b))
         dir_parse(d, src + a + 2, b - a - 4);
     for (i = 0; i < x->r->nh; i++)
@@ -3942,7 +3947,8 @@ static int write_port_file(const char *path, int port)
 static void usage(FILE *f)
 {
     fputs("usage: mock_server [--port N] [--port-file PATH] "
-          "[--exit-on-stdin-eof] [--verbose] [--tls CERT KEY]\n",
+          "[--exit-on-stdin-eof] [--verbose] [--tls CERT KEY]\n"
+          "                   [--directives \"key=value ...\"]\n",
           f);
 }
 
@@ -4016,6 +4022,8 @@ int main(int argc, char **argv)
             S.exit_on_stdin_eof = 1;
         } else if (!strcmp(argv[i], "--verbose")) {
             S.verbose = 1;
+        } else if (!strcmp(argv[i], "--directives") && i + 1 < argc) {
+            S.default_directives = argv[++i];
         } else if (!strcmp(argv[i], "--tls") && i + 2 < argc) {
             cert = argv[++i];
             key = argv[++i];

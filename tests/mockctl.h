@@ -127,9 +127,9 @@ static TH_UNUSED void th_slow_from_env(void) {
 }
 
 static TH_UNUSED double th_now_ms(void);
-/* The next reported request, within ms (times th_slow). llm_wait_any also
-   returns NULL early when a polled stream got text: wait again until the
-   time is up or nothing is left. */
+/* The next reported request, within ms (times th_slow). llm_wait_any
+   returns NULL early after an llm_wakeup: wait again until the time is up
+   or nothing is left. */
 static TH_UNUSED llm_request *th_next(llm_client *c, double ms) {
     double end = th_now_ms() + ms * th_slow;
     for (;;) { /* always asks at least once, also with ms = 0 */

@@ -337,9 +337,7 @@ static int same_tree(const llm_json_value *a, const llm_json_value *b) {
 }
 
 static const char *suite_dir(void) {
-    static const char *dirs[] = { "../shared/JSONTestSuite/test_parsing", "../../shared/JSONTestSuite/test_parsing",
-                                  "/work/shared/JSONTestSuite/test_parsing", NULL };
-    return th_find_dir("JSONTESTSUITE_DIR", dirs);
+    return th_find_dir("JSONTESTSUITE_DIR", th_jsontestsuite_dirs);
 }
 
 /* Every file of JSONTestSuite/test_parsing as one indexed case:
@@ -350,8 +348,7 @@ static void test_jsontestsuite(void) {
     DIR *d;
     struct dirent *de;
     int y = 0, n = 0, i_ok = 0, i_rej = 0, idx = 0;
-    CHECK_MSG(dir != NULL, "JSONTestSuite not found; set JSONTESTSUITE_DIR");
-    if (!dir) return;
+    if (!dir) { TH_SKIP("%s", TH_JSONTESTSUITE_MISSING); return; }
     d = opendir(dir);
     CHECK(d != NULL);
     if (!d) return;

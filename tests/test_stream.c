@@ -68,6 +68,25 @@ static llm_request *stream(llm_client *c, const char *directive, acc *a) {
     }
     return llm_chat(c, &d);
 }
+/* A non-streaming chat with an X-Mock directive. */
+static llm_request *chat_plain(llm_client *c, const char *directive) {
+    llm_message m;
+    llm_chat_desc d;
+    char hdr[256];
+    const char *hdrs[1];
+    memset(&m, 0, sizeof m);
+    m.role = "user";
+    m.content = "plain please";
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    snprintf(hdr, sizeof hdr, "X-Mock: %s", directive);
+    hdrs[0] = hdr;
+    d.headers = hdrs;
+    d.n_headers = 1;
+    return llm_chat(c, &d);
+}
 static char *expected_tokens(int n) {
     llm__buf b = { NULL, 0, 0 };
     int i;
@@ -137,26 +156,112 @@ static void test_stream_polling(void) {
     llm_client_free(c);
 }
 
-/* A waiting host: llm_wait_any returns as soon as stream text arrives. */
+static double cpu_ms(void);
+
+/* A waiting host that shows tokens: llm_wait returns LLM_WAIT_TEXT on each
+   new chunk of a polled stream, within the pace, and llm_wait_any(c, 0)
+   collects the request once it is done. */
 static void test_wait_returns_on_text(void) {
     llm_client *c = client();
-    llm_request *r = stream(c, "tokens=3 pace=150", NULL);
-    double t0 = th_now_ms(), dt;
+    llm_request *r = stream(c, "tokens=4 pace=150", NULL), *got = NULL;
+    double t0 = th_now_ms(), c0 = cpu_ms();
     const char *d;
-    int rounds = 0;
+    int text_wakes = 0, other = 0;
     size_t total = 0;
-    while (llm_request_status(r) < LLM_DONE && th_now_ms() - t0 < 5000 * th_slow) {
-        double w0 = th_now_ms();
-        llm_request *got = llm_wait_any(c, 5000);
+    while (!got && th_now_ms() - t0 < 5000 * th_slow) {
+        double w0 = th_now_ms(), dt;
+        int what = llm_wait(c, 5000);
         dt = th_now_ms() - w0;
-        if (got) break;
-        total += llm_request_take(r, &d);
-        CHECK_MSG(dt < 600 * th_slow, "wait took %.0f ms for a token every 150 ms", dt);
-        rounds++;
+        if (what & LLM_WAIT_TEXT) {
+            size_t n = llm_request_take(r, &d);
+            CHECK_MSG(n > 0, "LLM_WAIT_TEXT without new text");
+            total += n;
+            text_wakes++;
+        }
+        if (what & ~(LLM_WAIT_TEXT | LLM_WAIT_DONE)) other++;
+        /* a token every 150 ms; the mock paces its closing events too
+           (finish, usage, [DONE]), so the end comes up to 4 paces later */
+        if (what & LLM_WAIT_TEXT) CHECK_MSG(dt < 300 * th_slow, "llm_wait took %.0f ms for a token every 150 ms", dt);
+        else CHECK_MSG(dt < 900 * th_slow, "llm_wait took %.0f ms for the end", dt);
+        if (what & LLM_WAIT_DONE) got = llm_wait_any(c, 0);
     }
+    CHECK(got == r);
     total += llm_request_take(r, &d);
-    CHECK(rounds >= 3);
-    CHECK_INT(total, strlen("tok0 tok1 tok2"));
+    CHECK_MSG(text_wakes >= 4, "llm_wait returned for text %d times for 4 paced tokens", text_wakes);
+    CHECK_INT(other, 0);
+    CHECK_INT(total, strlen("tok0 tok1 tok2 tok3"));
+    /* 1.2 s of waiting: well under 100 ms of CPU per second of waiting */
+    CHECK_MSG(cpu_ms() - c0 < 100 * th_slow, "waiting burnt %.0f ms of CPU", cpu_ms() - c0);
+    /* nothing in flight now: IDLE at once, whatever the timeout */
+    t0 = th_now_ms();
+    CHECK_INT(llm_wait(c, 5000), LLM_WAIT_IDLE);
+    CHECK(th_now_ms() - t0 < 100);
+    llm_client_free(c);
+}
+
+/* llm_wait honours its timeout while a stream is quiet, burns no CPU while
+   it waits, and reports a wake-up as WOKEN. */
+static void test_wait_timeout_and_wakeup(void) {
+    llm_client *c = client();
+    llm_request *r = stream(c, "tokens=2 pace=1500", NULL);
+    double t0, dt, c0;
+    int what, i;
+    /* the first token comes after 1.5 s: one wait sees it */
+    t0 = th_now_ms();
+    what = llm_wait(c, 3000 * (int)th_slow);
+    dt = th_now_ms() - t0;
+    CHECK_MSG(what == LLM_WAIT_TEXT, "first wait: %d after %.0f ms", what, dt);
+    CHECK_MSG(dt >= 1400 && dt < 2000 * th_slow, "first token after %.0f ms, paced 1500", dt);
+    llm_request_take(r, NULL);
+    /* then 1.5 s of silence before the next: three 200 ms waits time out */
+    c0 = cpu_ms();
+    for (i = 0; i < 3; i++) {
+        t0 = th_now_ms();
+        what = llm_wait(c, 200);
+        dt = th_now_ms() - t0;
+        CHECK_MSG(what == 0, "wait %d returned %d", i, what);
+        CHECK_MSG(dt >= 195 && dt < 400 * th_slow, "wait %d took %.0f ms for 200", i, dt);
+    }
+    CHECK_MSG(cpu_ms() - c0 < 60 * th_slow, "0.6 s of waiting burnt %.0f ms of CPU", cpu_ms() - c0);
+    llm_wakeup(c);
+    t0 = th_now_ms();
+    what = llm_wait(c, 5000);
+    CHECK_MSG(what == LLM_WAIT_WOKEN, "after llm_wakeup: %d", what);
+    CHECK(th_now_ms() - t0 < 100);
+    CHECK(llm_request_status(r) == LLM_ACTIVE);
+    llm_client_free(c);
+}
+
+/* The README's loop, copied as a user would, with 3 streaming requests (two
+   polled, one with callbacks) and 2 plain ones: every request is reported
+   exactly once, the streams' whole text is there, and nothing is left. */
+static void test_readme_loop_drains_streams(void) {
+    llm_client *c = client();
+    llm_request *q[5], *r;
+    acc a;
+    int seen[5] = { 0, 0, 0, 0, 0 }, i, reported = 0;
+    char *want = expected_tokens(8);
+    memset(&a, 0, sizeof a);
+    q[0] = stream(c, "tokens=8 pace=30", NULL);
+    q[1] = stream(c, "tokens=8 pace=20", NULL);
+    q[2] = stream(c, "tokens=8 pace=25", &a);
+    q[3] = chat_plain(c, "delay=100");
+    q[4] = chat_plain(c, "delay=250");
+    while ((r = llm_wait_any(c, -1)) != NULL) {
+        for (i = 0; i < 5; i++) if (r == q[i]) seen[i]++;
+        CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+        reported++;
+    }
+    for (i = 0; i < 5; i++) CHECK_MSG(seen[i] == 1, "request %d reported %d times", i, seen[i]);
+    CHECK_INT(reported, 5);
+    CHECK_INT(llm_poll(c), 0);
+    CHECK_STR(llm_request_text(q[0], NULL), want);
+    CHECK_STR(llm_request_text(q[1], NULL), want);
+    CHECK_STR(a.text.p, want);
+    CHECK_INT(a.done, 1);
+    for (i = 0; i < 5; i++) llm_request_free(q[i]);
+    free(want);
+    free(a.text.p);
     llm_client_free(c);
 }
 
@@ -509,6 +614,8 @@ int main(int argc, char **argv) {
     RUN(test_stream_callbacks);
     RUN(test_stream_polling);
     RUN(test_wait_returns_on_text);
+    RUN(test_wait_timeout_and_wakeup);
+    RUN(test_readme_loop_drains_streams);
     RUN(test_stream_shapes);
     RUN(test_stream_errors);
     RUN(test_stream_tool_calls);

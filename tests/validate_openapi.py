@@ -3,7 +3,9 @@
 official OpenAI OpenAPI description (schema names from its components) or,
 for "anthropic.Messages", against tests/anthropic_messages.schema.json (the
 documented shape of Anthropic's Messages request). Prints
-"openapi: N passed, N failed"."""
+"openapi: N passed, N failed". With an empty spec path (the OpenAPI
+description was not found) only the Anthropic bodies are checked and the
+OpenAI ones are one skipped test, named with $OPENAPI_MISSING."""
 import os
 import json
 import sys
@@ -11,10 +13,13 @@ import sys
 import jsonschema
 import yaml
 
-spec_path = sys.argv[1]
-with open(spec_path, encoding="utf-8") as f:
-    spec = yaml.safe_load(f)
-resolver = jsonschema.RefResolver.from_schema(spec)
+spec_path = sys.argv[1] if len(sys.argv) > 1 else ""
+spec = None
+resolver = None
+if spec_path:
+    with open(spec_path, encoding="utf-8") as f:
+        spec = yaml.safe_load(f)
+    resolver = jsonschema.RefResolver.from_schema(spec)
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "anthropic_messages.schema.json"), encoding="utf-8") as f:
     anthropic = json.load(f)
 
@@ -25,12 +30,15 @@ def validator_for(name):
     return jsonschema.Draft202012Validator({"$ref": "#/components/schemas/" + name}, resolver=resolver)
 
 
-passed = failed = 0
+passed = failed = skipped = 0
 for n, line in enumerate(sys.stdin, 1):
     line = line.rstrip("\n")
     if not line:
         continue
     schema_name, _, body = line.partition("\t")
+    if schema_name != "anthropic.Messages" and spec is None:
+        skipped += 1
+        continue
     if schema_name != "anthropic.Messages" and schema_name not in spec["components"]["schemas"]:
         print(f"  body {n}: unknown schema {schema_name}", file=sys.stderr)
         failed += 1
@@ -57,11 +65,17 @@ bad = [
     ("anthropic.Messages", {"model": "c", "max_tokens": 5, "temperature": 1.5, "messages": [{"role": "user", "content": "x"}]}),
 ]
 for schema_name, body in bad:
+    if schema_name != "anthropic.Messages" and spec is None:
+        continue
     validator = validator_for(schema_name)
     if any(True for _ in validator.iter_errors(body)):
         passed += 1
     else:
         failed += 1
         print(f"  a non-conforming body was accepted: {json.dumps(body)}", file=sys.stderr)
-print(f"openapi: {passed} passed, {failed} failed")
+if skipped:
+    print(f"  SKIPPED {skipped} OpenAI request bodies: {os.environ.get('OPENAPI_MISSING', 'no OpenAPI description')}")
+    print(f"openapi: {passed} passed, {failed} failed, 1 skipped")
+else:
+    print(f"openapi: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

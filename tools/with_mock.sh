@@ -5,7 +5,12 @@
 set -u
 MOCK=${MOCK_SERVER:-build/mock_server}
 dir=$(mktemp -d /tmp/llmmock.XXXXXX)
-"$MOCK" --port-file "$dir/port" >/dev/null &
+# MOCK_DIRECTIVES: directives for every request (tests/mock_server.c)
+if [ -n "${MOCK_DIRECTIVES:-}" ]; then
+    "$MOCK" --port-file "$dir/port" --directives "$MOCK_DIRECTIVES" >/dev/null &
+else
+    "$MOCK" --port-file "$dir/port" >/dev/null &
+fi
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT INT TERM
