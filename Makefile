@@ -12,10 +12,10 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
-TESTS    := json sse codec e2e stream reliability providers oom soak iofail diff
+TESTS    := json sse codec e2e stream reliability providers hardening oom soak iofail diff
 EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator
 
-.PHONY: all test test-data demo examples deps deps-test soak bench clean
+.PHONY: all test test-data demo examples deps deps-test soak bench mutate clean
 
 all: examples $(TESTS:%=$(BUILD)/plain/test_%)
 
@@ -52,8 +52,11 @@ $(BUILD)/tls/cert.pem: | deps-test
 	openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=other.example -addext subjectAltName=DNS:other.example \
 	    -keyout $(BUILD)/tls/otherkey.pem -out $(BUILD)/tls/other.pem 2>/dev/null
 
-# test_iofail makes epoll_ctl fail on purpose
+# test_iofail makes epoll_ctl fail on purpose; test_hardening counts the
+# calls of localeconv (there must be none)
 $(BUILD)/plain/test_iofail $(BUILD)/asan/test_iofail: LIBS += -Wl,--wrap=epoll_ctl
+$(BUILD)/plain/test_hardening $(BUILD)/asan/test_hardening $(BUILD)/io-poll/test_hardening \
+  $(BUILD)/io-perform/test_hardening: LIBS += -Wl,--wrap=localeconv
 
 $(BUILD)/plain/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/plain
 	$(CC) $(CFLAGS) $< -o $@ $(LIBS)
@@ -64,7 +67,7 @@ $(BUILD)/asan/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/asan
 # The end-to-end suites again with the other two I/O back ends (see >>io in
 # llmasync.h): poll() for POSIX systems without epoll, curl_multi_perform for
 # Windows. Under ASan+UBSan.
-IO_TESTS := e2e stream reliability providers oom soak
+IO_TESTS := e2e stream reliability providers hardening oom soak
 $(BUILD)/io-poll/test_%: tests/test_%.c $(HDRS) | deps
 	@mkdir -p $(BUILD)/io-poll
 	$(CC) $(CFLAGS) $(SAN) -DLLMASYNC_IO_POLL $< -o $@ $(LIBS)
@@ -136,6 +139,15 @@ SOAK_N ?= 50000
 soak: $(BUILD)/mock_server $(BUILD)/plain/test_soak $(BUILD)/asan/test_soak
 	SOAK_N=$(SOAK_N) SOAK_REPORT=1 MOCK_SERVER=$(BUILD)/mock_server $(BUILD)/plain/test_soak
 	SOAK_N=$$(( $(SOAK_N) / 5 )) SOAK_REPORT=1 MOCK_SERVER=$(BUILD)/mock_server $(BUILD)/asan/test_soak
+
+# Mutation testing (tools/mutate.py): MUTATE_N mutants of llmasync.h picked
+# with MUTATE_SEED, each compiled into the suites and run until one kills
+# it; a per-section table and "mutation score: K/N (P%)". Not part of
+# `make test` (60 mutants take about 20 minutes on 2 cores).
+MUTATE_N ?= 60
+MUTATE_SEED ?= 1
+mutate: $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.pem $(BUILD)/locale/de_DE.UTF-8 | deps-test
+	MUTATE_N=$(MUTATE_N) MUTATE_SEED=$(MUTATE_SEED) /usr/bin/python3 tools/mutate.py
 
 clean:
 	rm -rf $(BUILD)

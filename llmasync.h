@@ -200,6 +200,11 @@
      (llm_client_desc.allocator); libcurl allocates through its own. A parsed
      JSON document is one allocation; stream events are parsed into a buffer
      reused for the whole stream.
+   - Memory is bounded by the response: while the library handles one
+     response its heap is at most 2 x max_response_bytes + 1 MiB, whatever
+     the body's shape; an allocation beyond that is refused before it is
+     made and the request fails with LLM_ERR_TOO_LARGE. Response headers are
+     bounded by LLM_MAX_HEADER_BYTES (64 KiB).
    - The JSON values returned by llm_json_parse belong to the caller (free
      with llm_json_free); those returned by llm_request_json,
      llm_request_content_json and llm_tool_call.arguments_json belong to the
@@ -210,11 +215,17 @@
    ==========================================================================
 
    llm_request_error(r) never returns NULL for a live request; kind is
-   LLM_ERR_NONE on success. message is always a readable string that names
-   the HTTP status and the provider's message; it never contains an API key.
+   LLM_ERR_NONE on success (then only retries and request_id are set).
+   message is always a readable string that names the HTTP status and the
+   provider's message (kept whole up to LLM_PROVIDER_MESSAGE_MAX bytes, then
+   cut at a character and marked " [...]"). No string the library hands out
+   or logs holds 8 or more consecutive characters of a configured key, plain,
+   JSON-escaped or URL-encoded: they become "***".
    The log callback (llm_client_desc.log_fn) receives one line per notable
    event (retries, timeouts, failures); without it the library is silent.
-   The library never calls exit, abort or printf.
+   The library never calls exit, abort or printf, but for LLM_ASSERT on API
+   misuse in debug builds: a request freed twice or read after
+   llm_request_free, llm_client_free inside a callback of its own requests.
 
    ==========================================================================
    THREADS
@@ -237,6 +248,13 @@
    ==========================================================================
 
    0.2.0  (in progress)
+          - Response memory bound (2 x max_response_bytes + 1 MiB), header
+            block limit, provider messages whole up to 4 KiB, keys masked in
+            every encoding and every string handed out, empty streams
+            retried, token sums saturated, 3xx named, a DONE request's error
+            empty, proxy / no_proxy settings, numbers without the locale,
+            LLM_ASSERT on misuse. llm_timings.total_ms is 0 until the request
+            is terminal (reading timings no longer writes to the request).
           - llm_wait_any no longer returns NULL when a polled stream got
             text: NULL now always means waiting is over, so the canonical
             while ((r = llm_wait_any(c, -1))) loop drains streams too.
@@ -350,7 +368,7 @@ typedef struct llm_timings {
     double queued_ms;      /* submit -> first admitted */
     double first_byte_ms;  /* submit -> first response byte (last attempt) */
     double first_token_ms; /* submit -> first text/tool delta (streams) */
-    double total_ms;       /* submit -> terminal */
+    double total_ms;       /* submit -> terminal (0 while in flight) */
     uint64_t bytes_received; /* response bytes over all attempts */
     int attempts;          /* transfers started */
 } llm_timings;
@@ -403,6 +421,12 @@ typedef struct llm_client_desc {
                                   0: 120000; negative: none */
     int timeout_ms;            /* whole request incl. retries; 0: 600000; <0: none */
     const char *ca_file;       /* PEM bundle to trust (private CA); NULL: system */
+    const char *proxy;         /* e.g. "http://proxy:3128"; NULL: libcurl's
+                                  environment variables (see the README);
+                                  "": no proxy whatever the environment */
+    const char *no_proxy;      /* hosts reached without the proxy, comma-
+                                  separated ("*": all); NULL: $no_proxy;
+                                  "": none, whatever the environment */
     const char *user_agent;    /* NULL: "llmasync/<version>" */
     size_t max_response_bytes; /* largest response body; 0: 64 MiB */
     size_t max_event_bytes;    /* largest SSE event / NDJSON line; 0: 4 MiB */
@@ -669,7 +693,6 @@ LLMASYNC_API const char *llm_jw_text(const llm_json_writer *w, size_t *len);
 #include <stdio.h>
 #include <stdarg.h>
 #include <limits.h>
-#include <locale.h>
 #include <time.h>
 #include <curl/curl.h>
 /* How the pump learns which transfers can move (see >>io). */
@@ -788,7 +811,10 @@ static char *llm__strdup(const llm_allocator *a, const char *s) {
 /* A growable byte buffer, always NUL-terminated once allocated. */
 typedef struct llm__buf { char *p; size_t len, cap; } llm__buf;
 
-static int llm__buf_reserve(const llm_allocator *a, llm__buf *b, size_t extra) {
+/* Room for extra more bytes (and the NUL). Capacity doubles, but never
+   beyond ceiling unless more is needed: a buffer whose size is bounded
+   (a response body) is not given twice its bound. */
+static int llm__buf_reserve_max(const llm_allocator *a, llm__buf *b, size_t extra, size_t ceiling) {
     size_t need, cap;
     char *p;
     if (extra > (size_t)-1 - b->len - 1) return 0;
@@ -796,10 +822,21 @@ static int llm__buf_reserve(const llm_allocator *a, llm__buf *b, size_t extra) {
     if (need <= b->cap) return 1;
     cap = b->cap ? b->cap : 64;
     while (cap < need) cap = cap > (size_t)-1 / 2 ? need : cap * 2;
+    if (cap > ceiling) cap = ceiling > need ? ceiling : need;
     p = (char *)llm__realloc(a, b->p, cap);
     if (!p) return 0;
     b->p = p;
     b->cap = cap;
+    return 1;
+}
+static int llm__buf_reserve(const llm_allocator *a, llm__buf *b, size_t extra) {
+    return llm__buf_reserve_max(a, b, extra, (size_t)-1);
+}
+static int llm__buf_add_max(const llm_allocator *a, llm__buf *b, const void *d, size_t n, size_t ceiling) {
+    if (!llm__buf_reserve_max(a, b, n, ceiling)) return 0;
+    if (n) memcpy(b->p + b->len, d, n);
+    b->len += n;
+    b->p[b->len] = '\0';
     return 1;
 }
 static int llm__buf_add(const llm_allocator *a, llm__buf *b, const void *d, size_t n) {
@@ -902,9 +939,174 @@ static int llm__hexval(int c) {
     return -1;
 }
 
-/* Locale-independent strtod over a NUL-terminated JSON number literal.
-   Exact fast path (Clinger) when the digits fit 2^53 and the power of ten is
-   exact; otherwise the C library, with '.' swapped for the locale's point. */
+/* Exact decimal -> double without the C library (no locale, no allocation):
+   the decimal is held as up to 800 digits and scaled by powers of two until
+   its integer part holds the 53-bit mantissa, then rounded half to even
+   (the "simple decimal conversion" of Go's strconv and wuffs). Only used
+   when the fast path cannot be exact. */
+#define LLM__DEC_DIGITS 800
+typedef struct llm__dec {
+    unsigned char d[LLM__DEC_DIGITS]; /* digits 0..9, most significant first */
+    int nd, dp;                       /* digits used; position of the point */
+    int trunc;                        /* nonzero digits were dropped */
+} llm__dec;
+
+static void llm__dec_trim(llm__dec *a) {
+    while (a->nd > 0 && a->d[a->nd - 1] == 0) a->nd--;
+    if (a->nd == 0) a->dp = 0;
+}
+/* a *= 2^k, 0 < k <= 60 */
+static void llm__dec_lshift(llm__dec *a, unsigned k) {
+    unsigned char tmp[LLM__DEC_DIGITS + 24];
+    int w = (int)sizeof tmp, i, extra, n;
+    uint64_t carry = 0;
+    for (i = a->nd - 1; i >= 0; i--) {
+        uint64_t v = ((uint64_t)a->d[i] << k) + carry;
+        tmp[--w] = (unsigned char)(v % 10);
+        carry = v / 10;
+    }
+    while (carry) { tmp[--w] = (unsigned char)(carry % 10); carry /= 10; }
+    n = (int)sizeof tmp - w;
+    extra = n - a->nd;
+    if (n > LLM__DEC_DIGITS) {
+        for (i = LLM__DEC_DIGITS; i < n; i++) if (tmp[w + i]) a->trunc = 1;
+        n = LLM__DEC_DIGITS;
+    }
+    memcpy(a->d, tmp + w, (size_t)n);
+    a->nd = n;
+    a->dp += extra;
+    llm__dec_trim(a);
+}
+/* a /= 2^k, 0 < k <= 60 */
+static void llm__dec_rshift(llm__dec *a, unsigned k) {
+    int r = 0, w = 0;
+    uint64_t n = 0, mask = ((uint64_t)1 << k) - 1;
+    for (; (n >> k) == 0; r++) {
+        if (r >= a->nd) {
+            if (n == 0) { a->nd = 0; a->dp = 0; return; }
+            while ((n >> k) == 0) { n *= 10; r++; }
+            break;
+        }
+        n = n * 10 + a->d[r];
+    }
+    a->dp -= r - 1;
+    for (; r < a->nd; r++) {
+        uint64_t dig = n >> k;
+        n &= mask;
+        a->d[w++] = (unsigned char)dig;
+        n = n * 10 + a->d[r];
+    }
+    while (n > 0) {
+        uint64_t dig = n >> k;
+        n &= mask;
+        if (w < LLM__DEC_DIGITS) a->d[w++] = (unsigned char)dig;
+        else if (dig > 0) a->trunc = 1;
+        n *= 10;
+    }
+    a->nd = w;
+    llm__dec_trim(a);
+}
+static void llm__dec_shift(llm__dec *a, int k) {
+    if (a->nd == 0) return;
+    while (k > 60) { llm__dec_lshift(a, 60); k -= 60; }
+    if (k > 0) llm__dec_lshift(a, (unsigned)k);
+    while (k < -60) { llm__dec_rshift(a, 60); k += 60; }
+    if (k < 0) llm__dec_rshift(a, (unsigned)-k);
+}
+static int llm__dec_round_up(const llm__dec *a, int nd) {
+    if (nd < 0 || nd >= a->nd) return 0;
+    if (a->d[nd] == 5 && nd + 1 == a->nd) { /* exactly half: to even, unless digits were dropped */
+        if (a->trunc) return 1;
+        return nd > 0 && (a->d[nd - 1] & 1);
+    }
+    return a->d[nd] >= 5;
+}
+static uint64_t llm__dec_rounded(const llm__dec *a) {
+    int i;
+    uint64_t n = 0;
+    if (a->dp > 20) return ~(uint64_t)0;
+    for (i = 0; i < a->dp && i < a->nd; i++) n = n * 10 + a->d[i];
+    for (; i < a->dp; i++) n *= 10;
+    if (llm__dec_round_up(a, a->dp)) n++;
+    return n;
+}
+/* The double nearest the decimal (IEEE 754 binary64: 52 mantissa bits, 11
+   exponent bits, bias -1023), as in Go's decimal.floatBits. */
+static double llm__dec_to_double(llm__dec *a, int neg) {
+    static const int powtab[] = { 1, 3, 6, 9, 13, 16, 19, 23, 26 };
+    const int bias = -1023, mantbits = 52;
+    int exp = 0;
+    uint64_t mant, bits;
+    double out;
+    if (a->nd == 0) { mant = 0; exp = bias; goto done; }
+    if (a->dp > 310) goto overflow;
+    if (a->dp < -330) { mant = 0; exp = bias; goto done; }
+    while (a->dp > 0) {
+        int n = a->dp >= 9 ? 27 : powtab[a->dp];
+        llm__dec_shift(a, -n);
+        exp += n;
+    }
+    while (a->dp < 0 || (a->dp == 0 && a->d[0] < 5)) {
+        int n = -a->dp >= 9 ? 27 : powtab[-a->dp];
+        llm__dec_shift(a, n);
+        exp -= n;
+    }
+    exp--;
+    if (exp < bias + 1) {
+        int n = bias + 1 - exp;
+        llm__dec_shift(a, -n);
+        exp += n;
+    }
+    if (exp - bias >= (1 << 11) - 1) goto overflow;
+    llm__dec_shift(a, 1 + mantbits);
+    mant = llm__dec_rounded(a);
+    if (mant == ((uint64_t)2 << mantbits)) {
+        mant >>= 1;
+        exp++;
+        if (exp - bias >= (1 << 11) - 1) goto overflow;
+    }
+    if ((mant & ((uint64_t)1 << mantbits)) == 0) exp = bias;
+    goto done;
+overflow:
+    mant = 0;
+    exp = (1 << 11) - 1 + bias;
+done:
+    bits = mant & (((uint64_t)1 << mantbits) - 1);
+    bits |= (uint64_t)((exp - bias) & ((1 << 11) - 1)) << mantbits;
+    if (neg) bits |= (uint64_t)1 << 63;
+    memcpy(&out, &bits, sizeof out);
+    return out;
+}
+/* Reads a JSON number literal (validated by the caller) into a; returns
+   1 when it is negative. */
+static int llm__dec_read(llm__dec *a, const char *s, size_t len) {
+    const char *p = s, *end = s + len;
+    int neg = 0, sawdot = 0;
+    a->nd = a->dp = a->trunc = 0;
+    if (p < end && *p == '-') { neg = 1; p++; }
+    for (; p < end; p++) {
+        if (*p == '.') { sawdot = 1; a->dp = a->nd; continue; }
+        if (*p < '0' || *p > '9') break;
+        if (*p == '0' && a->nd == 0) { a->dp--; continue; } /* leading zeros */
+        if (a->nd < LLM__DEC_DIGITS) a->d[a->nd++] = (unsigned char)(*p - '0');
+        else if (*p != '0') a->trunc = 1;
+    }
+    if (!sawdot) a->dp = a->nd;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0;
+        long e = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) { eneg = *p == '-'; p++; }
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if (e < 10000) e = e * 10 + (*p - '0');
+        a->dp += (int)(eneg ? -e : e);
+    }
+    return neg;
+}
+
+/* JSON number literal -> double, locale-independent and exact: Clinger's
+   fast path when the digits fit 2^53 and the power of ten is exact, else
+   the decimal conversion above. Reads no locale, allocates nothing. */
 static double llm__strtod(const char *s, size_t len) {
     static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
                                   1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
@@ -912,8 +1114,7 @@ static double llm__strtod(const char *s, size_t len) {
     const char *p = s, *end = s + len;
     int neg = 0, digits = 0, exp10 = 0, eneg = 0, e = 0;
     uint64_t m = 0;
-    char buf[512];
-    const char *dp;
+    llm__dec dec;
     if (p < end && *p == '-') { neg = 1; p++; }
     while (p < end && *p >= '0' && *p <= '9') {
         if (m || *p != '0') digits++;
@@ -946,21 +1147,8 @@ static double llm__strtod(const char *s, size_t len) {
         return neg ? -d : d;
     }
 slow:
-    dp = localeconv()->decimal_point;
-    if (dp && dp[0] == '.' && dp[1] == '\0' && s[len] == '\0') return strtod(s, NULL);
-    {
-        /* another decimal point: a copy with it swapped in (on the heap when
-           the literal is long: cutting it would change its value) */
-        size_t i;
-        char *t = len < sizeof buf ? buf : (char *)LLMASYNC_MALLOC(len + 1);
-        double d;
-        if (!t) return 0.0; /* no memory */
-        for (i = 0; i < len; i++) t[i] = (s[i] == '.' && dp && dp[0]) ? dp[0] : s[i];
-        t[len] = '\0';
-        d = strtod(t, NULL);
-        if (t != buf) LLMASYNC_FREE(t);
-        return d;
-    }
+    neg = llm__dec_read(&dec, s, len);
+    return llm__dec_to_double(&dec, neg);
 }
 
 /* >>json parse ===========================================================
@@ -1640,17 +1828,24 @@ LLMASYNC_API void llm_jw_string(llm_json_writer *w, const char *s) {
     if (!s) { llm_jw_null(w); return; }
     llm_jw_string_n(w, s, strlen(s));
 }
-/* Shortest text that reads back as the same double, in the C locale. */
+/* Shortest text that reads back as the same double, as JSON. printf may
+   write the locale's decimal point (one byte or several): whatever stands
+   between the digits and is not a digit, sign or exponent becomes '.',
+   without asking the locale (localeconv is not thread-safe). */
 static size_t llm__fmt_double(char *buf, size_t cap, double d) {
     int prec;
-    size_t n = 0, i;
-    const char *dp = localeconv()->decimal_point;
+    size_t n = 0;
+    char tmp[64];
     for (prec = 15; prec <= 17; prec++) {
-        int k = snprintf(buf, cap, "%.*g", prec, d);
-        if (k <= 0 || (size_t)k >= cap) return 0;
-        n = (size_t)k;
-        if (dp && dp[0] != '.' && dp[0])
-            for (i = 0; i < n; i++) if (buf[i] == dp[0]) buf[i] = '.';
+        int k = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        size_t i;
+        if (k <= 0 || (size_t)k >= sizeof tmp) return 0;
+        for (i = 0, n = 0; i < (size_t)k && n + 1 < cap; i++) {
+            char ch = tmp[i];
+            if ((ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == 'e' || ch == 'E') buf[n++] = ch;
+            else if (n == 0 || buf[n - 1] != '.') buf[n++] = '.'; /* the decimal point, whatever its bytes */
+        }
+        buf[n] = '\0';
         if (llm__strtod(buf, n) == d) break;
     }
     return n;
@@ -1765,28 +1960,23 @@ typedef struct llm__sse {
     int bom_seen;   /* bytes of a leading BOM matched so far; 3 or -1: decided */
     int events;     /* data events dispatched */
     int comments;   /* comment lines seen (keep-alives) */
-    size_t max;
+    size_t max;     /* an event's data (or type) may hold this many bytes */
+    size_t line_max;/* a line: max and room for its field name */
     int err;        /* LLM_ERR_TOO_LARGE / LLM_ERR_NO_MEMORY / -1 (callback stop) */
 } llm__sse;
+#define LLM__SSE_FIELD_ROOM 16 /* "retry: ", "event: ", "data: " ... */
 
 static void llm__sse_init(llm__sse *d, size_t max) {
     memset(d, 0, sizeof *d);
     d->retry_ms = -1;
     d->max = max;
+    d->line_max = max > (size_t)-1 - LLM__SSE_FIELD_ROOM ? (size_t)-1 : max + LLM__SSE_FIELD_ROOM;
 }
 static void llm__sse_free(const llm_allocator *a, llm__sse *d) {
     llm__buf_free(a, &d->line);
     llm__buf_free(a, &d->data);
     llm__buf_free(a, &d->event);
     llm__buf_free(a, &d->id);
-}
-static void llm__sse_reset(llm__sse *d) {
-    llm__buf_clear(&d->line);
-    llm__buf_clear(&d->data);
-    llm__buf_clear(&d->event);
-    llm__buf_clear(&d->id);
-    d->retry_ms = -1;
-    d->has_data = d->skip_lf = d->bom_seen = d->events = d->comments = d->err = 0;
 }
 
 static int llm__sse_line(const llm_allocator *a, llm__sse *d, const char *l, size_t n, llm__event_cb cb, void *ctx) {
@@ -1811,7 +2001,9 @@ static int llm__sse_line(const llm_allocator *a, llm__sse *d, const char *l, siz
     vlen = colon ? n - flen - 1 : 0;
     if (vlen && val[0] == ' ') { val++; vlen--; }
     if (llm__eq_n(l, flen, "data")) {
-        if (d->data.len + vlen + 1 > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+        /* the event's data: lines joined by '\n', at most max bytes */
+        size_t have = d->data.len + (size_t)d->has_data;
+        if (have > d->max || vlen > d->max - have) { d->err = LLM_ERR_TOO_LARGE; return 0; }
         if ((d->has_data && !llm__buf_add(a, &d->data, "\n", 1)) || !llm__buf_add(a, &d->data, val, vlen)) {
             d->err = LLM_ERR_NO_MEMORY;
             return 0;
@@ -1869,19 +2061,19 @@ static int llm__sse_feed(const llm_allocator *a, llm__sse *d, const char *p, siz
         cr = (const char *)memchr(p, '\r', lim);
         k = cr ? (size_t)(cr - p) : lim;
         if (k == n) { /* unfinished line: keep it */
-            if (d->line.len + n > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+            if (n > d->line_max - d->line.len) { d->err = LLM_ERR_TOO_LARGE; return 0; }
             if (!llm__buf_add(a, &d->line, p, n)) { d->err = LLM_ERR_NO_MEMORY; return 0; }
             return 1;
         }
         if (d->line.len) {
             int ok;
-            if (d->line.len + k > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+            if (k > d->line_max - d->line.len) { d->err = LLM_ERR_TOO_LARGE; return 0; }
             if (!llm__buf_add(a, &d->line, p, k)) { d->err = LLM_ERR_NO_MEMORY; return 0; }
             ok = llm__sse_line(a, d, d->line.p, d->line.len, cb, ctx);
             llm__buf_clear(&d->line);
             if (!ok) return 0;
         } else {
-            if (k > d->max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
+            if (k > d->line_max) { d->err = LLM_ERR_TOO_LARGE; return 0; }
             if (!llm__sse_line(a, d, p, k, cb, ctx)) return 0;
         }
         if (p[k] == '\r') {
@@ -1979,6 +2171,7 @@ struct llm_client {
     size_t max_response, max_event;
     int max_depth, max_tools;
     char *ca_file;
+    char *proxy, *no_proxy;     /* NULL: libcurl's environment */
     char *anthropic_version;
     char user_agent[160];
     llm_log_fn log_fn;
@@ -2010,12 +2203,69 @@ struct llm_client {
 #endif
 };
 
+/* What one attempt learned and received: reset before each attempt
+   (llm__attempt_reset), freed with the request (llm__attempt_free); nothing
+   of it survives into the next attempt. Everything it allocates from the
+   response goes through the request's meter (r->ra), which bounds it. */
+typedef struct llm__attempt {
+    long http_status;
+    int mode, got_byte;
+    int framing;                /* stream: 1 SSE, 2 NDJSON, 0 undecided */
+    int stream_done;            /* end marker seen: [DONE], message_stop, done */
+    char h_request_id[128], h_content_type[96], h_retry_after[64], h_retry_after_ms[32], h_location[256];
+    int h_should_retry;         /* -1 absent, 0 false, 1 true */
+    size_t header_bytes;        /* response header block so far */
+    size_t bytes;               /* response body bytes */
+    int curl_code;
+    char errbuf[CURL_ERROR_SIZE];
+    llm__buf raw;               /* buffered body (non-stream, errors) */
+    llm__sse sse;
+    llm__ndjson nd;
+    llm__buf scratch;           /* parse memory for stream events */
+    int abort_kind, abort_retryable;
+    llm_timeout_kind abort_timeout;
+    char abort_msg[384];
+    /* the provider's own error detail (error body, error event) */
+    llm__buf pmsg;
+    char type[64], code[64], param[64];
+    /* the answer as it arrives */
+    llm__buf text, reasoning;
+    size_t take_off, cb_off;
+    llm__tool *tools;
+    int n_tools, cap_tools;
+    llm_usage usage;
+    char finish_reason[32], resp_id[128], resp_model[128];
+    llm_json_value *doc, *content_doc;
+    llm__buf events;            /* raw streams: events not yet delivered */
+    size_t events_off;
+    float *vec;                 /* embeddings */
+    int n_vec, dim;
+    int64_t t_first_byte, t_first_token;
+} llm__attempt;
+
+/* How the request ended or, while it waits to retry, how its last attempt
+   failed: what llm_request_error shows. One writer (llm__outcome_set and
+   llm__outcome_done, which start from nothing each time), one free
+   (llm__outcome_free). The strings live in one allocation, keys masked. */
+typedef struct llm__outcome {
+    llm_error err;
+    char *strs;
+} llm__outcome;
+
+#define LLM__REQ_LIVE 0x4C4C4D52u  /* "LLMR" */
+#define LLM__REQ_FREED 0xDEADF4EEu
+/* API misuse: a request used after llm_request_free (debug builds). */
+#define LLM__LIVE(r) LLM_ASSERT((r)->magic == LLM__REQ_LIVE && "llmasync: request used after llm_request_free")
+
 struct llm_request {
     llm_client *c;
+    llm_request *prev, *next;   /* in c->lists[list] */
+    unsigned magic;             /* LLM__REQ_LIVE until freed (misuse checks);
+                                   not in the first 16 bytes, which an
+                                   allocator may reuse at once */
     llm_status status;
     int kind;
     int list;
-    llm_request *prev, *next;   /* in c->lists[list] */
     llm_request *nprev, *nnext; /* in the notify list */
     int notify;
     unsigned seq;
@@ -2037,46 +2287,22 @@ struct llm_request {
     /* transfer */
     CURL *easy;
     int in_multi;
-    char errbuf[CURL_ERROR_SIZE];
     int retries;
-    int64_t t_submit, t_attempt, t_first_byte, t_first_token, t_last_event;
+    int64_t t_submit, t_attempt, t_last_event;
     int64_t deadline_total, retry_at;
-    /* the current attempt's response */
-    long http_status;
-    int mode, got_byte;
-    int framing;                /* stream: 1 SSE, 2 NDJSON, 0 undecided */
-    char h_request_id[128], h_content_type[96], h_retry_after[64], h_retry_after_ms[32], h_location[256];
-    int h_should_retry;         /* -1 absent, 0 false, 1 true */
-    size_t attempt_bytes;
-    llm__buf raw;               /* buffered body (non-stream, errors) */
-    llm__sse sse;
-    llm__ndjson nd;
-    llm__buf scratch;           /* parse memory for stream events */
-    int abort_kind, abort_retryable;
-    llm_timeout_kind abort_timeout;
-    char abort_msg[384];
-    int stream_done;            /* end marker seen: [DONE], message_stop, done */
-    /* results */
-    llm__buf text, reasoning;
-    size_t take_off, cb_off;
-    llm__tool *tools;
-    int n_tools, cap_tools;
-    llm_usage usage;
-    char finish_reason[32], resp_id[128], resp_model[128];
-    llm_json_value *doc, *content_doc;
-    llm__buf events;            /* raw streams: events not yet delivered */
-    size_t events_off;
+    /* the response memory meter: ra allocates through c->alloc, counting */
+    llm_allocator ra;
+    size_t meter_used, meter_limit;
+    int meter_over;             /* an allocation was refused by the bound */
+    llm__attempt a;
     /* embeddings */
-    const char *const *inputs_ref; /* only during submit */
-    float *vec;
-    int n_vec, dim, n_inputs;
+    int n_inputs;
     /* groups (batched embeddings) */
     llm_request *parent;
     llm_request **children;
     int n_children, children_left, batch_size;
     /* outcome */
-    llm_error err;
-    char err_msg[512], err_pmsg[384], err_type[64], err_code[64], err_param[64];
+    llm__outcome o;
     llm_timings tm;
     int terminal;    /* reached DONE, FAILED or CANCELLED (set once) */
     int done_called; /* on_done delivered */
@@ -2084,19 +2310,6 @@ struct llm_request {
     int pinned;      /* llm_chat_blocking is waiting on it: a free is deferred */
     int io_failed;   /* its socket could not be watched: fail it next pump */
 };
-
-/* >>log ================================================================== */
-
-static void llm__log(llm_client *c, llm_log_level lv, const char *fmt, ...) {
-    char buf[512];
-    va_list ap;
-    if (!c->log_fn) return;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    llm__utf8_trim(buf);
-    c->log_fn(lv, buf, c->log_ud);
-}
 
 /* >>errors =============================================================== */
 
@@ -2192,53 +2405,131 @@ static void llm__copy_cut(char *dst, size_t cap, const char *s, size_t n) {
     dst[n] = '\0';
 }
 
-/* Masks a secret in text: every whole occurrence becomes "***", and so does
-   a start of it (6 bytes or more) that ends the text, as when a message was
-   cut in the middle of a quoted key. Works on n bytes (NULs allowed) and
-   updates n; the text only shrinks. */
-static void llm__redact_n(char *s, size_t *n, const char *secret) {
-    size_t sl = secret ? strlen(secret) : 0, i = 0, k;
-    if (sl < 6) return; /* too short to be a key: masking would mangle text */
-    while (i + sl <= *n) {
-        const char *hit = (const char *)memchr(s + i, secret[0], *n - i - sl + 1);
-        if (!hit) break;
-        i = (size_t)(hit - s);
-        if (memcmp(s + i, secret, sl) == 0) {
-            memcpy(s + i, "***", 3);
-            memmove(s + i + 3, s + i + sl, *n - i - sl);
-            *n -= sl - 3;
+/* Key masking. Every run of LLM__MASK_MIN or more consecutive characters of
+   a configured key becomes "***" wherever the text holds it: plain, JSON-
+   escaped (\u0073, \/) or URL-encoded (%73), whole or in pieces, cut or not.
+   So a cut can never leave more than LLM__MASK_MIN - 1 characters of a key
+   behind, whichever comes first, the cut or the masking. */
+#define LLM__MASK_MIN 8
+
+/* Does text[i..] hold the key character ch, plainly or encoded? Returns the
+   bytes it takes in text, 0 if not. */
+static size_t llm__mask_char(const char *t, size_t n, size_t i, char ch) {
+    if (t[i] == ch) return 1;
+    if (t[i] == '%' && i + 2 < n) {
+        int h = llm__hexval((unsigned char)t[i + 1]), l = llm__hexval((unsigned char)t[i + 2]);
+        if (h >= 0 && l >= 0 && h * 16 + l == (unsigned char)ch) return 3;
+    }
+    if (t[i] == '\\' && i + 1 < n) {
+        if (t[i + 1] == ch && (ch == '/' || ch == '\\' || ch == '"')) return 2;
+        if (t[i + 1] == 'u' && i + 5 < n) {
+            int k, v = 0;
+            for (k = 2; k < 6; k++) {
+                int h = llm__hexval((unsigned char)t[i + k]);
+                if (h < 0) return 0;
+                v = v * 16 + h;
+            }
+            if (v == (unsigned char)ch) return 6;
+        }
+    }
+    return 0;
+}
+
+/* The text bytes of the longest run of one key starting at text[i] (0 when
+   no run reaches the minimum). A run may start anywhere in the key. */
+static size_t llm__mask_run(const char *t, size_t n, size_t i, const char *key, size_t kl) {
+    size_t best = 0, j;
+    for (j = 0; j + LLM__MASK_MIN <= kl; j++) {
+        size_t at = i, m = 0, step;
+        if (t[i] != key[j] && t[i] != '%' && t[i] != '\\') continue;
+        while (j + m < kl && at < n && (step = llm__mask_char(t, n, at, key[j + m])) != 0) { at += step; m++; }
+        if (m >= LLM__MASK_MIN && at - i > best) best = at - i;
+    }
+    return best;
+}
+
+/* Masks every key of the client in t[0..*n) (NULs allowed), in place; the
+   text only shrinks. Keys shorter than the run length are masked whole. */
+static void llm__mask_n(const llm_client *c, char *t, size_t *n) {
+    size_t i = 0;
+    int k;
+    for (k = 0; k < c->n_prov; k++) { /* the common case: nothing to find */
+        const char *key = c->prov[k].api_key;
+        if (strlen(key) >= 6) break;
+    }
+    if (k == c->n_prov) return;
+    while (i < *n) {
+        size_t span = 0;
+        for (k = 0; k < c->n_prov; k++) {
+            const char *key = c->prov[k].api_key;
+            size_t kl = strlen(key), run;
+            if (kl < 6) continue;
+            if (kl < LLM__MASK_MIN) { /* a short key: only whole */
+                size_t at = i, m = 0, step;
+                while (m < kl && at < *n && (step = llm__mask_char(t, *n, at, key[m])) != 0) { at += step; m++; }
+                run = m == kl ? at - i : 0;
+            } else {
+                run = llm__mask_run(t, *n, i, key, kl);
+            }
+            if (run > span) span = run;
+        }
+        if (span >= 3) {
+            memcpy(t + i, "***", 3);
+            memmove(t + i + 3, t + i + span, *n - i - span);
+            *n -= span - 3;
             i += 3;
         } else {
             i++;
         }
     }
-    for (k = sl - 1; k >= 6; k--) /* a cut-off start of the key at the end */
-        if (*n >= k && memcmp(s + *n - k, secret, k) == 0) {
-            memcpy(s + *n - k, "***", 3);
-            *n = *n - k + 3;
-            break;
-        }
-    s[*n] = '\0';
+}
+static void llm__mask(const llm_client *c, char *s) {
+    size_t n = strlen(s);
+    llm__mask_n(c, s, &n);
+    s[n] = '\0';
 }
 
-/* Masks every provider key of the client in a NUL-terminated string. */
-static void llm__redact_keys(const llm_client *c, char *s) {
-    int i;
-    size_t n = strlen(s);
-    for (i = 0; i < c->n_prov; i++) llm__redact_n(s, &n, c->prov[i].api_key);
+/* Provider messages are kept whole up to this many bytes; a longer one is
+   cut at a character boundary and ends with LLM__CUT_MARK. */
+#ifndef LLM_PROVIDER_MESSAGE_MAX
+#define LLM_PROVIDER_MESSAGE_MAX 4096
+#endif
+#define LLM__CUT_MARK " [...]"
+
+/* >>log ================================================================== */
+
+static void llm__log(llm_client *c, llm_log_level lv, const char *fmt, ...) {
+    char buf[LLM_PROVIDER_MESSAGE_MAX + 1024];
+    va_list ap;
+    if (!c->log_fn) return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    llm__mask(c, buf); /* before the cut below, and any fragment left is short */
+    llm__utf8_trim(buf);
+    c->log_fn(lv, buf, c->log_ud);
 }
 
 /* >>request helpers ====================================================== */
 
 static void llm__abort(llm_request *r, llm_error_kind kind, int retryable, const char *fmt, ...) {
     va_list ap;
-    if (r->abort_kind) return; /* the first cause wins */
-    r->abort_kind = (int)kind;
-    r->abort_retryable = retryable;
+    if (r->a.abort_kind) return; /* the first cause wins */
+    if (kind == LLM_ERR_NO_MEMORY && r->meter_over) {
+        /* not the system's memory: the response's bound said no */
+        r->a.abort_kind = LLM_ERR_TOO_LARGE;
+        r->a.abort_retryable = 0;
+        snprintf(r->a.abort_msg, sizeof r->a.abort_msg,
+                 "the response needs more memory than its bound (2 x max_response_bytes + 1 MiB = %lu bytes)",
+                 (unsigned long)(2 * r->c->max_response + ((size_t)1 << 20)));
+        return;
+    }
+    r->a.abort_kind = (int)kind;
+    r->a.abort_retryable = retryable;
     va_start(ap, fmt);
-    vsnprintf(r->abort_msg, sizeof r->abort_msg, fmt, ap);
+    vsnprintf(r->a.abort_msg, sizeof r->a.abort_msg, fmt, ap);
     va_end(ap);
-    llm__utf8_trim(r->abort_msg);
+    llm__utf8_trim(r->a.abort_msg);
 }
 
 static void llm__notify(llm_request *r) {
@@ -2259,18 +2550,23 @@ static void llm__unnotify(llm_request *r) {
     r->notify = 0;
 }
 
+static void llm__first_token(llm_request *r) {
+    if (r->a.t_first_token) return;
+    r->a.t_first_token = r->c->cb_now ? r->c->cb_now : llm__now_us();
+    r->tm.first_token_ms = (double)(r->a.t_first_token - r->t_submit) / 1000.0;
+}
 static int llm__add_text(llm_request *r, const char *s, size_t n) {
     if (!n) return 1;
-    if (!llm__buf_add(&r->c->alloc, &r->text, s, n)) {
+    if (!llm__buf_add(&r->ra, &r->a.text, s, n)) {
         llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory while receiving text");
         return 0;
     }
-    if (!r->t_first_token) r->t_first_token = r->c->cb_now ? r->c->cb_now : llm__now_us();
+    llm__first_token(r);
     llm__notify(r);
     return 1;
 }
 static int llm__add_reasoning(llm_request *r, const char *s, size_t n) {
-    if (n && !llm__buf_add(&r->c->alloc, &r->reasoning, s, n)) {
+    if (n && !llm__buf_add(&r->ra, &r->a.reasoning, s, n)) {
         llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory while receiving text");
         return 0;
     }
@@ -2287,24 +2583,24 @@ static void llm__set_str(char *dst, size_t cap, const llm_json_value *v) {
 static llm__tool *llm__tool_at(llm_request *r, int index) {
     int i;
     llm__tool *t;
-    for (i = r->n_tools - 1; i >= 0; i--)
-        if (r->tools[i].index == index) return &r->tools[i];
-    if (index < 0 || r->n_tools >= r->c->max_tools) {
+    for (i = r->a.n_tools - 1; i >= 0; i--)
+        if (r->a.tools[i].index == index) return &r->a.tools[i];
+    if (index < 0 || r->a.n_tools >= r->c->max_tools) {
         llm__abort(r, LLM_ERR_PROTOCOL, 0, "tool call index %d outside the limit of %d", index, r->c->max_tools);
         return NULL;
     }
-    if (r->n_tools == r->cap_tools) {
-        int nc = r->cap_tools ? r->cap_tools * 2 : 4;
-        llm__tool *nt = (llm__tool *)llm__realloc(&r->c->alloc, r->tools, (size_t)nc * sizeof(llm__tool));
+    if (r->a.n_tools == r->a.cap_tools) {
+        int nc = r->a.cap_tools ? r->a.cap_tools * 2 : 4;
+        llm__tool *nt = (llm__tool *)llm__realloc(&r->ra, r->a.tools, (size_t)nc * sizeof(llm__tool));
         if (!nt) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return NULL; }
-        r->tools = nt;
-        r->cap_tools = nc;
+        r->a.tools = nt;
+        r->a.cap_tools = nc;
     }
-    t = &r->tools[r->n_tools++];
+    t = &r->a.tools[r->a.n_tools++];
     memset(t, 0, sizeof *t);
     t->index = index;
     llm__notify(r);
-    if (!r->t_first_token) r->t_first_token = r->c->cb_now ? r->c->cb_now : llm__now_us();
+    llm__first_token(r);
     return t;
 }
 static int llm__tool_set(llm_request *r, llm__buf *b, const llm_json_value *v, int append) {
@@ -2312,12 +2608,12 @@ static int llm__tool_set(llm_request *r, llm__buf *b, const llm_json_value *v, i
     const char *s = llm_json_string(v, &n);
     if (!s) return 1;
     if (!append) llm__buf_clear(b);
-    if (!llm__buf_add(&r->c->alloc, b, s, n)) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return 0; }
+    if (!llm__buf_add(&r->ra, b, s, n)) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return 0; }
     return 1;
 }
 static int llm__tool_type(llm_request *r, llm__tool *t, const char *type) {
     llm__buf_clear(&t->type);
-    if (!llm__buf_adds(&r->c->alloc, &t->type, type)) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return 0; }
+    if (!llm__buf_adds(&r->ra, &t->type, type)) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return 0; }
     return 1;
 }
 /* Arguments that arrive as an object (Anthropic non-stream, Ollama). */
@@ -2327,16 +2623,23 @@ static int llm__tool_args_json(llm_request *r, llm__tool *t, const llm_json_valu
     const char *s;
     if (!v) return 1;
     if (v->type == LLM_JSON_STRING) return llm__tool_set(r, &t->args, v, 1);
-    llm_jw_init(&w, &r->c->alloc);
+    llm_jw_init(&w, &r->ra);
     llm_jw_value(&w, v);
     s = llm_jw_text(&w, &n);
-    if (!s || !llm__buf_add(&r->c->alloc, &t->args, s, n)) {
+    if (!s || !llm__buf_add(&r->ra, &t->args, s, n)) {
         llm_jw_free(&w);
         llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls");
         return 0;
     }
     llm_jw_free(&w);
     return 1;
+}
+
+/* Token counts come from the server: sums saturate instead of overflowing. */
+static int64_t llm__sat_add(int64_t a, int64_t b) {
+    if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+    return a + b;
 }
 
 static void llm__usage_read(llm_usage *u, const llm_json_value *o) {
@@ -2352,75 +2655,118 @@ static void llm__usage_read(llm_usage *u, const llm_json_value *o) {
     if (llm_json_int64(llm_json_get(o, "input_tokens"), &v)) u->prompt_tokens = v;
     if (llm_json_int64(llm_json_get(o, "output_tokens"), &v)) u->completion_tokens = v;
     if (llm_json_int64(llm_json_get(o, "cache_read_input_tokens"), &v)) u->cached_tokens = v;
-    if (!llm_json_get(o, "total_tokens")) u->total_tokens = u->prompt_tokens + u->completion_tokens;
+    if (!llm_json_get(o, "total_tokens")) u->total_tokens = llm__sat_add(u->prompt_tokens, u->completion_tokens);
 }
 
+/* Copies a provider string into dst (cap bytes), cut at a character
+   boundary with LLM__CUT_MARK when longer. */
+static void llm__copy_marked(char *dst, size_t cap, const char *s, size_t n) {
+    size_t mark = sizeof LLM__CUT_MARK - 1;
+    if (n < cap) { memcpy(dst, s, n); dst[n] = '\0'; return; }
+    n = cap - 1 - mark;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    memcpy(dst, s, n);
+    memcpy(dst + n, LLM__CUT_MARK, mark + 1);
+}
+static void llm__set_marked(char *dst, size_t cap, const llm_json_value *v) {
+    size_t n;
+    const char *s = llm_json_string(v, &n);
+    if (s) llm__copy_marked(dst, cap, s, n);
+}
+/* The provider's message: whole up to LLM_PROVIDER_MESSAGE_MAX bytes, else
+   cut at a character boundary and marked. */
+static void llm__set_pmsg(llm_request *r, const char *s, size_t n) {
+    size_t mark = sizeof LLM__CUT_MARK - 1, keep = n;
+    int cut = n > LLM_PROVIDER_MESSAGE_MAX;
+    llm__buf_clear(&r->a.pmsg);
+    if (cut) {
+        keep = LLM_PROVIDER_MESSAGE_MAX - mark;
+        while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80) keep--;
+    }
+    if (!llm__buf_add(&r->ra, &r->a.pmsg, s, keep) || (cut && !llm__buf_adds(&r->ra, &r->a.pmsg, LLM__CUT_MARK))) {
+        llm__buf_clear(&r->a.pmsg);
+        if (r->meter_over) r->meter_over = 0; /* over the bound: the message says less, the kind is still right */
+        else llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for the provider's error message");
+    }
+}
+static void llm__set_pmsg_json(llm_request *r, const llm_json_value *v) {
+    size_t n;
+    const char *s = llm_json_string(v, &n);
+    if (s) llm__set_pmsg(r, s, n);
+}
+static const char *llm__pmsg(const llm_request *r) { return r->a.pmsg.len ? r->a.pmsg.p : ""; }
+
 /* Reads a provider error object ({"message","type","code","param"}, or a
-   bare string) into the request's error detail fields. */
+   bare string) into the attempt's error detail. */
 static void llm__error_detail(llm_request *r, const llm_json_value *e) {
     const llm_json_value *v;
     if (!e) return;
-    if (e->type == LLM_JSON_STRING) { llm__set_str(r->err_pmsg, sizeof r->err_pmsg, e); return; }
+    if (e->type == LLM_JSON_STRING) { llm__set_pmsg_json(r, e); return; }
     if (e->type != LLM_JSON_OBJECT) return;
-    llm__set_str(r->err_pmsg, sizeof r->err_pmsg, llm_json_get(e, "message"));
-    llm__set_str(r->err_type, sizeof r->err_type, llm_json_get(e, "type"));
+    llm__set_pmsg_json(r, llm_json_get(e, "message"));
+    llm__set_marked(r->a.type, sizeof r->a.type, llm_json_get(e, "type"));
     v = llm_json_get(e, "code");
-    if (v && v->type == LLM_JSON_NUMBER) llm__copy_cut(r->err_code, sizeof r->err_code, v->str, v->len);
-    else llm__set_str(r->err_code, sizeof r->err_code, v);
-    llm__set_str(r->err_param, sizeof r->err_param, llm_json_get(e, "param"));
+    if (v && v->type == LLM_JSON_NUMBER) llm__copy_marked(r->a.code, sizeof r->a.code, v->str, v->len);
+    else llm__set_marked(r->a.code, sizeof r->a.code, v);
+    llm__set_marked(r->a.param, sizeof r->a.param, llm_json_get(e, "param"));
 }
 
 /* Error bodies come in many shapes: OpenAI {"error":{...}}, Anthropic
    {"type":"error","error":{...}}, Ollama {"error":"..."}, FastAPI-style
-   {"detail":...}, {"message":...}, HTML pages, plain text, nothing. */
+   {"detail":...}, {"message":...}, HTML pages, plain text, nothing. A body
+   too big to parse within the response's memory bound is shown as text:
+   the status still says what happened. */
 static void llm__decode_error_body(llm_request *r) {
-    const char *b = r->raw.p ? r->raw.p : "";
-    size_t n = r->raw.len;
+    const char *b = r->a.raw.p ? r->a.raw.p : "";
+    size_t n = r->a.raw.len;
     llm_json_value *doc;
     llm_json_options o;
     llm_json_result jr;
     memset(&o, 0, sizeof o);
-    o.allocator = &r->c->alloc;
+    o.allocator = &r->ra;
     o.max_depth = r->c->max_depth;
-    r->err_pmsg[0] = r->err_type[0] = r->err_code[0] = r->err_param[0] = '\0';
+    llm__buf_clear(&r->a.pmsg);
+    r->a.type[0] = r->a.code[0] = r->a.param[0] = '\0';
     if (n == 0) return;
-    { /* keys out before any cut could leave half of one */
-        int i;
-        for (i = 0; i < r->c->n_prov; i++) llm__redact_n(r->raw.p, &r->raw.len, r->c->prov[i].api_key);
-        n = r->raw.len;
-    }
     doc = llm_json_parse(b, n, &o, &jr);
     if (!doc && jr.error == LLM_JSON_ERR_NO_MEMORY) {
-        llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding an error body");
-        return;
+        if (!r->meter_over) {
+            llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding an error body");
+            return;
+        }
+        r->meter_over = 0; /* read it as text below */
     }
     if (doc) {
         const llm_json_value *e = llm_json_get(doc, "error"), *d;
         if (e) llm__error_detail(r, e);
-        if (!r->err_pmsg[0]) llm__set_str(r->err_pmsg, sizeof r->err_pmsg, llm_json_get(doc, "message"));
+        if (!r->a.pmsg.len) llm__set_pmsg_json(r, llm_json_get(doc, "message"));
         d = llm_json_get(doc, "detail");
-        if (!r->err_pmsg[0] && d) {
-            if (d->type == LLM_JSON_STRING) llm__set_str(r->err_pmsg, sizeof r->err_pmsg, d);
-            else llm__set_str(r->err_pmsg, sizeof r->err_pmsg, llm_json_path(d, "0.msg"));
+        if (!r->a.pmsg.len && d) {
+            if (d->type == LLM_JSON_STRING) llm__set_pmsg_json(r, d);
+            else llm__set_pmsg_json(r, llm_json_path(d, "0.msg"));
         }
-        if (!r->err_type[0]) llm__set_str(r->err_type, sizeof r->err_type, llm_json_get(doc, "type"));
-        if (!strcmp(r->err_type, "error")) r->err_type[0] = '\0';
+        if (!r->a.type[0]) llm__set_marked(r->a.type, sizeof r->a.type, llm_json_get(doc, "type"));
+        if (!strcmp(r->a.type, "error")) r->a.type[0] = '\0';
         llm_json_free(doc);
-        if (!r->err_pmsg[0]) llm__copy_cut(r->err_pmsg, 201, b, n); /* 200 bytes at most, whole characters */
+        if (!r->a.pmsg.len) { /* JSON without a message: its first 200 bytes, whole characters */
+            size_t k = n > 200 ? 200 : n;
+            while (k > 0 && k < n && ((unsigned char)b[k] & 0xC0) == 0x80) k--;
+            llm__set_pmsg(r, b, llm__utf8_valid((const unsigned char *)b, k));
+        }
         return;
     }
     { /* not JSON: an HTML page's <title>, else the text with tags removed */
         const char *t = NULL, *te = NULL, *p;
-        size_t i, o2 = 0;
-        char tmp[sizeof r->err_pmsg];
+        size_t i, o2 = 0, scan = n > ((size_t)1 << 20) ? ((size_t)1 << 20) : n; /* the start says enough */
+        char tmp[LLM_PROVIDER_MESSAGE_MAX + 16];
         int in_tag = 0, space = 0;
-        for (p = b; p + 7 <= b + n; p++)
+        for (p = b; p + 7 <= b + scan; p++)
             if (llm__ieq_n(p, 7, "<title>")) { t = p + 7; break; }
         if (t)
-            for (p = t; p + 8 <= b + n; p++)
+            for (p = t; p + 8 <= b + scan; p++)
                 if (llm__ieq_n(p, 8, "</title>")) { te = p; break; }
         if (t && te) { b = t; n = (size_t)(te - t); }
-        for (i = 0; i < n && o2 < sizeof tmp - 16; i++) {
+        for (i = 0; i < n && o2 < sizeof tmp - 8; i++) {
             unsigned char ch = (unsigned char)b[i];
             if (ch == '<') { in_tag = 1; continue; }
             if (ch == '>') { in_tag = 0; space = 1; continue; }
@@ -2431,7 +2777,7 @@ static void llm__decode_error_body(llm_request *r) {
             tmp[o2++] = (char)ch;
         }
         o2 = llm__utf8_valid((const unsigned char *)tmp, o2); /* keep the valid prefix */
-        llm__copy_cut(r->err_pmsg, sizeof r->err_pmsg, tmp, o2);
+        llm__set_pmsg(r, tmp, o2);
     }
 }
 
@@ -2657,11 +3003,11 @@ static void llm__dec_openai_message(llm_request *r, const llm_json_value *msg) {
     if (s) llm__add_reasoning(r, s, n);
     tcs = llm_json_get(msg, "tool_calls");
     if (tcs && tcs->type == LLM_JSON_ARRAY) {
-        for (i = 0; i < tcs->len && !r->abort_kind; i++) {
+        for (i = 0; i < tcs->len && !r->a.abort_kind; i++) {
             /* whole calls (OpenAI answers, Ollama lines): each is a new one,
                also when a stream sends them in separate lines */
             const llm_json_value *tc = &tcs->items[i];
-            llm__tool *t = llm__tool_at(r, r->n_tools);
+            llm__tool *t = llm__tool_at(r, r->a.n_tools);
             if (!t) return;
             llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0);
             llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0);
@@ -2672,9 +3018,16 @@ static void llm__dec_openai_message(llm_request *r, const llm_json_value *msg) {
     }
 }
 
+/* What the server says of its answer (id, model, finish reason) is handed
+   out as it arrives: masked as it is stored. */
+static void llm__set_meta(llm_request *r, char *dst, size_t cap, const llm_json_value *v) {
+    llm__set_str(dst, cap, v);
+    llm__mask(r->c, dst);
+}
+
 static void llm__dec_meta(llm_request *r, const llm_json_value *root) {
-    if (!r->resp_id[0]) llm__set_str(r->resp_id, sizeof r->resp_id, llm_json_get(root, "id"));
-    if (!r->resp_model[0]) llm__set_str(r->resp_model, sizeof r->resp_model, llm_json_get(root, "model"));
+    if (!r->a.resp_id[0]) llm__set_meta(r, r->a.resp_id, sizeof r->a.resp_id, llm_json_get(root, "id"));
+    if (!r->a.resp_model[0]) llm__set_meta(r, r->a.resp_model, sizeof r->a.resp_model, llm_json_get(root, "model"));
 }
 
 /* A whole (non-stream) chat answer. */
@@ -2683,7 +3036,7 @@ static void llm__decode_chat(llm_request *r, const llm_json_value *root) {
     size_t i;
     if (e && !llm_json_is_null(e)) { /* an error under a 2xx status (Ollama does this) */
         llm__error_detail(r, e);
-        llm__abort(r, llm__kind_of_type(r->err_type, LLM_ERR_SERVER), 1, "%s", r->err_pmsg[0] ? r->err_pmsg : "error in response");
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "%s", r->a.pmsg.len ? llm__pmsg(r) : "error in response");
         return;
     }
     llm__dec_meta(r, root);
@@ -2697,14 +3050,14 @@ static void llm__decode_chat(llm_request *r, const llm_json_value *root) {
         }
         if (!c0) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no choice with index 0"); return; }
         llm__dec_openai_message(r, llm_json_get(c0, "message"));
-        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(c0, "finish_reason"));
-        llm__usage_read(&r->usage, llm_json_get(root, "usage"));
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(c0, "finish_reason"));
+        llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
         break;
     }
     case LLM_API_ANTHROPIC: {
         const llm_json_value *content = llm_json_get(root, "content");
         if (!content || content->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no content array"); return; }
-        for (i = 0; i < content->len && !r->abort_kind; i++) {
+        for (i = 0; i < content->len && !r->a.abort_kind; i++) {
             const llm_json_value *b = &content->items[i];
             const char *type = llm_json_string(llm_json_get(b, "type"), NULL);
             size_t n;
@@ -2725,17 +3078,17 @@ static void llm__decode_chat(llm_request *r, const llm_json_value *root) {
                 llm__tool_args_json(r, t, llm_json_get(b, "input"));
             }
         }
-        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(root, "stop_reason"));
-        llm__usage_read(&r->usage, llm_json_get(root, "usage"));
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(root, "stop_reason"));
+        llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
         break;
     }
     case LLM_API_OLLAMA: {
         int64_t v;
         llm__dec_openai_message(r, llm_json_get(root, "message"));
-        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(root, "done_reason"));
-        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->usage.prompt_tokens = v;
-        if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->usage.completion_tokens = v;
-        r->usage.total_tokens = r->usage.prompt_tokens + r->usage.completion_tokens;
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(root, "done_reason"));
+        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->a.usage.prompt_tokens = v;
+        if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->a.usage.completion_tokens = v;
+        r->a.usage.total_tokens = llm__sat_add(r->a.usage.prompt_tokens, r->a.usage.completion_tokens);
         break;
     }
     }
@@ -2748,8 +3101,8 @@ static int llm__ev_openai(llm_request *r, const char *ev, size_t el, const llm_j
     size_t i, j;
     if ((e && !llm_json_is_null(e)) || llm__eq_n(ev, el, "error")) {
         llm__error_detail(r, e ? e : root);
-        llm__abort(r, llm__kind_of_type(r->err_type, LLM_ERR_SERVER), 1, "stream error: %s",
-                   r->err_pmsg[0] ? r->err_pmsg : "error event");
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->a.pmsg.len ? llm__pmsg(r) : "error event");
         return 1;
     }
     llm__dec_meta(r, root);
@@ -2785,10 +3138,10 @@ static int llm__ev_openai(llm_request *r, const char *ev, size_t el, const llm_j
                 !llm__tool_set(r, &t->args, llm_json_path(tc, "function.arguments"), 1))
                 return 1;
         }
-        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(c0, "finish_reason"));
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(c0, "finish_reason"));
     }
     u = llm_json_get(root, "usage");
-    if (u && u->type == LLM_JSON_OBJECT) llm__usage_read(&r->usage, u);
+    if (u && u->type == LLM_JSON_OBJECT) llm__usage_read(&r->a.usage, u);
     return 0;
 }
 
@@ -2804,14 +3157,14 @@ static int llm__ev_anthropic(llm_request *r, const char *ev, size_t el, const ll
     if (!strcmp(type, "ping")) return 0;
     if (!strcmp(type, "error")) {
         llm__error_detail(r, llm_json_get(root, "error"));
-        llm__abort(r, llm__kind_of_type(r->err_type, LLM_ERR_SERVER), 1, "stream error: %s",
-                   r->err_pmsg[0] ? r->err_pmsg : "error event");
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->a.pmsg.len ? llm__pmsg(r) : "error event");
         return 1;
     }
     if (!strcmp(type, "message_start")) {
         v = llm_json_get(root, "message");
         llm__dec_meta(r, v);
-        llm__usage_read(&r->usage, llm_json_get(v, "usage"));
+        llm__usage_read(&r->a.usage, llm_json_get(v, "usage"));
         return 0;
     }
     llm_json_int64(llm_json_get(root, "index"), &idx);
@@ -2830,7 +3183,7 @@ static int llm__ev_anthropic(llm_request *r, const char *ev, size_t el, const ll
             s = llm_json_string(llm_json_get(v, "text"), &n);
             if (s && !llm__add_text(r, s, n)) return 1;
         }
-        return r->abort_kind ? 1 : 0;
+        return r->a.abort_kind ? 1 : 0;
     }
     if (!strcmp(type, "content_block_delta")) {
         v = llm_json_get(root, "delta");
@@ -2843,7 +3196,7 @@ static int llm__ev_anthropic(llm_request *r, const char *ev, size_t el, const ll
             int i;
             llm__tool *t = NULL;
             if (idx < 0 || idx >= 1000000) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "bad content block index"); return 1; }
-            for (i = 0; i < r->n_tools; i++) if (r->tools[i].index == (int)idx) t = &r->tools[i];
+            for (i = 0; i < r->a.n_tools; i++) if (r->a.tools[i].index == (int)idx) t = &r->a.tools[i];
             /* server_tool_use / mcp_tool_use blocks stream their input too:
                the server runs those, they are not calls for the host */
             if (t && !llm__tool_set(r, &t->args, llm_json_get(v, "partial_json"), 1)) return 1;
@@ -2854,11 +3207,11 @@ static int llm__ev_anthropic(llm_request *r, const char *ev, size_t el, const ll
         return 0;
     }
     if (!strcmp(type, "message_delta")) {
-        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_path(root, "delta.stop_reason"));
-        llm__usage_read(&r->usage, llm_json_get(root, "usage"));
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_path(root, "delta.stop_reason"));
+        llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
         return 0;
     }
-    if (!strcmp(type, "message_stop")) r->stream_done = 1;
+    if (!strcmp(type, "message_stop")) r->a.stream_done = 1;
     return 0; /* content_block_stop and unknown events */
 }
 
@@ -2868,19 +3221,19 @@ static int llm__ev_ollama(llm_request *r, const llm_json_value *root) {
     int64_t v;
     if (e && !llm_json_is_null(e)) {
         llm__error_detail(r, e);
-        llm__abort(r, llm__kind_of_type(r->err_type, LLM_ERR_SERVER), 1, "stream error: %s",
-                   r->err_pmsg[0] ? r->err_pmsg : "error line");
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->a.pmsg.len ? llm__pmsg(r) : "error line");
         return 1;
     }
     llm__dec_meta(r, root);
     llm__dec_openai_message(r, llm_json_get(root, "message"));
-    if (r->abort_kind) return 1;
+    if (r->a.abort_kind) return 1;
     if (llm_json_bool(llm_json_get(root, "done"), 0)) {
-        r->stream_done = 1;
-        llm__set_str(r->finish_reason, sizeof r->finish_reason, llm_json_get(root, "done_reason"));
-        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->usage.prompt_tokens = v;
-        if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->usage.completion_tokens = v;
-        r->usage.total_tokens = r->usage.prompt_tokens + r->usage.completion_tokens;
+        r->a.stream_done = 1;
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(root, "done_reason"));
+        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->a.usage.prompt_tokens = v;
+        if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->a.usage.completion_tokens = v;
+        r->a.usage.total_tokens = llm__sat_add(r->a.usage.prompt_tokens, r->a.usage.completion_tokens);
     }
     return 0;
 }
@@ -2889,13 +3242,12 @@ static int llm__ev_ollama(llm_request *r, const llm_json_value *root) {
    appended to the text. */
 static int llm__ev_raw(llm_request *r, const char *ev, size_t el, const char *data, size_t dl) {
     uint32_t lens[2];
-    llm_client *c = r->c;
     lens[0] = (uint32_t)el;
     lens[1] = (uint32_t)dl;
     if (r->on_event) {
-        if (!llm__buf_add(&c->alloc, &r->events, lens, sizeof lens) || !llm__buf_add(&c->alloc, &r->events, ev, el) ||
-            !llm__buf_add(&c->alloc, &r->events, "", 1) || !llm__buf_add(&c->alloc, &r->events, data, dl) ||
-            !llm__buf_add(&c->alloc, &r->events, "", 1)) {
+        if (!llm__buf_add(&r->ra, &r->a.events, lens, sizeof lens) || !llm__buf_add(&r->ra, &r->a.events, ev, el) ||
+            !llm__buf_add(&r->ra, &r->a.events, "", 1) || !llm__buf_add(&r->ra, &r->a.events, data, dl) ||
+            !llm__buf_add(&r->ra, &r->a.events, "", 1)) {
             llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for stream events");
             return 1;
         }
@@ -2913,10 +3265,10 @@ static int llm__stream_event(void *ctx, const char *ev, size_t el, const char *d
     r->t_last_event = r->c->cb_now;
     if (r->kind == LLM__K_RAW) return llm__ev_raw(r, ev, el, data, dl);
     if (r->prov->api == LLM_API_OPENAI && dl == 6 && memcmp(data, "[DONE]", 6) == 0) {
-        r->stream_done = 1;
+        r->a.stream_done = 1;
         return 0;
     }
-    root = llm__json_parse_buf(&r->c->alloc, &r->scratch, data, dl, r->c->max_depth, &jr);
+    root = llm__json_parse_buf(&r->ra, &r->a.scratch, data, dl, r->c->max_depth, &jr);
     if (!root) {
         if (jr.error == LLM_JSON_ERR_NO_MEMORY) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory parsing a stream event");
         else llm__abort(r, LLM_ERR_PROTOCOL, 0, "stream event is not valid JSON (byte %lu: %s)",
@@ -2955,25 +3307,28 @@ static int llm__embed_vector(llm_request *r, const llm_json_value *e, int slot) 
         return 0;
     }
     if (n == 0 || n > 1000000) return 0;
-    if (!r->vec) {
+    if (!r->a.vec) {
         if ((size_t)r->n_inputs > ((size_t)-1 / sizeof(float)) / n) return 0;
-        r->dim = (int)n;
-        r->vec = (float *)llm__calloc(&r->c->alloc, (size_t)r->n_inputs * n * sizeof(float));
-        if (!r->vec) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for embeddings"); return 0; }
+        r->a.dim = (int)n;
+        r->a.vec = (float *)llm__calloc(&r->ra, (size_t)r->n_inputs * n * sizeof(float));
+        if (!r->a.vec) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for embeddings"); return 0; }
     }
-    out = r->vec + (size_t)slot * (size_t)r->dim;
+    out = r->a.vec + (size_t)slot * (size_t)r->a.dim;
     if (e->type == LLM_JSON_ARRAY) {
-        if (n != (size_t)r->dim) return 0;
+        if (n != (size_t)r->a.dim) return 0;
         for (i = 0; i < n; i++) {
             double d;
             if (!llm_json_number(&e->items[i], &d)) return 0;
+            /* a finite double beyond float's range has no float value
+               (converting it is undefined): such a vector is malformed */
+            if (d > 3.4028234663852886e38 || d < -3.4028234663852886e38) return 0;
             out[i] = (float)d;
         }
         return 1;
     } else { /* base64 */
         const char *s = e->str;
         unsigned char bytes[4];
-        size_t k = 0, nb = 0, want = (size_t)r->dim * 4;
+        size_t k = 0, nb = 0, want = (size_t)r->a.dim * 4;
         uint32_t acc = 0;
         int bits = 0;
         for (i = 0; i < e->len && s[i] != '='; i++) {
@@ -2987,7 +3342,7 @@ static int llm__embed_vector(llm_request *r, const llm_json_value *e, int slot) 
                 if (nb % 4 == 0) {
                     uint32_t u = (uint32_t)bytes[0] | ((uint32_t)bytes[1] << 8) | ((uint32_t)bytes[2] << 16) | ((uint32_t)bytes[3] << 24);
                     float f;
-                    if (k >= (size_t)r->dim) return 0;
+                    if (k >= (size_t)r->a.dim) return 0;
                     memcpy(&f, &u, sizeof f);
                     out[k++] = f;
                 }
@@ -3015,14 +3370,20 @@ static void llm__decode_embed(llm_request *r, const llm_json_value *root) {
                 return;
             }
         }
-        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->usage.prompt_tokens = r->usage.total_tokens = v;
-        r->n_vec = r->n_inputs;
-        llm__set_str(r->resp_model, sizeof r->resp_model, llm_json_get(root, "model"));
+        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->a.usage.prompt_tokens = r->a.usage.total_tokens = v;
+        r->a.n_vec = r->n_inputs;
+        llm__set_meta(r, r->a.resp_model, sizeof r->a.resp_model, llm_json_get(root, "model"));
         return;
     }
     data = llm_json_get(root, "data");
     if (!data || data->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: response has no data array"); return; }
-    seen = (unsigned char *)llm__calloc(&r->c->alloc, (size_t)r->n_inputs);
+    /* every vector must be there before n_inputs x dimension floats are
+       allocated from the size of the first */
+    if (data->len != (size_t)r->n_inputs) {
+        llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: got %lu of %d vectors", (unsigned long)data->len, r->n_inputs);
+        return;
+    }
+    seen = (unsigned char *)llm__calloc(&r->ra, (size_t)r->n_inputs);
     if (!seen) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for embeddings"); return; }
     for (i = 0; i < data->len; i++) {
         const llm_json_value *it = &data->items[i];
@@ -3032,17 +3393,17 @@ static void llm__decode_embed(llm_request *r, const llm_json_value *root) {
         if (seen[idx]) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: index %lld given twice", (long long)idx); break; }
         seen[idx] = 1;
         if (!llm__embed_vector(r, llm_json_get(it, "embedding"), (int)idx)) {
-            if (!r->abort_kind) llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: vector %lld is malformed or of another size", (long long)idx);
+            if (!r->a.abort_kind) llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: vector %lld is malformed or of another size", (long long)idx);
             break;
         }
         filled++;
     }
-    llm__free(&r->c->alloc, seen);
-    if (r->abort_kind) return;
+    llm__free(&r->ra, seen);
+    if (r->a.abort_kind) return;
     if (filled != r->n_inputs) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: got %d of %d vectors", filled, r->n_inputs); return; }
-    r->n_vec = r->n_inputs;
-    llm__usage_read(&r->usage, llm_json_get(root, "usage"));
-    llm__set_str(r->resp_model, sizeof r->resp_model, llm_json_get(root, "model"));
+    r->a.n_vec = r->n_inputs;
+    llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
+    llm__set_meta(r, r->a.resp_model, sizeof r->a.resp_model, llm_json_get(root, "model"));
 }
 
 /* >>lists ================================================================ */
@@ -3095,54 +3456,124 @@ static void llm__release_easy(llm_request *r) {
     }
 }
 
-static void llm__free_tools(llm_request *r) {
+/* The response memory meter. Everything an attempt allocates from the
+   response (body, decoders, text, parsed documents, tool calls, vectors)
+   goes through r->ra, which counts it and refuses an allocation that would
+   take the request beyond its bound: 2 x max_response_bytes + 1 MiB for the
+   library's whole heap while it handles one response (LLM__METER_SLACK of
+   it is kept for what is not counted: the request itself, its error). A
+   refusal sets meter_over, and llm__abort turns the "no memory" that
+   follows into LLM_ERR_TOO_LARGE. */
+#define LLM__METER_HDR 16 /* keeps the allocator's alignment */
+#define LLM__METER_SLACK ((size_t)64 << 10)
+
+static void *llm__meter_alloc(size_t n, void *u) {
+    llm_request *r = (llm_request *)u;
     const llm_allocator *a = &r->c->alloc;
-    int i;
-    for (i = 0; i < r->n_tools; i++) {
-        llm__tool *t = &r->tools[i];
-        llm__buf_free(a, &t->id);
-        llm__buf_free(a, &t->type);
-        llm__buf_free(a, &t->name);
-        llm__buf_free(a, &t->args);
-        llm_json_free(t->args_json);
+    char *p;
+    if (n > r->meter_limit - r->meter_used || r->meter_limit - r->meter_used - n < LLM__METER_HDR) {
+        r->meter_over = 1;
+        return NULL;
     }
-    r->n_tools = 0;
+    p = (char *)a->alloc_fn(n + LLM__METER_HDR, a->user_data);
+    if (!p) return NULL;
+    memcpy(p, &n, sizeof n);
+    r->meter_used += n + LLM__METER_HDR;
+    return p + LLM__METER_HDR;
+}
+static void *llm__meter_realloc(void *q, size_t n, void *u) {
+    llm_request *r = (llm_request *)u;
+    const llm_allocator *a = &r->c->alloc;
+    char *p;
+    size_t old;
+    if (!q) return llm__meter_alloc(n, u);
+    memcpy(&old, (char *)q - LLM__METER_HDR, sizeof old);
+    if (n > old && (n - old > r->meter_limit - r->meter_used || n > (size_t)-1 - LLM__METER_HDR)) {
+        r->meter_over = 1;
+        return NULL;
+    }
+    p = (char *)a->realloc_fn((char *)q - LLM__METER_HDR, n + LLM__METER_HDR, a->user_data);
+    if (!p) return NULL;
+    memcpy(p, &n, sizeof n);
+    r->meter_used = r->meter_used - old + n;
+    return p + LLM__METER_HDR;
+}
+static void llm__meter_free(void *q, void *u) {
+    llm_request *r = (llm_request *)u;
+    const llm_allocator *a = &r->c->alloc;
+    size_t old;
+    if (!q) return;
+    memcpy(&old, (char *)q - LLM__METER_HDR, sizeof old);
+    r->meter_used -= old + LLM__METER_HDR;
+    a->free_fn((char *)q - LLM__METER_HDR, a->user_data);
+}
+static void llm__meter_init(llm_request *r) {
+    size_t m = r->c->max_response, lim;
+    r->ra.alloc_fn = llm__meter_alloc;
+    r->ra.realloc_fn = llm__meter_realloc;
+    r->ra.free_fn = llm__meter_free;
+    r->ra.user_data = r;
+    lim = m > ((size_t)-1 - ((size_t)1 << 20)) / 2 ? (size_t)-1 : 2 * m + ((size_t)1 << 20);
+    r->meter_limit = lim - LLM__METER_SLACK;
 }
 
-/* Everything an attempt learned is forgotten before the next one. */
-static void llm__reset_attempt(llm_request *r) {
-    const llm_allocator *a = &r->c->alloc;
-    r->http_status = 0;
-    r->mode = LLM__M_UNDECIDED;
-    r->framing = 0;
-    r->got_byte = 0;
-    r->h_request_id[0] = r->h_content_type[0] = r->h_retry_after[0] = r->h_retry_after_ms[0] = r->h_location[0] = '\0';
-    r->h_should_retry = -1;
-    r->attempt_bytes = 0;
-    llm__buf_clear(&r->raw);
-    llm__sse_reset(&r->sse);
-    llm__buf_clear(&r->nd.line);
-    r->nd.err = r->nd.events = 0;
-    r->abort_kind = r->abort_retryable = 0;
-    r->abort_timeout = LLM_TIMEOUT_NONE;
-    r->abort_msg[0] = '\0';
-    r->stream_done = 0;
-    llm__buf_clear(&r->text);
-    llm__buf_clear(&r->reasoning);
-    r->take_off = r->cb_off = 0;
+static void llm__free_tools(llm_request *r) {
+    int i;
+    for (i = 0; i < r->a.n_tools; i++) {
+        llm__tool *t = &r->a.tools[i];
+        llm__buf_free(&r->ra, &t->id);
+        llm__buf_free(&r->ra, &t->type);
+        llm__buf_free(&r->ra, &t->name);
+        llm__buf_free(&r->ra, &t->args);
+        llm_json_free(t->args_json);
+    }
+    llm__free(&r->ra, r->a.tools);
+    r->a.tools = NULL;
+    r->a.n_tools = r->a.cap_tools = 0;
+}
+
+/* Frees everything the attempt holds. */
+static void llm__attempt_free(llm_request *r) {
+    llm__attempt *a = &r->a;
+    llm__buf_free(&r->ra, &a->raw);
+    llm__sse_free(&r->ra, &a->sse);
+    llm__buf_free(&r->ra, &a->nd.line);
+    llm__buf_free(&r->ra, &a->scratch);
+    llm__buf_free(&r->ra, &a->pmsg);
+    llm__buf_free(&r->ra, &a->text);
+    llm__buf_free(&r->ra, &a->reasoning);
     llm__free_tools(r);
-    memset(&r->usage, 0, sizeof r->usage);
-    r->finish_reason[0] = r->resp_id[0] = r->resp_model[0] = '\0';
-    llm_json_free(r->doc);
-    llm_json_free(r->content_doc);
-    r->doc = r->content_doc = NULL;
-    llm__buf_clear(&r->events);
-    r->events_off = 0;
-    llm__free(a, r->vec);
-    r->vec = NULL;
-    r->n_vec = r->dim = 0;
-    r->errbuf[0] = '\0';
-    r->t_first_byte = r->t_first_token = 0;
+    llm_json_free(a->doc);
+    llm_json_free(a->content_doc);
+    a->doc = a->content_doc = NULL;
+    llm__buf_free(&r->ra, &a->events);
+    llm__free(&r->ra, a->vec);
+    a->vec = NULL;
+}
+/* Everything an attempt learned is forgotten before the next one: its
+   memory goes back, every field starts from zero. */
+static void llm__attempt_reset(llm_request *r) {
+    llm__attempt *a = &r->a;
+    llm__attempt_free(r);
+    memset(a, 0, sizeof *a);
+    a->h_should_retry = -1;
+    llm__sse_init(&a->sse, r->c->max_event);
+    a->nd.max = r->c->max_event;
+    r->meter_over = 0;
+    r->tm.first_byte_ms = r->tm.first_token_ms = 0;
+}
+
+/* Response headers larger than this (all lines of one response) fail the
+   attempt with LLM_ERR_TOO_LARGE. */
+#ifndef LLM_MAX_HEADER_BYTES
+#define LLM_MAX_HEADER_BYTES (64 * 1024)
+#endif
+
+static void llm__first_byte(llm_request *r, int64_t now) {
+    if (r->a.got_byte) return;
+    r->a.got_byte = 1;
+    r->a.t_first_byte = now;
+    r->tm.first_byte_ms = (double)(now - r->t_submit) / 1000.0;
 }
 
 static size_t llm__on_header(char *buf, size_t size, size_t nitems, void *ud) {
@@ -3151,9 +3582,11 @@ static size_t llm__on_header(char *buf, size_t size, size_t nitems, void *ud) {
     const char *colon;
     char *dst = NULL;
     size_t cap = 0;
-    if (!r->got_byte) {
-        r->got_byte = 1;
-        r->t_first_byte = llm__now_us();
+    llm__first_byte(r, llm__now_us());
+    r->a.header_bytes += n;
+    if (r->a.header_bytes > LLM_MAX_HEADER_BYTES) {
+        llm__abort(r, LLM_ERR_TOO_LARGE, 0, "response headers larger than %d bytes", LLM_MAX_HEADER_BYTES);
+        return 0;
     }
     if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
         /* a new response (after "100 Continue", say): forget the last one */
@@ -3162,9 +3595,9 @@ static size_t llm__on_header(char *buf, size_t size, size_t nitems, void *ud) {
         while (k < n && buf[k] != ' ') k++;
         while (k < n && buf[k] == ' ') k++;
         while (k < n && buf[k] >= '0' && buf[k] <= '9' && st < 1000) st = st * 10 + (buf[k++] - '0');
-        r->http_status = st;
-        r->h_request_id[0] = r->h_content_type[0] = r->h_retry_after[0] = r->h_retry_after_ms[0] = r->h_location[0] = '\0';
-        r->h_should_retry = -1;
+        r->a.http_status = st;
+        r->a.h_request_id[0] = r->a.h_content_type[0] = r->a.h_retry_after[0] = r->a.h_retry_after_ms[0] = r->a.h_location[0] = '\0';
+        r->a.h_should_retry = -1;
         return n;
     }
     colon = (const char *)memchr(buf, ':', n);
@@ -3173,14 +3606,14 @@ static size_t llm__on_header(char *buf, size_t size, size_t nitems, void *ud) {
     vs = k + 1;
     while (vs < n && (buf[vs] == ' ' || buf[vs] == '\t')) vs++;
     while (n > vs && (buf[n - 1] == '\r' || buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t')) n--;
-    if (llm__ieq_n(buf, k, "content-type")) { dst = r->h_content_type; cap = sizeof r->h_content_type; }
-    else if (llm__ieq_n(buf, k, "x-request-id") || llm__ieq_n(buf, k, "request-id")) { dst = r->h_request_id; cap = sizeof r->h_request_id; }
-    else if (llm__ieq_n(buf, k, "retry-after")) { dst = r->h_retry_after; cap = sizeof r->h_retry_after; }
-    else if (llm__ieq_n(buf, k, "retry-after-ms")) { dst = r->h_retry_after_ms; cap = sizeof r->h_retry_after_ms; }
-    else if (llm__ieq_n(buf, k, "location")) { dst = r->h_location; cap = sizeof r->h_location; }
+    if (llm__ieq_n(buf, k, "content-type")) { dst = r->a.h_content_type; cap = sizeof r->a.h_content_type; }
+    else if (llm__ieq_n(buf, k, "x-request-id") || llm__ieq_n(buf, k, "request-id")) { dst = r->a.h_request_id; cap = sizeof r->a.h_request_id; }
+    else if (llm__ieq_n(buf, k, "retry-after")) { dst = r->a.h_retry_after; cap = sizeof r->a.h_retry_after; }
+    else if (llm__ieq_n(buf, k, "retry-after-ms")) { dst = r->a.h_retry_after_ms; cap = sizeof r->a.h_retry_after_ms; }
+    else if (llm__ieq_n(buf, k, "location")) { dst = r->a.h_location; cap = sizeof r->a.h_location; }
     else if (llm__ieq_n(buf, k, "x-should-retry")) {
-        if (llm__ieq_n(buf + vs, n - vs, "true")) r->h_should_retry = 1;
-        else if (llm__ieq_n(buf + vs, n - vs, "false")) r->h_should_retry = 0;
+        if (llm__ieq_n(buf + vs, n - vs, "true")) r->a.h_should_retry = 1;
+        else if (llm__ieq_n(buf + vs, n - vs, "false")) r->a.h_should_retry = 0;
         return size * nitems;
     }
     if (dst) {
@@ -3198,6 +3631,22 @@ static int llm__is_json_type(const char *ct) {
     return n >= 16 && llm__ieq_n(ct, 16, "application/json") && (n == 16 || ct[16] == ';' || ct[16] == ' ');
 }
 
+/* How the body is read, decided from the request and the headers, never
+   from the body's first bytes (an empty stream is still a stream): a 2xx
+   answer to a streaming request is a stream unless it says it is one JSON
+   document; NDJSON or SSE as the server says, else the API's. */
+static void llm__decide_mode(llm_request *r) {
+    const char *ct = r->a.h_content_type;
+    if (r->a.mode != LLM__M_UNDECIDED) return;
+    r->a.mode = (r->stream && r->a.http_status >= 200 && r->a.http_status < 300 && !llm__is_json_type(ct))
+                    ? LLM__M_STREAM : LLM__M_BUFFER;
+    if (r->a.mode == LLM__M_STREAM) {
+        if (strstr(ct, "ndjson") || strstr(ct, "jsonl")) r->a.framing = 2;
+        else if (strstr(ct, "event-stream")) r->a.framing = 1;
+        else r->a.framing = r->prov->api == LLM_API_OLLAMA ? 2 : 1;
+    }
+}
+
 /* libcurl hands over body bytes here. It only records: no curl calls, no
    host callbacks; returning short aborts the transfer with our reason kept
    in abort_kind. */
@@ -3208,42 +3657,31 @@ static size_t llm__on_write(char *p, size_t size, size_t nmemb, void *ud) {
     int ok;
     c->cb_now = llm__now_us();
     r->tm.bytes_received += n;
-    r->attempt_bytes += n;
-    if (!r->got_byte) {
-        r->got_byte = 1;
-        r->t_first_byte = c->cb_now;
-    }
-    if (r->attempt_bytes > c->max_response) {
+    r->a.bytes += n;
+    llm__first_byte(r, c->cb_now);
+    if (r->a.bytes > c->max_response) {
         llm__abort(r, LLM_ERR_TOO_LARGE, 0, "response larger than max_response_bytes (%lu bytes)", (unsigned long)c->max_response);
         return 0;
     }
-    if (r->mode == LLM__M_UNDECIDED)
-        r->mode = (r->stream && r->http_status >= 200 && r->http_status < 300 && !llm__is_json_type(r->h_content_type))
-                      ? LLM__M_STREAM : LLM__M_BUFFER;
-    if (r->mode == LLM__M_BUFFER) {
-        if (!llm__buf_add(&c->alloc, &r->raw, p, n)) {
+    llm__decide_mode(r);
+    if (r->a.mode == LLM__M_BUFFER) {
+        if (!llm__buf_add_max(&r->ra, &r->a.raw, p, n, c->max_response + 1)) {
             llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory buffering the response");
             return 0;
         }
         return n;
     }
-    if (!r->framing) { /* NDJSON or SSE: what the server says, else the API's */
-        const char *ct = r->h_content_type;
-        if (strstr(ct, "ndjson") || strstr(ct, "jsonl")) r->framing = 2;
-        else if (strstr(ct, "event-stream")) r->framing = 1;
-        else r->framing = r->prov->api == LLM_API_OLLAMA ? 2 : 1;
-    }
-    if (r->framing == 2) {
-        ok = llm__nd_feed(&c->alloc, &r->nd, p, n, llm__stream_event, r);
-        if (!ok && r->nd.err == LLM_ERR_TOO_LARGE)
+    if (r->a.framing == 2) {
+        ok = llm__nd_feed(&r->ra, &r->a.nd, p, n, llm__stream_event, r);
+        if (!ok && r->a.nd.err == LLM_ERR_TOO_LARGE)
             llm__abort(r, LLM_ERR_TOO_LARGE, 0, "stream line larger than max_event_bytes (%lu)", (unsigned long)c->max_event);
-        else if (!ok && r->nd.err == LLM_ERR_NO_MEMORY)
+        else if (!ok && r->a.nd.err == LLM_ERR_NO_MEMORY)
             llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding the stream");
     } else {
-        ok = llm__sse_feed(&c->alloc, &r->sse, p, n, llm__stream_event, r);
-        if (!ok && r->sse.err == LLM_ERR_TOO_LARGE)
+        ok = llm__sse_feed(&r->ra, &r->a.sse, p, n, llm__stream_event, r);
+        if (!ok && r->a.sse.err == LLM_ERR_TOO_LARGE)
             llm__abort(r, LLM_ERR_TOO_LARGE, 0, "stream event larger than max_event_bytes (%lu)", (unsigned long)c->max_event);
-        else if (!ok && r->sse.err == LLM_ERR_NO_MEMORY)
+        else if (!ok && r->a.sse.err == LLM_ERR_NO_MEMORY)
             llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding the stream");
     }
     return ok ? n : 0;
@@ -3255,7 +3693,7 @@ static int llm__easy_setup(llm_request *r) {
     if (!e) return 0;
     curl_easy_setopt(e, CURLOPT_URL, r->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->a.errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, llm__on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)r);
@@ -3284,6 +3722,8 @@ static int llm__easy_setup(llm_request *r) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);       /* overrides the environment */
+    if (c->no_proxy) curl_easy_setopt(e, CURLOPT_NOPROXY, c->no_proxy);
     r->easy = e;
     return 1;
 }
@@ -3381,10 +3821,10 @@ static int64_t llm__retry_delay_us(llm_request *r) {
     llm_client *c = r->c;
     double ms = -1, v, base;
     int64_t when;
-    if (r->h_retry_after_ms[0] && llm__parse_decimal(r->h_retry_after_ms, &v)) ms = v;
-    if (ms < 0 && r->h_retry_after[0]) {
-        if (llm__parse_decimal(r->h_retry_after, &v)) ms = v * 1000.0;
-        else if ((when = llm__http_date(r->h_retry_after)) >= 0) ms = ((double)when - (double)time(NULL)) * 1000.0;
+    if (r->a.h_retry_after_ms[0] && llm__parse_decimal(r->a.h_retry_after_ms, &v)) ms = v;
+    if (ms < 0 && r->a.h_retry_after[0]) {
+        if (llm__parse_decimal(r->a.h_retry_after, &v)) ms = v * 1000.0;
+        else if ((when = llm__http_date(r->a.h_retry_after)) >= 0) ms = ((double)when - (double)time(NULL)) * 1000.0;
     }
     if (ms >= 0 && ms <= (double)c->retry_cap_ms) return (int64_t)(ms * 1000.0);
     base = 0.5;
@@ -3406,15 +3846,76 @@ static int64_t llm__retry_delay_us(llm_request *r) {
    Terminal requests wait in the DONE list until llm_wait_any reports them
    (then HELD), or go to HELD directly when llm_chat_blocking owns them. */
 
-static void llm__err_sync(llm_request *r) {
-    llm_error *e = &r->err;
-    e->message = r->err_msg;
-    e->provider_message = r->err_pmsg[0] ? r->err_pmsg : NULL;
-    e->type = r->err_type[0] ? r->err_type : NULL;
-    e->code = r->err_code[0] ? r->err_code : NULL;
-    e->param = r->err_param[0] ? r->err_param : NULL;
-    e->request_id = r->h_request_id[0] ? r->h_request_id : NULL;
+/* The one writer of the outcome: it starts from nothing, so no field of an
+   earlier attempt can survive into it. Strings are copied into one
+   allocation and every key is masked in them; without memory the message
+   is a fixed text and the kind is still right. */
+static void llm__outcome_free(llm_request *r) {
+    llm__free(&r->c->alloc, r->o.strs);
+    r->o.strs = NULL;
+}
+/* An outcome whose message is a string literal: nothing to allocate. */
+static void llm__outcome_static(llm_request *r, llm_error_kind kind, const char *literal) {
+    llm__outcome_free(r);
+    memset(&r->o.err, 0, sizeof r->o.err);
+    r->o.err.kind = kind;
+    r->o.err.message = literal;
+    r->o.err.retries = r->retries;
+}
+/* Returns 0 when there was no memory for the strings: the outcome is then
+   LLM_ERR_NO_MEMORY (an allocation did fail) with a fixed message. */
+static int llm__outcome_set(llm_request *r, llm_error_kind kind, long status, int retryable, llm_timeout_kind to,
+                            int curl_code, const char *msg, const char *pmsg, const char *type, const char *code,
+                            const char *param, const char *request_id) {
+    llm_error *e = &r->o.err;
+    const char *v[6];
+    const char **out[6];
+    size_t len[6], total = 0, off = 0;
+    int i;
+    v[0] = msg ? msg : "";
+    v[1] = pmsg; v[2] = type; v[3] = code; v[4] = param; v[5] = request_id;
+    out[0] = &e->message; out[1] = &e->provider_message; out[2] = &e->type;
+    out[3] = &e->code; out[4] = &e->param; out[5] = &e->request_id;
+    llm__outcome_free(r);
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->http_status = (int)status;
+    e->retryable = retryable;
+    e->timeout = kind == LLM_ERR_TIMEOUT ? to : LLM_TIMEOUT_NONE;
+    e->curl_code = curl_code;
     e->retries = r->retries;
+    e->message = "";
+    for (i = 0; i < 6; i++) {
+        len[i] = v[i] && (i == 0 || v[i][0]) ? strlen(v[i]) : 0;
+        total += len[i] + 1;
+    }
+    if (!v[0][0] && total == 6) return 1; /* nothing to keep (success) */
+    r->o.strs = (char *)llm__malloc(&r->c->alloc, total);
+    if (!r->o.strs) {
+        llm__outcome_static(r, LLM_ERR_NO_MEMORY, "no_memory: out of memory while recording an error");
+        return 0;
+    }
+    for (i = 0; i < 6; i++) {
+        char *d = r->o.strs + off;
+        size_t n = len[i];
+        off += len[i] + 1;
+        if (i > 0 && !len[i]) continue; /* stays NULL */
+        memcpy(d, v[i], n);
+        llm__mask_n(r->c, d, &n);
+        d[n] = '\0';
+        *out[i] = d;
+    }
+    return 1;
+}
+/* Success: an empty error but the retries spent and the final attempt's
+   request id, which stays in the final attempt (nothing to allocate, so a
+   success never fails for want of memory to describe it). */
+static void llm__outcome_done(llm_request *r) {
+    llm__outcome_set(r, LLM_ERR_NONE, 0, 0, LLM_TIMEOUT_NONE, 0, "", NULL, NULL, NULL, NULL, NULL);
+    if (r->a.h_request_id[0]) {
+        llm__mask(r->c, r->a.h_request_id);
+        r->o.err.request_id = r->a.h_request_id;
+    }
 }
 
 static void llm__group_child_done(llm_request *ch);
@@ -3447,18 +3948,11 @@ static void llm__transition(llm_request *r, llm_status to) {
         r->status = to;
         r->tm.total_ms = (double)(llm__now_us() - r->t_submit) / 1000.0;
         if (r->counted) { r->counted = 0; c->n_inflight--; }
-        if (to == LLM_DONE) {
-            r->err.kind = LLM_ERR_NONE;
-            r->err_msg[0] = r->err_pmsg[0] = r->err_type[0] = r->err_code[0] = r->err_param[0] = '\0';
-            r->err.retryable = 0;
-            r->err.timeout = LLM_TIMEOUT_NONE;
-        }
-        llm__err_sync(r);
+        if (to == LLM_DONE) llm__outcome_done(r);
         for (i = 0; i < r->n_children; i++) /* a group's open batches end with it */
             if (!r->children[i]->terminal) {
                 llm_request *ch = r->children[i];
-                ch->err.kind = LLM_ERR_CANCELLED;
-                llm__copy_cut(ch->err_msg, sizeof ch->err_msg, "cancelled with its batch group", 30);
+                llm__outcome_static(ch, LLM_ERR_CANCELLED, "cancelled: with its batch group");
                 llm__transition(ch, LLM_CANCELLED);
             }
         if (r->parent) { llm__group_child_done(r); return; }
@@ -3474,55 +3968,49 @@ static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status,
                                llm_timeout_kind to, const char *detail) {
     llm_client *c = r->c;
     size_t n;
-    char safe[sizeof r->err_pmsg + 64];
-    /* a key never leaves in a message, nor half of one */
-    llm__copy_cut(safe, sizeof safe, detail, strlen(detail));
-    llm__redact_keys(c, safe);
-    llm__redact_keys(c, r->err_pmsg);
-    llm__redact_keys(c, r->err_type);
-    llm__redact_keys(c, r->err_code);
-    llm__redact_keys(c, r->err_param);
-    detail = safe;
+    int retry;
+    int64_t now = 0, delay = 0;
+    char msg[LLM_PROVIDER_MESSAGE_MAX + 512];
     if (status > 0)
-        n = (size_t)snprintf(r->err_msg, sizeof r->err_msg, "HTTP %ld (%s): %s", status, llm_error_string(kind), detail);
+        n = (size_t)snprintf(msg, sizeof msg, "HTTP %ld (%s): %s", status, llm_error_string(kind), detail);
     else if (kind == LLM_ERR_TIMEOUT)
-        n = (size_t)snprintf(r->err_msg, sizeof r->err_msg, "timeout (%s): %s", llm__timeout_name(to), detail);
+        n = (size_t)snprintf(msg, sizeof msg, "timeout (%s): %s", llm__timeout_name(to), detail);
     else
-        n = (size_t)snprintf(r->err_msg, sizeof r->err_msg, "%s: %s", llm_error_string(kind), detail);
-    if (n < sizeof r->err_msg && (r->err_type[0] || r->err_code[0]))
-        snprintf(r->err_msg + n, sizeof r->err_msg - n, " [%s%s%s%s]", r->err_type[0] ? "type " : "", r->err_type,
-                 r->err_type[0] && r->err_code[0] ? ", code " : r->err_code[0] ? "code " : "", r->err_code);
-    llm__utf8_trim(r->err_msg);
-    llm__redact_keys(c, r->err_msg);
-    if (r->text.len || r->n_tools) retryable = 0; /* never replay what the host may have seen */
-    r->err.kind = kind;
-    r->err.http_status = (int)status;
-    r->err.retryable = retryable;
-    r->err.timeout = kind == LLM_ERR_TIMEOUT ? to : LLM_TIMEOUT_NONE;
-    llm__err_sync(r);
-    if (retryable && r->retries < r->max_retries && r->status == LLM_ACTIVE) {
-        int64_t now = llm__now_us(), delay = llm__retry_delay_us(r);
-        if (!r->deadline_total || now + delay < r->deadline_total) {
-            r->retries++;
-            r->err.retries = r->retries;
-            r->retry_at = now + delay;
-            llm__log(c, LLM_LOG_INFO, "llmasync: request %u: %s; retry %d of %d in %lld ms", r->seq, r->err_msg,
-                     r->retries, r->max_retries, (long long)(delay / 1000));
-            llm__transition(r, LLM_RETRY_WAIT);
-            return;
-        }
+        n = (size_t)snprintf(msg, sizeof msg, "%s: %s", llm_error_string(kind), detail);
+    if (n < sizeof msg && (r->a.type[0] || r->a.code[0]))
+        snprintf(msg + n, sizeof msg - n, " [%s%s%s%s]", r->a.type[0] ? "type " : "", r->a.type,
+                 r->a.type[0] && r->a.code[0] ? ", code " : r->a.code[0] ? "code " : "", r->a.code);
+    llm__utf8_trim(msg);
+    if (r->a.text.len || r->a.n_tools) retryable = 0; /* never replay what the host may have seen */
+    retry = retryable && r->retries < r->max_retries && r->status == LLM_ACTIVE;
+    if (retry) {
+        now = llm__now_us();
+        delay = llm__retry_delay_us(r);
+        if (r->deadline_total && now + delay >= r->deadline_total) retry = 0;
     }
-    llm__log(c, LLM_LOG_WARN, "llmasync: request %u failed: %s", r->seq, r->err_msg);
+    if (retry) r->retries++;
+    if (!llm__outcome_set(r, kind, status, retryable, to, r->a.curl_code, msg, llm__pmsg(r), r->a.type, r->a.code,
+                          r->a.param, r->a.h_request_id))
+        retry = 0; /* no memory: that is the outcome now, and it is final */
+    if (retry) {
+        r->retry_at = now + delay;
+        llm__log(c, LLM_LOG_INFO, "llmasync: request %u: %s; retry %d of %d in %lld ms", r->seq, r->o.err.message,
+                 r->retries, r->max_retries, (long long)(delay / 1000));
+        llm__transition(r, LLM_RETRY_WAIT);
+        return;
+    }
+    llm__log(c, LLM_LOG_WARN, "llmasync: request %u failed: %s", r->seq, r->o.err.message);
     llm__transition(r, LLM_FAILED);
 }
 
 /* What an OK transfer must still pass to be DONE. */
 static int llm__decode_success(llm_request *r) {
     llm_client *c = r->c;
-    if (r->mode == LLM__M_STREAM) {
-        if (r->framing == 2) llm__nd_finish(&r->nd, llm__stream_event, r);
-        if (r->abort_kind) return 0;
-        if (r->kind != LLM__K_RAW && !r->stream_done && !r->finish_reason[0]) {
+    llm__decide_mode(r); /* an empty body decides here */
+    if (r->a.mode == LLM__M_STREAM) {
+        if (r->a.framing == 2) llm__nd_finish(&r->a.nd, llm__stream_event, r);
+        if (r->a.abort_kind) return 0;
+        if (r->kind != LLM__K_RAW && !r->a.stream_done && !r->a.finish_reason[0]) {
             llm__abort(r, LLM_ERR_PROTOCOL, 1, "stream ended before its end marker (%s)",
                        r->prov->api == LLM_API_OPENAI ? "data: [DONE]" :
                        r->prov->api == LLM_API_ANTHROPIC ? "message_stop" : "\"done\": true");
@@ -3530,27 +4018,33 @@ static int llm__decode_success(llm_request *r) {
         }
         return 1;
     }
-    if (r->kind == LLM__K_RAW) {
-        if (!llm__add_text(r, r->raw.p ? r->raw.p : "", r->raw.len)) return 0;
-        if (r->raw.len == 0) return 1;
+    if (r->kind == LLM__K_RAW) { /* the body is the text: moved, not copied */
+        llm__buf t = r->a.text;
+        r->a.text = r->a.raw;
+        r->a.raw = t;
+        llm__buf_clear(&r->a.raw);
+        if (r->a.text.len == 0) return 1;
+        llm__first_token(r);
+        llm__notify(r);
     }
     {
         llm_json_options o;
         llm_json_result jr;
+        const llm__buf *body = r->kind == LLM__K_RAW ? &r->a.text : &r->a.raw;
         memset(&o, 0, sizeof o);
-        o.allocator = &c->alloc;
+        o.allocator = &r->ra;
         o.max_depth = c->max_depth;
-        r->doc = llm_json_parse(r->raw.p ? r->raw.p : "", r->raw.len, &o, &jr);
-        if (!r->doc) {
+        r->a.doc = llm_json_parse(body->p ? body->p : "", body->len, &o, &jr);
+        if (!r->a.doc) {
             if (jr.error == LLM_JSON_ERR_NO_MEMORY) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory parsing the response");
             else llm__abort(r, LLM_ERR_PROTOCOL, 0, "response body is not valid JSON (line %lu, column %lu: %s)",
                             (unsigned long)jr.line, (unsigned long)jr.column, llm_json_error_string(jr.error));
             return 0;
         }
     }
-    if (r->kind == LLM__K_CHAT) llm__decode_chat(r, r->doc);
-    else if (r->kind == LLM__K_EMBED) llm__decode_embed(r, r->doc);
-    return !r->abort_kind;
+    if (r->kind == LLM__K_CHAT) llm__decode_chat(r, r->a.doc);
+    else if (r->kind == LLM__K_EMBED) llm__decode_embed(r, r->a.doc);
+    return !r->a.abort_kind;
 }
 
 /* After success: tool call views, their arguments and the content as JSON. */
@@ -3560,15 +4054,15 @@ static int llm__finalize(llm_request *r) {
     llm_json_result jr;
     int i;
     memset(&o, 0, sizeof o);
-    o.allocator = &c->alloc;
+    o.allocator = &r->ra;
     o.max_depth = c->max_depth;
-    for (i = 0; i < r->n_tools; i++) {
-        llm__tool *t = &r->tools[i];
+    for (i = 0; i < r->a.n_tools; i++) {
+        llm__tool *t = &r->a.tools[i];
         t->pub.index = t->index;
         t->pub.id = t->id.p ? t->id.p : "";
         t->pub.type = t->type.p ? t->type.p : "";
         t->pub.name = t->name.p ? t->name.p : "";
-        if (!t->args.len && !llm__buf_adds(&c->alloc, &t->args, "{}")) return 0; /* a call without arguments */
+        if (!t->args.len && !llm__buf_adds(&r->ra, &t->args, "{}")) return 0; /* a call without arguments */
         t->pub.arguments = t->args.p;
         t->pub.arguments_len = t->args.len;
         if (t->args.len) {
@@ -3577,9 +4071,9 @@ static int llm__finalize(llm_request *r) {
         }
         t->pub.arguments_json = t->args_json;
     }
-    if (r->kind == LLM__K_CHAT && r->text.len) {
+    if (r->kind == LLM__K_CHAT && r->a.text.len) {
         /* Structured output: the content as JSON, tolerating a ``` fence. */
-        const char *s = r->text.p, *e = r->text.p + r->text.len;
+        const char *s = r->a.text.p, *e = r->a.text.p + r->a.text.len;
         while (s < e && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) s++;
         while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\t')) e--;
         if (e - s >= 6 && memcmp(s, "```", 3) == 0 && memcmp(e - 3, "```", 3) == 0) {
@@ -3587,8 +4081,13 @@ static int llm__finalize(llm_request *r) {
             if (nl) { s = nl + 1; e -= 3; }
         }
         if (s < e && (*s == '{' || *s == '[')) {
-            r->content_doc = llm_json_parse(s, (size_t)(e - s), &o, &jr);
-            if (!r->content_doc && jr.error == LLM_JSON_ERR_NO_MEMORY) return 0;
+            r->a.content_doc = llm_json_parse(s, (size_t)(e - s), &o, &jr);
+            if (!r->a.content_doc && jr.error == LLM_JSON_ERR_NO_MEMORY) {
+                /* a convenience view, not the answer: when it does not fit
+                   the response's bound it is simply not there */
+                if (!r->meter_over) return 0;
+                r->meter_over = 0;
+            }
         }
     }
     return 1;
@@ -3600,20 +4099,35 @@ static int llm__tls_trust_error(CURLcode res) {
            res == CURLE_SSL_PINNEDPUBKEYNOTMATCH || res == CURLE_SSL_CRL_BADFILE;
 }
 
+/* libcurl (7.88 among others) fails an over-long header line with
+   CURLE_OUT_OF_MEMORY; its error text says which. */
+static int llm__curl_header_limit(const char *errbuf) {
+    const char *p;
+    for (p = errbuf; *p; p++)
+        if (llm__ieq_n(p, 6, "header")) return 1;
+    return 0;
+}
+
 /* A transfer ended (curl_multi_info_read said so): classify it. */
 static void llm__attempt_done(llm_request *r, CURLcode res) {
-    long status = r->http_status;
-    char detail[sizeof r->abort_msg + 64];
+    long status = r->a.http_status;
+    char detail[sizeof r->a.abort_msg + 400];
     llm__detach(r);
-    r->err.curl_code = (int)res;
-    if (r->abort_kind) {
-        llm__fail_or_retry(r, (llm_error_kind)r->abort_kind, status, r->abort_retryable, r->abort_timeout, r->abort_msg);
+    r->a.curl_code = (int)res;
+    if (r->a.abort_kind) {
+        llm__fail_or_retry(r, (llm_error_kind)r->a.abort_kind, status, r->a.abort_retryable, r->a.abort_timeout, r->a.abort_msg);
         return;
     }
     if (res != CURLE_OK) {
-        const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(res);
+        const char *why = r->a.errbuf[0] ? r->a.errbuf : curl_easy_strerror(res);
         if (res == CURLE_OPERATION_TIMEDOUT) {
             llm__fail_or_retry(r, LLM_ERR_TIMEOUT, 0, 1, LLM_TIMEOUT_CONNECT, why);
+        } else if (res == CURLE_OUT_OF_MEMORY && (llm__curl_header_limit(r->a.errbuf) || (status && !r->a.mode))) {
+            /* libcurl (7.88) reports a header line beyond its own limit
+               (100 KiB) as "out of memory": the status line came, no
+               body did, so it was the headers */
+            snprintf(detail, sizeof detail, "a response header line is longer than libcurl accepts (libcurl said: %s)", why);
+            llm__fail_or_retry(r, LLM_ERR_TOO_LARGE, 0, 0, LLM_TIMEOUT_NONE, detail);
         } else if (res == CURLE_OUT_OF_MEMORY) {
             llm__fail_or_retry(r, LLM_ERR_NO_MEMORY, 0, 0, LLM_TIMEOUT_NONE, why);
         } else if (llm__tls_trust_error(res)) {
@@ -3637,13 +4151,19 @@ static void llm__attempt_done(llm_request *r, CURLcode res) {
             llm__transition(r, LLM_DONE);
             return;
         }
-        if (!r->abort_kind) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding the response");
-        llm__fail_or_retry(r, (llm_error_kind)r->abort_kind, status, r->abort_retryable, LLM_TIMEOUT_NONE, r->abort_msg);
+        if (!r->a.abort_kind) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory decoding the response");
+        llm__fail_or_retry(r, (llm_error_kind)r->a.abort_kind, status, r->a.abort_retryable, LLM_TIMEOUT_NONE, r->a.abort_msg);
         return;
     }
-    if (status >= 300 && status < 400) {
+    if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
         snprintf(detail, sizeof detail, "redirect to %s not followed (credentials never go to another URL); set the base URL to the final one",
-                 r->h_location[0] ? r->h_location : "(no Location)");
+                 r->a.h_location[0] ? r->a.h_location : "(no Location)");
+        llm__fail_or_retry(r, LLM_ERR_PROTOCOL, status, 0, LLM_TIMEOUT_NONE, detail);
+        return;
+    }
+    if (status >= 300 && status < 400) { /* 300, 304, 305...: not an answer to a POST either */
+        snprintf(detail, sizeof detail, "HTTP %ld (%s) is not an answer this API gives", status,
+                 status == 300 ? "multiple choices" : status == 304 ? "not modified" : status == 305 ? "use proxy" : "a 3xx status");
         llm__fail_or_retry(r, LLM_ERR_PROTOCOL, status, 0, LLM_TIMEOUT_NONE, detail);
         return;
     }
@@ -3652,15 +4172,15 @@ static void llm__attempt_done(llm_request *r, CURLcode res) {
         int retry;
         if (status < 100) kind = LLM_ERR_PROTOCOL;
         llm__decode_error_body(r);
-        if (r->abort_kind) { /* no memory to read the body */
-            llm__fail_or_retry(r, (llm_error_kind)r->abort_kind, status, 0, LLM_TIMEOUT_NONE, r->abort_msg);
+        if (r->a.abort_kind) { /* no memory to read the body */
+            llm__fail_or_retry(r, (llm_error_kind)r->a.abort_kind, status, 0, LLM_TIMEOUT_NONE, r->a.abort_msg);
             return;
         }
-        if (!strcmp(r->err_type, "overloaded_error")) kind = LLM_ERR_OVERLOADED;
-        if (r->h_should_retry >= 0) retry = r->h_should_retry;
+        if (!strcmp(r->a.type, "overloaded_error")) kind = LLM_ERR_OVERLOADED;
+        if (r->a.h_should_retry >= 0) retry = r->a.h_should_retry;
         else retry = status == 408 || status == 409 || status == 429 || status >= 500;
-        snprintf(detail, sizeof detail, "%s", r->err_pmsg[0] ? r->err_pmsg : r->raw.len ? "(no message in the body)" : "empty response body");
-        llm__fail_or_retry(r, kind, status, retry, status == 408 ? LLM_TIMEOUT_SERVER : LLM_TIMEOUT_NONE, detail);
+        llm__fail_or_retry(r, kind, status, retry, status == 408 ? LLM_TIMEOUT_SERVER : LLM_TIMEOUT_NONE,
+                           r->a.pmsg.len ? llm__pmsg(r) : r->a.raw.len ? "(no message in the body)" : "empty response body");
     }
 }
 
@@ -3688,7 +4208,7 @@ static void llm__start(llm_request *r) {
         }
     }
 #endif
-    llm__reset_attempt(r);
+    llm__attempt_reset(r);
     r->t_attempt = r->t_last_event = now;
     if (r->tm.attempts == 0) r->tm.queued_ms = (double)(now - r->t_submit) / 1000.0;
     llm__transition(r, LLM_ACTIVE);
@@ -3724,7 +4244,7 @@ static int llm__timers_once(llm_client *c, int64_t now) {
         char msg[96];
         nx = r->next;
         if (r->deadline_total) { d = r->deadline_total; which = LLM_TIMEOUT_TOTAL; }
-        if (r->first_byte_us > 0 && !r->got_byte && r->t_attempt + r->first_byte_us < d) {
+        if (r->first_byte_us > 0 && !r->a.got_byte && r->t_attempt + r->first_byte_us < d) {
             d = r->t_attempt + r->first_byte_us;
             which = LLM_TIMEOUT_FIRST_BYTE;
         }
@@ -3790,22 +4310,22 @@ static void llm__deliver(llm_client *c) {
         llm_request *r = c->notify_head;
         llm__unnotify(r);
         r->in_cb = 1;
-        while (r->events_off < r->events.len && !r->free_pending) {
+        while (r->a.events_off < r->a.events.len && !r->free_pending) {
             uint32_t lens[2]; /* record: lens, type, NUL, data, NUL */
             const char *ev;
-            memcpy(lens, r->events.p + r->events_off, sizeof lens);
-            ev = r->events.p + r->events_off + sizeof lens;
-            r->events_off += sizeof lens + lens[0] + 1 + lens[1] + 1;
+            memcpy(lens, r->a.events.p + r->a.events_off, sizeof lens);
+            ev = r->a.events.p + r->a.events_off + sizeof lens;
+            r->a.events_off += sizeof lens + lens[0] + 1 + lens[1] + 1;
             if (r->on_event) r->on_event(r, ev, ev + lens[0] + 1, lens[1], r->user_data);
         }
-        if (r->events_off >= r->events.len && !r->free_pending) { llm__buf_clear(&r->events); r->events_off = 0; }
-        if (r->text.len > r->cb_off && !r->free_pending) {
+        if (r->a.events_off >= r->a.events.len && !r->free_pending) { llm__buf_clear(&r->a.events); r->a.events_off = 0; }
+        if (r->a.text.len > r->a.cb_off && !r->free_pending) {
             if (r->on_delta) {
-                size_t from = r->cb_off;
-                r->cb_off = r->text.len;
-                r->on_delta(r, r->text.p + from, r->text.len - from, r->user_data);
+                size_t from = r->a.cb_off;
+                r->a.cb_off = r->a.text.len;
+                r->on_delta(r, r->a.text.p + from, r->a.text.len - from, r->user_data);
             } else {
-                r->cb_off = r->text.len;
+                r->a.cb_off = r->a.text.len;
                 if (r->stream && !r->on_event) c->text_news = 1;
             }
         }
@@ -4022,18 +4542,14 @@ static void llm__pump(llm_client *c) {
    out like any other) that the host never sees; the parent ends when the
    last child succeeds or the first one fails. */
 
+/* dst's outcome is src's, its message prefixed. */
 static void llm__copy_error(llm_request *dst, const llm_request *src, const char *prefix) {
-    size_t pl;
-    dst->err = src->err;
-    pl = strlen(prefix);
-    if (pl >= sizeof dst->err_msg) pl = sizeof dst->err_msg - 1;
-    memcpy(dst->err_msg, prefix, pl);
-    llm__copy_cut(dst->err_msg + pl, sizeof dst->err_msg - pl, src->err_msg, strlen(src->err_msg));
-    memcpy(dst->err_pmsg, src->err_pmsg, sizeof dst->err_pmsg);
-    memcpy(dst->err_type, src->err_type, sizeof dst->err_type);
-    memcpy(dst->err_code, src->err_code, sizeof dst->err_code);
-    memcpy(dst->err_param, src->err_param, sizeof dst->err_param);
-    memcpy(dst->h_request_id, src->h_request_id, sizeof dst->h_request_id);
+    const llm_error *e = &src->o.err;
+    char msg[LLM_PROVIDER_MESSAGE_MAX + 600];
+    snprintf(msg, sizeof msg, "%s%s", prefix, e->message);
+    llm__utf8_trim(msg);
+    llm__outcome_set(dst, e->kind, e->http_status, e->retryable, e->timeout, e->curl_code, msg, e->provider_message,
+                     e->type, e->code, e->param, e->request_id);
 }
 
 static void llm__group_child_done(llm_request *ch) {
@@ -4055,18 +4571,17 @@ static void llm__group_child_done(llm_request *ch) {
     if (p->children_left > 0) return;
     for (i = 0; i < p->n_children; i++) {
         llm_request *k = p->children[i];
-        if (k->dim != p->children[0]->dim) {
-            llm__copy_cut(p->err_msg, sizeof p->err_msg, "protocol: batches returned vectors of different sizes", 54);
-            p->err.kind = LLM_ERR_PROTOCOL;
+        if (k->a.dim != p->children[0]->a.dim) {
+            llm__outcome_static(p, LLM_ERR_PROTOCOL, "protocol: batches returned vectors of different sizes");
             llm__transition(p, LLM_FAILED);
             return;
         }
-        p->usage.prompt_tokens += k->usage.prompt_tokens;
-        p->usage.total_tokens += k->usage.total_tokens;
+        p->a.usage.prompt_tokens = llm__sat_add(p->a.usage.prompt_tokens, k->a.usage.prompt_tokens);
+        p->a.usage.total_tokens = llm__sat_add(p->a.usage.total_tokens, k->a.usage.total_tokens);
     }
-    p->dim = p->children[0]->dim;
-    p->n_vec = p->n_inputs;
-    llm__copy_cut(p->resp_model, sizeof p->resp_model, p->children[0]->resp_model, strlen(p->children[0]->resp_model));
+    p->a.dim = p->children[0]->a.dim;
+    p->a.n_vec = p->n_inputs;
+    memcpy(p->a.resp_model, p->children[0]->a.resp_model, sizeof p->a.resp_model);
     llm__transition(p, LLM_DONE);
 }
 
@@ -4082,10 +4597,12 @@ static llm_request *llm__new_request(llm_client *c, int kind) {
     r->seq = ++c->seq;
     r->prov = &c->prov[0];
     r->t_submit = llm__now_us();
-    r->h_should_retry = -1;
-    llm__sse_init(&r->sse, c->max_event);
-    r->nd.max = c->max_event;
-    llm__err_sync(r);
+    r->magic = LLM__REQ_LIVE;
+    r->o.err.message = "";
+    llm__meter_init(r);
+    r->a.h_should_retry = -1;
+    llm__sse_init(&r->a.sse, c->max_event);
+    r->a.nd.max = c->max_event;
     return r;
 }
 
@@ -4097,10 +4614,9 @@ static void llm__silence(llm_request *r) {
     llm__unlink(r);
     llm__unnotify(r);
     if (r->counted) { r->counted = 0; c->n_inflight--; }
-    if (!r->terminal) {
+    if (!r->terminal) { /* never reported: its outcome is not read again */
         r->terminal = 1;
         r->status = LLM_CANCELLED;
-        r->err.kind = LLM_ERR_CANCELLED;
     }
     for (i = 0; i < r->n_children; i++) llm__destroy(r->children[i]);
     r->n_children = 0;
@@ -4113,18 +4629,9 @@ static void llm__destroy(llm_request *r) {
     llm__free(a, r->url);
     llm__free(a, r->body);
     llm__free(a, r->hdrs);
-    llm__buf_free(a, &r->raw);
-    llm__sse_free(a, &r->sse);
-    llm__buf_free(a, &r->nd.line);
-    llm__buf_free(a, &r->scratch);
-    llm__buf_free(a, &r->text);
-    llm__buf_free(a, &r->reasoning);
-    llm__free_tools(r);
-    llm__free(a, r->tools);
-    llm_json_free(r->doc);
-    llm_json_free(r->content_doc);
-    llm__buf_free(a, &r->events);
-    llm__free(a, r->vec);
+    llm__attempt_free(r);
+    llm__outcome_free(r);
+    r->magic = LLM__REQ_FREED; /* a second llm_request_free is caught */
     llm__free(a, r);
 }
 
@@ -4135,12 +4642,12 @@ static llm_request *llm__reject(llm_request *r, llm_error_kind kind, const char 
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    if (kind == LLM_ERR_INVALID) snprintf(r->err_msg, sizeof r->err_msg, "invalid argument: %s: %s", field, why);
-    else snprintf(r->err_msg, sizeof r->err_msg, "%s: %s%s%s", llm_error_string(kind), field, *why ? ": " : "", why);
-    llm__utf8_trim(r->err_msg);
-    r->err.kind = kind;
-    llm__err_sync(r);
-    llm__log(r->c, LLM_LOG_WARN, "llmasync: request %u rejected: %s", r->seq, r->err_msg);
+    char msg[512];
+    if (kind == LLM_ERR_INVALID) snprintf(msg, sizeof msg, "invalid argument: %s: %s", field, why);
+    else snprintf(msg, sizeof msg, "%s: %s%s%s", llm_error_string(kind), field, *why ? ": " : "", why);
+    llm__utf8_trim(msg);
+    llm__outcome_set(r, kind, 0, 0, LLM_TIMEOUT_NONE, 0, msg, NULL, NULL, NULL, NULL, NULL);
+    llm__log(r->c, LLM_LOG_WARN, "llmasync: request %u rejected: %s", r->seq, r->o.err.message);
     llm__transition(r, LLM_FAILED);
     return r;
 }
@@ -4197,7 +4704,8 @@ static int llm__prepare(llm_request *r, const llm__provider *p, const char *path
     char *mem;
     struct curl_slist *nodes;
     if (!llm__url_ok(p->base_url)) {
-        llm__reject(r, LLM_ERR_INVALID, "base_url", "\"%s\" (provider %s) must start with http:// or https:// and hold no spaces or control characters", p->base_url, p->name);
+        /* never echoed: a URL can hold credentials (user:key@host, ?key=) */
+        llm__reject(r, LLM_ERR_INVALID, "base_url", "the base URL of provider %s must start with http:// or https:// and hold no spaces or control characters", p->name);
         return 0;
     }
     if (llm__has_crlf(p->api_key)) {
@@ -4559,8 +5067,9 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
         if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: n_providers is negative or providers is NULL", d.log_user_data);
         return NULL;
     }
-    if (llm__has_crlf(d.anthropic_version) || llm__has_crlf(d.user_agent)) {
-        if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: anthropic_version or user_agent holds CR or LF", d.log_user_data);
+    if (llm__has_crlf(d.anthropic_version) || llm__has_crlf(d.user_agent) || llm__has_crlf(d.proxy) ||
+        llm__has_crlf(d.no_proxy)) {
+        if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: anthropic_version, user_agent, proxy or no_proxy holds CR or LF", d.log_user_data);
         return NULL;
     }
     for (i = 0; i < d.n_providers; i++) {
@@ -4599,9 +5108,12 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
     if (d.user_agent) snprintf(c->user_agent, sizeof c->user_agent, "%s", d.user_agent);
     else snprintf(c->user_agent, sizeof c->user_agent, "llmasync/%s libcurl/%s", LLMASYNC_VERSION, curl_version_info(CURLVERSION_NOW)->version);
     c->ca_file = d.ca_file ? llm__strdup(&a, d.ca_file) : NULL;
+    c->proxy = d.proxy ? llm__strdup(&a, d.proxy) : NULL;
+    c->no_proxy = d.no_proxy ? llm__strdup(&a, d.no_proxy) : NULL;
     c->anthropic_version = llm__strdup(&a, d.anthropic_version ? d.anthropic_version : "2023-06-01");
     c->prov = (llm__provider *)llm__calloc(&a, (size_t)(3 + d.n_providers) * sizeof(llm__provider));
-    ok = c->prov && c->anthropic_version && (!d.ca_file || c->ca_file);
+    ok = c->prov && c->anthropic_version && (!d.ca_file || c->ca_file) && (!d.proxy || c->proxy) &&
+         (!d.no_proxy || c->no_proxy);
     if (ok) {
         oh = d.ollama_host ? d.ollama_host : llm__env("OLLAMA_HOST");
         if (!oh) oh = "http://127.0.0.1:11434";
@@ -4679,6 +5191,7 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
 LLMASYNC_API void llm_client_free(llm_client *c) {
     int l, i;
     if (!c) return;
+    LLM_ASSERT(c->deliver_depth == 0 && "llm_client_free inside a callback of its own requests");
     /* batch children go with their group, so free only top-level requests */
     for (l = 0; l < LLM__L_COUNT; l++) {
         llm_request *r = c->lists[l].head;
@@ -4705,6 +5218,8 @@ LLMASYNC_API void llm_client_free(llm_client *c) {
     }
     llm__free(&c->alloc, c->prov);
     llm__free(&c->alloc, c->ca_file);
+    llm__free(&c->alloc, c->proxy);
+    llm__free(&c->alloc, c->no_proxy);
     llm__free(&c->alloc, c->anthropic_version);
 #ifndef LLMASYNC_NO_CURL_GLOBAL_INIT
     if (c->curl_global) curl_global_cleanup();
@@ -4806,16 +5321,18 @@ LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *
 }
 
 LLMASYNC_API void llm_cancel(llm_request *r) {
-    if (!r || r->terminal || r->parent) return;
-    r->err.kind = LLM_ERR_CANCELLED;
-    snprintf(r->err_msg, sizeof r->err_msg, "cancelled");
-    r->err.http_status = 0;
-    r->err.retryable = 0;
+    if (!r) return;
+    LLM__LIVE(r);
+    if (r->terminal || r->parent) return; /* a terminal request keeps its outcome */
+    llm__outcome_static(r, LLM_ERR_CANCELLED, "cancelled");
     llm__transition(r, LLM_CANCELLED);
 }
 
 LLMASYNC_API void llm_request_free(llm_request *r) {
-    if (!r || r->parent) return;
+    if (!r) return;
+    LLM_ASSERT(r->magic == LLM__REQ_LIVE && "llm_request_free: request already freed (or not a request)");
+    LLM_ASSERT(!r->free_pending && "llm_request_free: request already freed in its callback");
+    if (r->parent || r->free_pending) return;
     llm__silence(r);
     if (r->in_cb || r->pinned) r->free_pending = 1; /* freed when its callback or wait returns */
     else llm__destroy(r);
@@ -4823,63 +5340,72 @@ LLMASYNC_API void llm_request_free(llm_request *r) {
 
 /* >>reading ============================================================== */
 
-LLMASYNC_API llm_status llm_request_status(const llm_request *r) { return r ? r->status : LLM_FAILED; }
+LLMASYNC_API llm_status llm_request_status(const llm_request *r) {
+    if (!r) return LLM_FAILED;
+    LLM__LIVE(r);
+    return r->status;
+}
 LLMASYNC_API void *llm_request_user_data(const llm_request *r) { return r ? r->user_data : NULL; }
 
 LLMASYNC_API const char *llm_request_text(const llm_request *r, size_t *len) {
-    if (len) *len = r ? r->text.len : 0;
-    return (r && r->text.p) ? r->text.p : "";
+    if (r) LLM__LIVE(r);
+    if (len) *len = r ? r->a.text.len : 0;
+    return (r && r->a.text.p) ? r->a.text.p : "";
 }
 LLMASYNC_API size_t llm_request_take(llm_request *r, const char **delta) {
     size_t n;
-    if (!r || r->take_off >= r->text.len) {
+    if (r) LLM__LIVE(r);
+    if (!r || r->a.take_off >= r->a.text.len) {
         if (delta) *delta = "";
         return 0;
     }
-    n = r->text.len - r->take_off;
-    if (delta) *delta = r->text.p + r->take_off;
-    r->take_off = r->text.len;
+    n = r->a.text.len - r->a.take_off;
+    if (delta) *delta = r->a.text.p + r->a.take_off;
+    r->a.take_off = r->a.text.len;
     return n;
 }
 LLMASYNC_API const char *llm_request_reasoning(const llm_request *r, size_t *len) {
-    if (len) *len = r ? r->reasoning.len : 0;
-    return (r && r->reasoning.p) ? r->reasoning.p : "";
+    if (len) *len = r ? r->a.reasoning.len : 0;
+    return (r && r->a.reasoning.p) ? r->a.reasoning.p : "";
 }
-LLMASYNC_API const llm_error *llm_request_error(const llm_request *r) { return r ? &r->err : NULL; }
-LLMASYNC_API const llm_usage *llm_request_usage(const llm_request *r) { return r ? &r->usage : NULL; }
-LLMASYNC_API const llm_timings *llm_request_timings(const llm_request *r) {
-    llm_request *m = (llm_request *)r; /* derived fields are filled on read */
+LLMASYNC_API const llm_error *llm_request_error(const llm_request *r) {
     if (!r) return NULL;
-    m->tm.first_byte_ms = r->t_first_byte ? (double)(r->t_first_byte - r->t_submit) / 1000.0 : 0;
-    m->tm.first_token_ms = r->t_first_token ? (double)(r->t_first_token - r->t_submit) / 1000.0 : 0;
-    if (!r->terminal) m->tm.total_ms = (double)(llm__now_us() - r->t_submit) / 1000.0;
+    LLM__LIVE(r);
+    return &r->o.err;
+}
+LLMASYNC_API const llm_usage *llm_request_usage(const llm_request *r) { return r ? &r->a.usage : NULL; }
+/* Filled as things happen (first byte, first token, the end), so reading
+   writes nothing. */
+LLMASYNC_API const llm_timings *llm_request_timings(const llm_request *r) {
+    if (!r) return NULL;
+    LLM__LIVE(r);
     return &r->tm;
 }
-LLMASYNC_API const char *llm_request_finish_reason(const llm_request *r) { return r ? r->finish_reason : ""; }
-LLMASYNC_API const char *llm_request_id(const llm_request *r) { return r ? r->resp_id : ""; }
-LLMASYNC_API const char *llm_request_model(const llm_request *r) { return r ? r->resp_model : ""; }
-LLMASYNC_API const llm_json_value *llm_request_json(const llm_request *r) { return r ? r->doc : NULL; }
-LLMASYNC_API const llm_json_value *llm_request_content_json(const llm_request *r) { return r ? r->content_doc : NULL; }
+LLMASYNC_API const char *llm_request_finish_reason(const llm_request *r) { return r ? r->a.finish_reason : ""; }
+LLMASYNC_API const char *llm_request_id(const llm_request *r) { return r ? r->a.resp_id : ""; }
+LLMASYNC_API const char *llm_request_model(const llm_request *r) { return r ? r->a.resp_model : ""; }
+LLMASYNC_API const llm_json_value *llm_request_json(const llm_request *r) { return r ? r->a.doc : NULL; }
+LLMASYNC_API const llm_json_value *llm_request_content_json(const llm_request *r) { return r ? r->a.content_doc : NULL; }
 LLMASYNC_API int llm_request_tool_call_count(const llm_request *r) {
-    return (r && r->status == LLM_DONE) ? r->n_tools : 0;
+    return (r && r->status == LLM_DONE) ? r->a.n_tools : 0;
 }
 LLMASYNC_API const llm_tool_call *llm_request_tool_call(const llm_request *r, int i) {
-    if (!r || r->status != LLM_DONE || i < 0 || i >= r->n_tools) return NULL;
-    return &r->tools[i].pub;
+    if (!r || r->status != LLM_DONE || i < 0 || i >= r->a.n_tools) return NULL;
+    return &r->a.tools[i].pub;
 }
 LLMASYNC_API int llm_request_embedding_count(const llm_request *r) {
-    return (r && r->status == LLM_DONE) ? r->n_vec : 0;
+    return (r && r->status == LLM_DONE) ? r->a.n_vec : 0;
 }
 LLMASYNC_API const float *llm_request_embedding(const llm_request *r, int i, int *dimensions) {
     if (dimensions) *dimensions = 0;
-    if (!r || r->status != LLM_DONE || i < 0 || i >= r->n_vec) return NULL;
+    if (!r || r->status != LLM_DONE || i < 0 || i >= r->a.n_vec) return NULL;
     if (r->kind == LLM__K_GROUP) {
         const llm_request *ch = r->children[i / r->batch_size];
-        if (dimensions) *dimensions = ch->dim;
-        return ch->vec + (size_t)(i % r->batch_size) * (size_t)ch->dim;
+        if (dimensions) *dimensions = ch->a.dim;
+        return ch->a.vec + (size_t)(i % r->batch_size) * (size_t)ch->a.dim;
     }
-    if (dimensions) *dimensions = r->dim;
-    return r->vec + (size_t)i * (size_t)r->dim;
+    if (dimensions) *dimensions = r->a.dim;
+    return r->a.vec + (size_t)i * (size_t)r->a.dim;
 }
 
 #endif /* LLMASYNC_IMPLEMENTATION_INCLUDED */

@@ -31,7 +31,10 @@
    public llm_request_* accessor, then llm__destroy. It aborts when
      - a state is not terminal after the run, or the error kind and status
        disagree, or error.message is NULL;
-     - error.message / provider_message hold one of the client's API keys;
+     - any string the request hands out (error message, provider message,
+       type, code, param, request id; response id, model, finish reason)
+       or any log line holds 8 or more consecutive characters of one of the
+       client's API keys, plainly, %XX-encoded or \uXXXX-escaped;
      - a fixed-size string (finish reason, id, model, error detail) is not
        NUL-terminated in its array, or is not valid UTF-8;
      - text / reasoning lengths disagree with their NUL terminator, or
@@ -51,11 +54,47 @@
 
 static llm_client *clients[2];
 
+/* No run of 8 or more characters of a key may survive in anything the
+   library hands out, plainly or encoded (%XX, \uXXXX, \/): the text is
+   decoded first, then every 8-byte window of each key is looked for. */
+static int hexv(int c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+static const char *key_fragment(const char *s) {
+    static const char *keys[] = { KEY_OPENAI, KEY_ANTHROPIC };
+    static char dec[8192];
+    size_t n = 0, i, k, j;
+    for (i = 0; s[i] && n < sizeof dec - 1; i++) {
+        if (s[i] == '%' && hexv((unsigned char)s[i + 1]) >= 0 && hexv((unsigned char)s[i + 2]) >= 0) {
+            dec[n++] = (char)(hexv((unsigned char)s[i + 1]) * 16 + hexv((unsigned char)s[i + 2]));
+            i += 2;
+        } else if (s[i] == '\\' && s[i + 1] == 'u' && hexv((unsigned char)s[i + 2]) >= 0 && hexv((unsigned char)s[i + 3]) >= 0 &&
+                   hexv((unsigned char)s[i + 4]) >= 0 && hexv((unsigned char)s[i + 5]) >= 0) {
+            dec[n++] = (char)(hexv((unsigned char)s[i + 4]) * 16 + hexv((unsigned char)s[i + 5]));
+            i += 5;
+        } else if (s[i] == '\\' && s[i + 1] == '/') {
+            dec[n++] = '/';
+            i++;
+        } else {
+            dec[n++] = s[i];
+        }
+    }
+    dec[n] = '\0';
+    for (k = 0; k < 2; k++)
+        for (j = 0; j + 8 <= strlen(keys[k]); j++) {
+            char w[9];
+            memcpy(w, keys[k] + j, 8);
+            w[8] = '\0';
+            if (strstr(dec, w)) return keys[k];
+        }
+    return NULL;
+}
+
 static void log_fn(llm_log_level lv, const char *msg, void *ud) {
     (void)lv;
     (void)ud;
     FZ_CHECK(msg != NULL);
-    if (strstr(msg, KEY_OPENAI) || strstr(msg, KEY_ANTHROPIC)) fz_fail("a log line holds an API key: %s", msg);
+    if (key_fragment(msg)) fz_fail("a log line holds 8+ characters of an API key: %s", msg);
 }
 
 static void free_clients(void) {
@@ -126,7 +165,7 @@ static void check_cstr(const char *s, size_t cap, const char *what) {
    regressions/README.md are fixed. */
 
 static void check_no_key(const char *s, const char *what) {
-    if (s && (strstr(s, KEY_OPENAI) || strstr(s, KEY_ANTHROPIC))) fz_fail("%s holds an API key: %s", what, s);
+    if (s && key_fragment(s)) fz_fail("%s holds 8+ characters of an API key: %s", what, s);
 }
 
 /* Whether an accepted embeddings response named every slot (written from
@@ -183,29 +222,37 @@ static void check_request(llm_request *r, seen *s) {
     FZ_CHECK(e->retries >= 0 && e->retries <= r->max_retries);
     check_no_key(e->message, "error.message");
     check_no_key(e->provider_message, "error.provider_message");
-    check_cstr(r->err_msg, sizeof r->err_msg, "error.message");
-    check_cstr(r->err_pmsg, sizeof r->err_pmsg, "error.provider_message");
-    check_cstr(r->err_type, sizeof r->err_type, "error.type");
-    check_cstr(r->err_code, sizeof r->err_code, "error.code");
-    check_cstr(r->err_param, sizeof r->err_param, "error.param");
-    check_cstr(r->finish_reason, sizeof r->finish_reason, "finish_reason");
-    check_cstr(r->resp_id, sizeof r->resp_id, "response id");
-    check_cstr(r->resp_model, sizeof r->resp_model, "response model");
-    check_cstr(r->h_request_id, sizeof r->h_request_id, "request id header");
-    FZ_CHECK(!strcmp(llm_request_finish_reason(r), r->finish_reason));
-    FZ_CHECK(llm_request_id(r) == r->resp_id && llm_request_model(r) == r->resp_model);
-    FZ_CHECK(llm_request_json(r) == r->doc);
+    check_no_key(e->type, "error.type");
+    check_no_key(e->code, "error.code");
+    check_no_key(e->param, "error.param");
+    check_no_key(e->request_id, "error.request_id");
+    check_no_key(llm_request_finish_reason(r), "finish_reason");
+    check_no_key(llm_request_id(r), "response id");
+    check_no_key(llm_request_model(r), "response model");
+    check_cstr(e->message, strlen(e->message) + 1, "error.message");
+    if (e->provider_message) check_cstr(e->provider_message, strlen(e->provider_message) + 1, "error.provider_message");
+    FZ_CHECK(!e->provider_message || strlen(e->provider_message) <= LLM_PROVIDER_MESSAGE_MAX);
+    check_cstr(r->a.type, sizeof r->a.type, "error.type");
+    check_cstr(r->a.code, sizeof r->a.code, "error.code");
+    check_cstr(r->a.param, sizeof r->a.param, "error.param");
+    check_cstr(r->a.finish_reason, sizeof r->a.finish_reason, "finish_reason");
+    check_cstr(r->a.resp_id, sizeof r->a.resp_id, "response id");
+    check_cstr(r->a.resp_model, sizeof r->a.resp_model, "response model");
+    check_cstr(r->a.h_request_id, sizeof r->a.h_request_id, "request id header");
+    FZ_CHECK(!strcmp(llm_request_finish_reason(r), r->a.finish_reason));
+    FZ_CHECK(llm_request_id(r) == r->a.resp_id && llm_request_model(r) == r->a.resp_model);
+    FZ_CHECK(llm_request_json(r) == r->a.doc);
     if (llm_request_content_json(r)) check_json_tree(llm_request_content_json(r));
-    if (r->doc) check_json_tree(r->doc);
+    if (r->a.doc) check_json_tree(r->a.doc);
     (void)llm_request_user_data(r);
 
     t = llm_request_text(r, &n);
-    FZ_CHECK(t != NULL && t[n] == '\0' && n == r->text.len);
+    FZ_CHECK(t != NULL && t[n] == '\0' && n == r->a.text.len);
     m = llm_request_take(r, &d);
     FZ_CHECK(m == n && (n == 0 || d == t));
     FZ_CHECK(llm_request_take(r, &d) == 0 && d != NULL && llm_request_take(r, NULL) == 0);
     t = llm_request_reasoning(r, &n);
-    FZ_CHECK(t != NULL && t[n] == '\0' && n == r->reasoning.len);
+    FZ_CHECK(t != NULL && t[n] == '\0' && n == r->a.reasoning.len);
     FZ_CHECK(llm_request_text(r, NULL) != NULL && llm_request_reasoning(r, NULL) != NULL);
     if (s) {
         if (s->deltas.len) { /* callbacks saw the text exactly (when they ran at all) */
@@ -220,7 +267,7 @@ static void check_request(llm_request *r, seen *s) {
     }
 
     nt = llm_request_tool_call_count(r);
-    FZ_CHECK(nt == (st == LLM_DONE ? r->n_tools : 0));
+    FZ_CHECK(nt == (st == LLM_DONE ? r->a.n_tools : 0));
     FZ_CHECK(nt <= c->max_tools);
     FZ_CHECK(llm_request_tool_call(r, -1) == NULL && llm_request_tool_call(r, nt) == NULL);
     for (i = 0; i < nt; i++) {
@@ -245,29 +292,29 @@ static void check_request(llm_request *r, seen *s) {
     }
 
     ne = llm_request_embedding_count(r);
-    FZ_CHECK(ne == (st == LLM_DONE ? r->n_vec : 0));
+    FZ_CHECK(ne == (st == LLM_DONE ? r->a.n_vec : 0));
     if (r->kind == LLM__K_EMBED && st == LLM_DONE) FZ_CHECK(ne == r->n_inputs);
     FZ_CHECK(llm_request_embedding(r, -1, NULL) == NULL && llm_request_embedding(r, ne, NULL) == NULL);
     for (i = 0; i < ne; i++) {
         int dim = -1, k;
         const float *v = llm_request_embedding(r, i, &dim);
-        FZ_CHECK(v != NULL && dim > 0 && dim == r->dim);
+        FZ_CHECK(v != NULL && dim > 0 && dim == r->a.dim);
         for (k = 0; k < dim; k++) total += v[k] != v[k]; /* reads every float: ASan checks the bounds */
     }
     (void)total;
-    FZ_CHECK(u->prompt_tokens == r->usage.prompt_tokens);
+    FZ_CHECK(u->prompt_tokens == r->a.usage.prompt_tokens);
     FZ_CHECK(tm->attempts >= 0);
 }
 
 /* Ends a direct decode as the state machine would: DONE, or FAILED with the
    decoder's reason. */
 static void settle(llm_request *r, long status) {
-    if (!r->abort_kind && llm__finalize(r)) {
+    if (!r->a.abort_kind && llm__finalize(r)) {
         llm__transition(r, LLM_DONE);
         return;
     }
-    if (!r->abort_kind) fz_fail("llm__finalize failed without running out of memory");
-    llm__fail_or_retry(r, (llm_error_kind)r->abort_kind, status, r->abort_retryable, LLM_TIMEOUT_NONE, r->abort_msg);
+    if (!r->a.abort_kind) fz_fail("llm__finalize failed without running out of memory");
+    llm__fail_or_retry(r, (llm_error_kind)r->a.abort_kind, status, r->a.abort_retryable, LLM_TIMEOUT_NONE, r->a.abort_msg);
 }
 
 static void check_client_empty(llm_client *c) {
@@ -288,17 +335,17 @@ static int feed_stream(llm_request *r, const char *p, size_t n, int style, uint3
     c->cb_now = llm__now_us();
     while (ok && pos < n) {
         size_t k = fz_chunk(&rng, style, n - pos);
-        if (r->prov->api == LLM_API_OLLAMA) ok = llm__nd_feed(&c->alloc, &r->nd, p + pos, k, llm__stream_event, r);
-        else ok = llm__sse_feed(&c->alloc, &r->sse, p + pos, k, llm__stream_event, r);
+        if (r->prov->api == LLM_API_OLLAMA) ok = llm__nd_feed(&r->ra, &r->a.nd, p + pos, k, llm__stream_event, r);
+        else ok = llm__sse_feed(&r->ra, &r->a.sse, p + pos, k, llm__stream_event, r);
         pos += k;
     }
-    if (ok && r->prov->api == LLM_API_OLLAMA) ok = llm__nd_finish(&r->nd, llm__stream_event, r);
-    if (!ok && !r->abort_kind) { /* the decoder itself stopped: too large */
-        int err = r->prov->api == LLM_API_OLLAMA ? r->nd.err : r->sse.err;
+    if (ok && r->prov->api == LLM_API_OLLAMA) ok = llm__nd_finish(&r->a.nd, llm__stream_event, r);
+    if (!ok && !r->a.abort_kind) { /* the decoder itself stopped: too large */
+        int err = r->prov->api == LLM_API_OLLAMA ? r->a.nd.err : r->a.sse.err;
         FZ_CHECK(err == LLM_ERR_TOO_LARGE);
         llm__abort(r, LLM_ERR_TOO_LARGE, 0, "stream event larger than max_event_bytes");
     }
-    if (ok) FZ_CHECK(!r->abort_kind);
+    if (ok) FZ_CHECK(!r->a.abort_kind);
     return ok;
 }
 
@@ -331,7 +378,7 @@ static void exchange(llm_request *r, const char *p, size_t n, unsigned b1, seen 
         size_t pos = 0;
         int stopped = 0;
         FZ_CHECK(r->status == LLM_QUEUED);
-        llm__reset_attempt(r);
+        llm__attempt_reset(r);
         r->t_attempt = r->t_last_event = llm__now_us();
         llm__transition(r, LLM_ACTIVE);
         r->tm.attempts++;
@@ -347,12 +394,12 @@ static void exchange(llm_request *r, const char *p, size_t n, unsigned b1, seen 
                 i += k;
             }
         } else {
-            r->http_status = statuses[(b1 >> 3) & 31];
+            r->a.http_status = statuses[(b1 >> 3) & 31];
         }
         while (pos < body_len) {
             size_t k = fz_chunk(&rng, (int)(b1 >> 3), body_len - pos);
             size_t got = llm__on_write((char *)(uintptr_t)(body + pos), 1, k, r);
-            if (got != k) { FZ_CHECK(got == 0 && r->abort_kind); stopped = 1; break; }
+            if (got != k) { FZ_CHECK(got == 0 && r->a.abort_kind); stopped = 1; break; }
             pos += k;
             if (fz_rng_next(&rng) & 1) llm__deliver(c); /* a pump between reads */
         }
@@ -402,33 +449,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memset(&o, 0, sizeof o);
         o.allocator = &c->alloc;
         o.max_depth = c->max_depth;
-        r->doc = llm_json_parse(p, n, &o, &jr);
-        if (!r->doc) llm__abort(r, LLM_ERR_PROTOCOL, 0, "response body is not valid JSON (%s)", llm_json_error_string(jr.error));
-        else if (op == 0) llm__decode_chat(r, r->doc);
+        r->a.doc = llm_json_parse(p, n, &o, &jr);
+        if (!r->a.doc) llm__abort(r, LLM_ERR_PROTOCOL, 0, "response body is not valid JSON (%s)", llm_json_error_string(jr.error));
+        else if (op == 0) llm__decode_chat(r, r->a.doc);
         else {
-            llm__decode_embed(r, r->doc);
-            if (!r->abort_kind) check_embed_slots(r, r->doc);
+            llm__decode_embed(r, r->a.doc);
+            if (!r->a.abort_kind) check_embed_slots(r, r->a.doc);
         }
         settle(r, 200);
         break;
     }
     case 2: {
         long status = statuses[4 + ((b1 >> 3) % 28)];
-        llm__buf_add(&c->alloc, &r->raw, p, n);
-        r->http_status = status;
+        llm__buf_add(&r->ra, &r->a.raw, p, n);
+        r->a.http_status = status;
         llm__decode_error_body(r);
-        check_cstr(r->err_pmsg, sizeof r->err_pmsg, "provider message of the error body");
-        check_cstr(r->err_type, sizeof r->err_type, "error type of the error body");
-        check_cstr(r->err_code, sizeof r->err_code, "error code of the error body");
-        check_cstr(r->err_param, sizeof r->err_param, "error param of the error body");
+        check_cstr(llm__pmsg(r), strlen(llm__pmsg(r)) + 1, "provider message of the error body");
+        FZ_CHECK(strlen(llm__pmsg(r)) <= LLM_PROVIDER_MESSAGE_MAX);
+        check_cstr(r->a.type, sizeof r->a.type, "error type of the error body");
+        check_cstr(r->a.code, sizeof r->a.code, "error code of the error body");
+        check_cstr(r->a.param, sizeof r->a.param, "error param of the error body");
         llm__fail_or_retry(r, llm__kind_of_status(status), status, 0, LLM_TIMEOUT_NONE,
-                           r->err_pmsg[0] ? r->err_pmsg : "(no message in the body)");
+                           llm__pmsg(r)[0] ? llm__pmsg(r) : "(no message in the body)");
         break;
     }
     case 3:
         r->stream = 1;
-        r->mode = LLM__M_STREAM;
-        if (feed_stream(r, p, n, (int)(b1 >> 3), b1) && !r->stream_done && !r->finish_reason[0])
+        r->a.mode = LLM__M_STREAM;
+        if (feed_stream(r, p, n, (int)(b1 >> 3), b1) && !r->a.stream_done && !r->a.finish_reason[0])
             llm__abort(r, LLM_ERR_PROTOCOL, 1, "stream ended before its end marker");
         settle(r, 200);
         break;

@@ -13,8 +13,6 @@
      - feeding the stream in one read and in the PRNG's reads disagree on
        any of it, with a large limit and with the small one (so the limit
        trips at the same place however the bytes arrive);
-     - after llm__sse_reset, the same decoder decodes the stream as a fresh
-       one;
      - a dispatched event breaks the decoder's own rules (data or type over
        the limit, an id holding NUL, an error code outside its set).
    Leaks are LeakSanitizer's job. */
@@ -77,7 +75,7 @@ static void run(const llm_allocator *a, llm__sse *d, ctx *c, const char *s, size
     }
     if (!ok) FZ_CHECK(d->err == LLM_ERR_TOO_LARGE || d->err == -1); /* no memory: not under the fuzzer */
     else FZ_CHECK(d->err == 0);
-    if (ok) FZ_CHECK(d->line.len <= c->max && d->data.len <= c->max);
+    if (ok) FZ_CHECK(d->line.len <= c->max + LLM__SSE_FIELD_ROOM && d->data.len <= c->max);
     final_state(c, d, ok);
 }
 
@@ -111,16 +109,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         run(&a, &d2, &c2, s, n, style, seed);
         if (!fz_log_eq(&c1.log, &c2.log))
             fz_fail("limit %lu: one read and chunked reads (style %d) decode differently", (unsigned long)lim[i], style);
-        if (i == 0) { /* a reset decoder is a fresh one */
-            ctx c3;
-            memset(&c3, 0, sizeof c3);
-            c3.stop_after = stop;
-            c3.max = lim[i];
-            llm__sse_reset(&d2);
-            run(&a, &d2, &c3, s, n, style ^ 1, seed + 1);
-            if (!fz_log_eq(&c1.log, &c3.log)) fz_fail("after llm__sse_reset the decoder decodes differently");
-            fz_log_free(&c3.log);
-        }
         llm__sse_free(&a, &d1);
         llm__sse_free(&a, &d2);
         fz_log_free(&c1.log);

@@ -9,7 +9,7 @@
 static llm_client *C;
 static void out(const char *schema, llm_request *r) {
     if (!r || !r->body || r->status == LLM_FAILED) {
-        fprintf(stderr, "dump_bodies: a request failed: %s\n", r ? r->err.message : "NULL");
+        fprintf(stderr, "dump_bodies: a request failed: %s\n", r ? r->o.err.message : "NULL");
         printf("ERROR\t{}\n");
         return;
     }

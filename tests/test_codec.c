@@ -221,7 +221,7 @@ static void test_embed_body(void) {
         d.headers = &h;
         d.n_headers = 1;
         r = llm_embed(c, &d);
-        CHECK(r && r->status == LLM_FAILED && r->err.kind == LLM_ERR_INVALID);
+        CHECK(r && r->status == LLM_FAILED && r->o.err.kind == LLM_ERR_INVALID);
         CHECK(r && strstr(llm_request_error(r)->message, "headers[0]") != NULL);
         CHECK(r && r->n_children == 0);
         d.headers = NULL;
@@ -229,7 +229,7 @@ static void test_embed_body(void) {
     }
     d.model = "anthropic/claude";
     r = llm_embed(c, &d);
-    CHECK(r && r->status == LLM_FAILED && r->err.kind == LLM_ERR_INVALID);
+    CHECK(r && r->status == LLM_FAILED && r->o.err.kind == LLM_ERR_INVALID);
     llm_client_free(c);
 }
 
@@ -255,7 +255,7 @@ static void test_invalid_arguments(void) {
     llm_request *r;
     memset(&d, 0, sizeof d);
     r = llm_chat(c, NULL);
-    CHECK(r && r->err.kind == LLM_ERR_INVALID && strstr(r->err.message, "desc"));
+    CHECK(r && r->o.err.kind == LLM_ERR_INVALID && strstr(r->o.err.message, "desc"));
     llm_request_free(r);
     CHECK(llm_chat(NULL, &d) == NULL);
     expect_invalid(c, &d, "model");
@@ -359,8 +359,8 @@ static llm_request *fake(llm_client *c, llm_api api) {
     return r;
 }
 static void set_raw(llm_request *r, const char *s) {
-    llm__buf_clear(&r->raw);
-    llm__buf_adds(&r->c->alloc, &r->raw, s);
+    llm__buf_clear(&r->a.raw);
+    llm__buf_adds(&r->ra, &r->a.raw, s);
 }
 
 static void test_error_bodies(void) {
@@ -368,32 +368,32 @@ static void test_error_bodies(void) {
     llm_request *r = fake(c, LLM_API_OPENAI);
     set_raw(r, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}");
     llm__decode_error_body(r);
-    CHECK_STR(r->err_pmsg, "Rate limit reached");
-    CHECK_STR(r->err_type, "requests");
-    CHECK_STR(r->err_code, "rate_limit_exceeded");
-    CHECK_STR(r->err_param, "");
+    CHECK_STR(llm__pmsg(r), "Rate limit reached");
+    CHECK_STR(r->a.type, "requests");
+    CHECK_STR(r->a.code, "rate_limit_exceeded");
+    CHECK_STR(r->a.param, "");
     set_raw(r, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
     llm__decode_error_body(r);
-    CHECK_STR(r->err_pmsg, "Overloaded");
-    CHECK_STR(r->err_type, "overloaded_error");
+    CHECK_STR(llm__pmsg(r), "Overloaded");
+    CHECK_STR(r->a.type, "overloaded_error");
     set_raw(r, "{\"error\":\"model 'x' not found\"}");
     llm__decode_error_body(r);
-    CHECK_STR(r->err_pmsg, "model 'x' not found");
+    CHECK_STR(llm__pmsg(r), "model 'x' not found");
     set_raw(r, "{\"detail\":[{\"loc\":[\"body\"],\"msg\":\"field required\"}]}");
     llm__decode_error_body(r);
-    CHECK_STR(r->err_pmsg, "field required");
+    CHECK_STR(llm__pmsg(r), "field required");
     set_raw(r, "{\"error\":{\"message\":\"x\",\"code\":429}}");
     llm__decode_error_body(r);
-    CHECK_STR(r->err_code, "429");
+    CHECK_STR(r->a.code, "429");
     set_raw(r, "<html><head><title>502 Bad Gateway</title></head><body><h1>nginx</h1></body></html>");
     llm__decode_error_body(r);
-    CHECK_STR(r->err_pmsg, "502 Bad Gateway");
+    CHECK_STR(llm__pmsg(r), "502 Bad Gateway");
     set_raw(r, "<html><body><h1>Service</h1>\n  <p>Unavailable</p></body></html>");
     llm__decode_error_body(r);
-    CHECK_STR(r->err_pmsg, "Service Unavailable");
+    CHECK_STR(llm__pmsg(r), "Service Unavailable");
     set_raw(r, "");
     llm__decode_error_body(r);
-    CHECK_STR(r->err_pmsg, "");
+    CHECK_STR(llm__pmsg(r), "");
     llm__destroy(r);
     llm_client_free(c);
 }
@@ -414,21 +414,21 @@ static void test_decode_openai(void) {
         "\"prompt_tokens_details\":{\"cached_tokens\":2},\"completion_tokens_details\":{\"reasoning_tokens\":3}}}") : 0, NULL, NULL);
     CHECK(v != NULL);
     llm__decode_chat(r, v);
-    CHECK_INT(r->abort_kind, 0);
-    CHECK_STR(r->text.p, "Hello!");
-    CHECK_STR(r->finish_reason, "tool_calls");
-    CHECK_STR(r->resp_id, "chatcmpl-1");
-    CHECK_STR(r->resp_model, "gpt-x");
-    CHECK_INT(r->usage.prompt_tokens, 5);
-    CHECK_INT(r->usage.completion_tokens, 7);
-    CHECK_INT(r->usage.total_tokens, 12);
-    CHECK_INT(r->usage.cached_tokens, 2);
-    CHECK_INT(r->usage.reasoning_tokens, 3);
-    CHECK_INT(r->n_tools, 1);
+    CHECK_INT(r->a.abort_kind, 0);
+    CHECK_STR(r->a.text.p, "Hello!");
+    CHECK_STR(r->a.finish_reason, "tool_calls");
+    CHECK_STR(r->a.resp_id, "chatcmpl-1");
+    CHECK_STR(r->a.resp_model, "gpt-x");
+    CHECK_INT(r->a.usage.prompt_tokens, 5);
+    CHECK_INT(r->a.usage.completion_tokens, 7);
+    CHECK_INT(r->a.usage.total_tokens, 12);
+    CHECK_INT(r->a.usage.cached_tokens, 2);
+    CHECK_INT(r->a.usage.reasoning_tokens, 3);
+    CHECK_INT(r->a.n_tools, 1);
     CHECK(llm__finalize(r));
-    CHECK_STR(r->tools[0].pub.name, "f");
-    CHECK_STR(r->tools[0].pub.id, "call_9");
-    CHECK(llm_json_double(llm_json_get(r->tools[0].pub.arguments_json, "a"), 0) == 1);
+    CHECK_STR(r->a.tools[0].pub.name, "f");
+    CHECK_STR(r->a.tools[0].pub.id, "call_9");
+    CHECK(llm_json_double(llm_json_get(r->a.tools[0].pub.arguments_json, "a"), 0) == 1);
     llm_json_free(v);
     llm__destroy(r);
     llm_client_free(c);
@@ -436,7 +436,7 @@ static void test_decode_openai(void) {
 
 static int feed_events(llm_request *r, const char *stream) {
     r->c->cb_now = llm__now_us();
-    return llm__sse_feed(&r->c->alloc, &r->sse, stream, strlen(stream), llm__stream_event, r);
+    return llm__sse_feed(&r->ra, &r->a.sse, stream, strlen(stream), llm__stream_event, r);
 }
 
 static void test_stream_openai(void) {
@@ -452,16 +452,16 @@ static void test_stream_openai(void) {
         "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n"
         "data: [DONE]\n\n");
     CHECK(ok);
-    CHECK_STR(r->text.p, "Hello");
-    CHECK_STR(r->finish_reason, "stop");
-    CHECK_INT(r->usage.total_tokens, 5);
-    CHECK(r->stream_done);
-    CHECK_INT(r->n_tools, 2);
+    CHECK_STR(r->a.text.p, "Hello");
+    CHECK_STR(r->a.finish_reason, "stop");
+    CHECK_INT(r->a.usage.total_tokens, 5);
+    CHECK(r->a.stream_done);
+    CHECK_INT(r->a.n_tools, 2);
     CHECK(llm__finalize(r));
     {
         int i;
-        for (i = 0; i < r->n_tools; i++) {
-            const llm_tool_call *t = &r->tools[i].pub;
+        for (i = 0; i < r->a.n_tools; i++) {
+            const llm_tool_call *t = &r->a.tools[i].pub;
             if (t->index == 0) { CHECK_STR(t->name, "f"); CHECK_STR(t->arguments, "{\"x\":1}"); CHECK(t->arguments_json != NULL); }
             else { CHECK_STR(t->name, "g"); CHECK_STR(t->id, "call_b"); CHECK_STR(t->arguments, "{}"); }
         }
@@ -471,19 +471,19 @@ static void test_stream_openai(void) {
     r = fake(c, LLM_API_OPENAI);
     ok = feed_events(r, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
                         "data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n");
-    CHECK(!ok && r->abort_kind == LLM_ERR_SERVER && strstr(r->abort_msg, "boom"));
+    CHECK(!ok && r->a.abort_kind == LLM_ERR_SERVER && strstr(r->a.abort_msg, "boom"));
     llm__destroy(r);
     r = fake(c, LLM_API_OPENAI);
     ok = feed_events(r, "event: error\ndata: {\"message\":\"bad\"}\n\n");
-    CHECK(!ok && r->abort_kind == LLM_ERR_SERVER && strstr(r->abort_msg, "bad"));
+    CHECK(!ok && r->a.abort_kind == LLM_ERR_SERVER && strstr(r->a.abort_msg, "bad"));
     llm__destroy(r);
     r = fake(c, LLM_API_OPENAI); /* a tool index beyond the bound */
     ok = feed_events(r, "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":500,\"id\":\"x\"}]}}]}\n\n");
-    CHECK(!ok && r->abort_kind == LLM_ERR_PROTOCOL);
+    CHECK(!ok && r->a.abort_kind == LLM_ERR_PROTOCOL);
     llm__destroy(r);
     r = fake(c, LLM_API_OPENAI);
     ok = feed_events(r, "data: {not json}\n\n");
-    CHECK(!ok && r->abort_kind == LLM_ERR_PROTOCOL);
+    CHECK(!ok && r->a.abort_kind == LLM_ERR_PROTOCOL);
     llm__destroy(r);
     llm_client_free(c);
 }
@@ -507,18 +507,18 @@ static void test_stream_anthropic(void) {
         "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":15}}\n\n"
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
     CHECK(ok);
-    CHECK_STR(r->text.p, "Hi");
-    CHECK_STR(r->reasoning.p, "hmm");
-    CHECK_STR(r->finish_reason, "tool_use");
-    CHECK_STR(r->resp_id, "msg_1");
-    CHECK_INT(r->usage.prompt_tokens, 11);
-    CHECK_INT(r->usage.completion_tokens, 15);
-    CHECK_INT(r->usage.total_tokens, 26);
-    CHECK(r->stream_done);
+    CHECK_STR(r->a.text.p, "Hi");
+    CHECK_STR(r->a.reasoning.p, "hmm");
+    CHECK_STR(r->a.finish_reason, "tool_use");
+    CHECK_STR(r->a.resp_id, "msg_1");
+    CHECK_INT(r->a.usage.prompt_tokens, 11);
+    CHECK_INT(r->a.usage.completion_tokens, 15);
+    CHECK_INT(r->a.usage.total_tokens, 26);
+    CHECK(r->a.stream_done);
     CHECK(llm__finalize(r));
-    CHECK_INT(r->n_tools, 1);
-    CHECK_STR(r->tools[0].pub.arguments, "{\"q\":2}");
-    CHECK_STR(r->tools[0].pub.type, "tool_use");
+    CHECK_INT(r->a.n_tools, 1);
+    CHECK_STR(r->a.tools[0].pub.arguments, "{\"q\":2}");
+    CHECK_STR(r->a.tools[0].pub.type, "tool_use");
     llm__destroy(r);
     /* a server tool's input is streamed too, but it is not a call for the
        host; a tool_use without arguments reads as {} */
@@ -531,15 +531,15 @@ static void test_stream_anthropic(void) {
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
     CHECK(ok);
     CHECK(llm__finalize(r));
-    CHECK_INT(r->n_tools, 1);
-    CHECK_STR(r->tools[0].pub.name, "now");
-    CHECK_STR(r->tools[0].pub.arguments, "{}");
-    CHECK(r->tools[0].pub.arguments_json && r->tools[0].pub.arguments_json->type == LLM_JSON_OBJECT);
+    CHECK_INT(r->a.n_tools, 1);
+    CHECK_STR(r->a.tools[0].pub.name, "now");
+    CHECK_STR(r->a.tools[0].pub.arguments, "{}");
+    CHECK(r->a.tools[0].pub.arguments_json && r->a.tools[0].pub.arguments_json->type == LLM_JSON_OBJECT);
     llm__destroy(r);
     r = fake(c, LLM_API_ANTHROPIC);
     ok = feed_events(r, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
-    CHECK(!ok && r->abort_kind == LLM_ERR_OVERLOADED && r->abort_retryable);
-    CHECK_STR(r->err_type, "overloaded_error");
+    CHECK(!ok && r->a.abort_kind == LLM_ERR_OVERLOADED && r->a.abort_retryable);
+    CHECK_STR(r->a.type, "overloaded_error");
     llm__destroy(r);
     llm_client_free(c);
 }
@@ -552,33 +552,168 @@ static void test_stream_ollama(void) {
                     "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"length\",\"prompt_eval_count\":4,\"eval_count\":2}\n";
     int ok;
     c->cb_now = llm__now_us();
-    ok = llm__nd_feed(&c->alloc, &r->nd, s, strlen(s), llm__stream_event, r);
+    ok = llm__nd_feed(&r->ra, &r->a.nd, s, strlen(s), llm__stream_event, r);
     CHECK(ok);
-    CHECK_STR(r->text.p, "Hey");
-    CHECK_STR(r->finish_reason, "length");
-    CHECK_INT(r->usage.total_tokens, 6);
-    CHECK(r->stream_done);
+    CHECK_STR(r->a.text.p, "Hey");
+    CHECK_STR(r->a.finish_reason, "length");
+    CHECK_INT(r->a.usage.total_tokens, 6);
+    CHECK(r->a.stream_done);
     llm__destroy(r);
     /* tool calls in separate lines are separate calls */
     r = fake(c, LLM_API_OLLAMA);
     s = "{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"a\",\"arguments\":{\"x\":1}}}]},\"done\":false}\n"
         "{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"b\",\"arguments\":{\"y\":2}}}]},\"done\":false}\n"
         "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n";
-    ok = llm__nd_feed(&c->alloc, &r->nd, s, strlen(s), llm__stream_event, r);
+    ok = llm__nd_feed(&r->ra, &r->a.nd, s, strlen(s), llm__stream_event, r);
     CHECK(ok && llm__finalize(r));
-    CHECK_INT(r->n_tools, 2);
-    if (r->n_tools == 2) {
-        CHECK_STR(r->tools[0].pub.name, "a");
-        CHECK_STR(r->tools[0].pub.arguments, "{\"x\":1}");
-        CHECK_STR(r->tools[1].pub.name, "b");
-        CHECK_STR(r->tools[1].pub.arguments, "{\"y\":2}");
+    CHECK_INT(r->a.n_tools, 2);
+    if (r->a.n_tools == 2) {
+        CHECK_STR(r->a.tools[0].pub.name, "a");
+        CHECK_STR(r->a.tools[0].pub.arguments, "{\"x\":1}");
+        CHECK_STR(r->a.tools[1].pub.name, "b");
+        CHECK_STR(r->a.tools[1].pub.arguments, "{\"y\":2}");
     }
     llm__destroy(r);
     r = fake(c, LLM_API_OLLAMA);
     s = "{\"error\":\"model crashed\"}\n";
-    ok = llm__nd_feed(&c->alloc, &r->nd, s, strlen(s), llm__stream_event, r);
-    CHECK(!ok && r->abort_kind == LLM_ERR_SERVER && strstr(r->abort_msg, "model crashed"));
+    ok = llm__nd_feed(&r->ra, &r->a.nd, s, strlen(s), llm__stream_event, r);
+    CHECK(!ok && r->a.abort_kind == LLM_ERR_SERVER && strstr(r->a.abort_msg, "model crashed"));
     llm__destroy(r);
+    llm_client_free(c);
+}
+
+/* Before every attempt the attempt starts from nothing: decoder state,
+   text, tools, usage, headers, error detail, timings of the last one. */
+static void test_attempt_reset(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    const char *s1 = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\",\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":\"{\"}}]}}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}\n\ndata: {\"choi";
+    const char *s2 = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    c->cb_now = llm__now_us();
+    r->stream = 1;
+    CHECK(llm__sse_feed(&r->ra, &r->a.sse, s1, strlen(s1), llm__stream_event, r));
+    CHECK_STR(r->a.text.p, "Hel");
+    CHECK_INT(r->a.n_tools, 1);
+    CHECK(r->a.sse.line.len > 0); /* half an event pending */
+    snprintf(r->a.h_request_id, sizeof r->a.h_request_id, "req_1");
+    snprintf(r->a.type, sizeof r->a.type, "server_error");
+    r->a.h_should_retry = 1;
+    r->a.http_status = 500;
+    r->a.abort_kind = LLM_ERR_SERVER;
+    llm__attempt_reset(r);
+    CHECK_INT(r->a.text.len, 0);
+    CHECK_INT(r->a.n_tools, 0);
+    CHECK_INT(r->a.usage.prompt_tokens, 0);
+    CHECK_INT(r->a.usage.total_tokens, 0);
+    CHECK_STR(r->a.h_request_id, "");
+    CHECK_STR(r->a.type, "");
+    CHECK_INT(r->a.h_should_retry, -1);
+    CHECK_INT(r->a.http_status, 0);
+    CHECK_INT(r->a.abort_kind, 0);
+    CHECK_INT(r->a.sse.line.len, 0);
+    CHECK_INT(r->a.sse.max, c->max_event);
+    CHECK_INT(r->a.nd.max, c->max_event);
+    CHECK_INT(r->meter_used, 0); /* every byte of it went back */
+    /* the next attempt's stream decodes as if it were the first */
+    CHECK(llm__sse_feed(&r->ra, &r->a.sse, s2, strlen(s2), llm__stream_event, r));
+    CHECK_STR(r->a.text.p, "Hi");
+    CHECK_INT(r->a.n_tools, 0);
+    CHECK(r->a.stream_done);
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+/* Ollama: the developer role becomes system; a tool call without a type is
+   a function call; the tool-call limit holds, and its default is 128. */
+static void test_ollama_mapping(void) {
+    llm_client *c = client();
+    llm_message m[2] = { { "developer", "be brief", NULL, NULL, NULL }, { "user", "Q", NULL, NULL, NULL } };
+    llm_chat_desc d;
+    llm_request *r;
+    llm_json_value *b;
+    const char *s;
+    int i, ok;
+    memset(&d, 0, sizeof d);
+    d.model = "ollama/llama3.2";
+    d.messages = m;
+    d.n_messages = 2;
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK_STR(llm_json_string(llm_json_path(b, "messages.0.role"), NULL), "system");
+    CHECK_STR(llm_json_string(llm_json_path(b, "messages.1.role"), NULL), "user");
+    llm_json_free(b);
+    llm_request_free(r);
+    r = fake(c, LLM_API_OLLAMA);
+    s = "{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"a\",\"arguments\":{}}}]},\"done\":true}";
+    b = llm_json_parse(s, strlen(s), NULL, NULL);
+    llm__decode_chat(r, b);
+    CHECK(llm__finalize(r));
+    CHECK_INT(r->a.n_tools, 1);
+    if (r->a.n_tools == 1) CHECK_STR(r->a.tools[0].pub.type, "function");
+    llm_json_free(b);
+    llm__destroy(r);
+    /* 128 tool calls fit, the 129th is refused */
+    for (i = 0; i < 2; i++) {
+        llm__buf body = { NULL, 0, 0 };
+        int k, n = 128 + i;
+        r = fake(c, LLM_API_OPENAI);
+        llm__buf_adds(&r->ra, &body, "{\"choices\":[{\"index\":0,\"message\":{\"tool_calls\":[");
+        for (k = 0; k < n; k++) llm__buf_adds(&r->ra, &body, k ? ",{\"id\":\"x\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}" :
+                                                                  "{\"id\":\"x\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}");
+        llm__buf_adds(&r->ra, &body, "]}}]}");
+        b = llm_json_parse(body.p, body.len, NULL, NULL);
+        llm__decode_chat(r, b);
+        ok = r->a.abort_kind == 0;
+        CHECK_MSG(ok == (i == 0), "%d tool calls: abort %d", n, r->a.abort_kind);
+        if (i == 0) CHECK_INT(r->a.n_tools, 128);
+        else CHECK_INT(r->a.abort_kind, LLM_ERR_PROTOCOL);
+        llm_json_free(b);
+        llm__buf_free(&r->ra, &body);
+        llm__destroy(r);
+    }
+    llm_client_free(c);
+    { /* max_tool_calls = 2: two fit, three do not, also streamed by index */
+        llm_client_desc cd;
+        memset(&cd, 0, sizeof cd);
+        cd.max_tool_calls = 2;
+        c = llm_client_new(&cd);
+        CHECK_INT(c->max_tools, 2);
+        r = fake(c, LLM_API_OPENAI);
+        c->cb_now = llm__now_us();
+        s = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"g\"}}]}}]}\n\n";
+        CHECK(llm__sse_feed(&r->ra, &r->a.sse, s, strlen(s), llm__stream_event, r));
+        s = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":2,\"id\":\"c\",\"function\":{\"name\":\"h\"}}]}}]}\n\n";
+        CHECK(!llm__sse_feed(&r->ra, &r->a.sse, s, strlen(s), llm__stream_event, r));
+        CHECK_INT(r->a.abort_kind, LLM_ERR_PROTOCOL);
+        llm__destroy(r);
+        llm_client_free(c);
+    }
+}
+
+/* Base64 vectors in both alphabets: standard (+/) and URL-safe (-_). */
+static void test_base64_vectors(void) {
+    llm_client *c = client();
+    /* the floats 1.0 and -0.37497: bytes whose base64 holds both '+' and
+       '/' (standard) or '-' and '_' (URL-safe) */
+    static const unsigned char raw[8] = { 0x00, 0x00, 0x80, 0x3f, 0xef, 0xfb, 0xbf, 0xbe };
+    static const char *forms[2] = { "\"AACAP+/7v74=\"", "\"AACAP-_7v74=\"" };
+    int k;
+    for (k = 0; k < 2; k++) {
+        llm_request *r = fake(c, LLM_API_OPENAI);
+        char j[200];
+        llm_json_value *v;
+        float want[2];
+        memcpy(want, raw, 8);
+        snprintf(j, sizeof j, "{\"data\":[{\"index\":0,\"embedding\":%s}]}", forms[k]);
+        v = llm_json_parse(j, strlen(j), NULL, NULL);
+        r->n_inputs = 1;
+        llm__decode_embed(r, v);
+        CHECK_MSG(r->a.abort_kind == 0, "%s: %s", forms[k], r->a.abort_msg);
+        CHECK_INT(r->a.dim, 2);
+        if (r->a.vec) CHECK(r->a.vec[0] == want[0] && r->a.vec[1] == want[1]);
+        llm_json_free(v);
+        llm__destroy(r);
+    }
     llm_client_free(c);
 }
 
@@ -594,18 +729,18 @@ static void test_retry_delay(void) {
     cd.retry_seed = 42;
     c = llm_client_new(&cd);
     r = llm__new_request(c, LLM__K_CHAT);
-    snprintf(r->h_retry_after_ms, sizeof r->h_retry_after_ms, "1500.5");
+    snprintf(r->a.h_retry_after_ms, sizeof r->a.h_retry_after_ms, "1500.5");
     CHECK_INT(llm__retry_delay_us(r), 1500500);
-    r->h_retry_after_ms[0] = '\0';
-    snprintf(r->h_retry_after, sizeof r->h_retry_after, "2");
+    r->a.h_retry_after_ms[0] = '\0';
+    snprintf(r->a.h_retry_after, sizeof r->a.h_retry_after, "2");
     CHECK_INT(llm__retry_delay_us(r), 2000000);
-    snprintf(r->h_retry_after, sizeof r->h_retry_after, "0.25");
+    snprintf(r->a.h_retry_after, sizeof r->a.h_retry_after, "0.25");
     CHECK_INT(llm__retry_delay_us(r), 250000);
     gmtime_r(&t, &g);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &g);
-    snprintf(r->h_retry_after, sizeof r->h_retry_after, "%s", date);
+    snprintf(r->a.h_retry_after, sizeof r->a.h_retry_after, "%s", date);
     CHECK_MSG(llm__retry_delay_us(r) > 28000000 && llm__retry_delay_us(r) <= 30000000, "%s", date);
-    snprintf(r->h_retry_after, sizeof r->h_retry_after, "3600"); /* above the 60 s cap: backoff instead */
+    snprintf(r->a.h_retry_after, sizeof r->a.h_retry_after, "3600"); /* above the 60 s cap: backoff instead */
     for (i = 0; i < 4; i++) {
         int64_t d;
         double base = 0.5 * (1 << i);
@@ -613,9 +748,31 @@ static void test_retry_delay(void) {
         d = llm__retry_delay_us(r);
         CHECK_MSG(d >= (int64_t)(base * 0.75e6) && d <= (int64_t)(base * 1e6), "retry %d: %lld us", i, (long long)d);
     }
-    r->h_retry_after[0] = '\0';
+    r->a.h_retry_after[0] = '\0';
     r->retries = 10;
     CHECK(llm__retry_delay_us(r) <= 8000000 && llm__retry_delay_us(r) >= 6000000);
+    /* retry-after-ms wins over Retry-After, both present */
+    r->retries = 0;
+    snprintf(r->a.h_retry_after_ms, sizeof r->a.h_retry_after_ms, "120");
+    snprintf(r->a.h_retry_after, sizeof r->a.h_retry_after, "7");
+    CHECK_INT(llm__retry_delay_us(r), 120000);
+    /* a malformed retry-after-ms leaves Retry-After in charge */
+    snprintf(r->a.h_retry_after_ms, sizeof r->a.h_retry_after_ms, "12ms");
+    CHECK_INT(llm__retry_delay_us(r), 7000000);
+    /* a malformed Retry-After (neither seconds nor a date): backoff */
+    r->a.h_retry_after_ms[0] = '\0';
+    for (i = 0; i < 4; i++) {
+        static const char *bad[] = { "soon", "-5", "1e3", "Sun, 32 Nov 1994 08:49:37 GMT" };
+        int64_t d;
+        snprintf(r->a.h_retry_after, sizeof r->a.h_retry_after, "%s", bad[i]);
+        d = llm__retry_delay_us(r);
+        CHECK_MSG(d >= 375000 && d <= 500000, "Retry-After \"%s\": %lld us", bad[i], (long long)d);
+    }
+    /* a delay of exactly the cap is honoured, one above it is not */
+    snprintf(r->a.h_retry_after, sizeof r->a.h_retry_after, "60");
+    CHECK_INT(llm__retry_delay_us(r), 60000000);
+    snprintf(r->a.h_retry_after, sizeof r->a.h_retry_after, "60.001");
+    CHECK(llm__retry_delay_us(r) <= 500000);
     CHECK_INT(llm__http_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
     CHECK_INT(llm__http_date("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
     CHECK_INT(llm__http_date("Sun Nov  6 08:49:37 1994"), 784111777);
@@ -624,42 +781,56 @@ static void test_retry_delay(void) {
     llm_client_free(c);
 }
 
+/* Masks with the client's keys; returns the masked copy (static). */
+static const char *masked(llm_client *c, const char *in) {
+    static char buf[4096];
+    size_t n = strlen(in);
+    memcpy(buf, in, n + 1);
+    llm__mask_n(c, buf, &n);
+    buf[n] = '\0';
+    CHECK_INT(n, strlen(buf));
+    return buf;
+}
+
 static void test_redaction(void) {
-    char msg[128];
-    size_t n;
-    snprintf(msg, sizeof msg, "Incorrect API key provided: sk-secret-42. Key sk-secret-42 again");
-    n = strlen(msg);
-    llm__redact_n(msg, &n, "sk-secret-42");
-    CHECK_STR(msg, "Incorrect API key provided: ***. Key *** again");
-    CHECK_INT(n, strlen(msg));
-    snprintf(msg, sizeof msg, "cut in the middle: sk-secr"); /* a start of the key ends the text */
-    n = strlen(msg);
-    llm__redact_n(msg, &n, "sk-secret-42");
-    CHECK_STR(msg, "cut in the middle: ***");
-    snprintf(msg, sizeof msg, "ends in sk-s"); /* too short to tell from text */
-    n = strlen(msg);
-    llm__redact_n(msg, &n, "sk-secret-42");
-    CHECK_STR(msg, "ends in sk-s");
-    { /* a key straddling the cut of a long provider message: no part of it survives */
-        llm_client *c = client();
+    llm_client *c = client(); /* keys sk-test-123456, ak-test-999999, gk-test-777777 */
+    /* plain, whole, several times */
+    CHECK_STR(masked(c, "Incorrect API key provided: sk-test-123456. Key sk-test-123456 again"),
+              "Incorrect API key provided: ***. Key *** again");
+    /* any run of 8 or more characters of a key, wherever it starts */
+    CHECK_STR(masked(c, "cut in the middle: sk-test-1"), "cut in the middle: ***");
+    CHECK_STR(masked(c, "the end: est-123456 was echoed"), "the end: *** was echoed");
+    CHECK_STR(masked(c, "two pieces: sk-test- and 123456"), "two pieces: *** and 123456"); /* "123456": 6, kept */
+    CHECK_STR(masked(c, "seven: sk-test is not enough"), "seven: sk-test is not enough");
+    /* URL-encoded and JSON-escaped forms, and mixes */
+    CHECK_STR(masked(c, "key=%73%6B%2D%74%65%73%74%2D%31%32%33%34%35%36&x=1"), "key=***&x=1");
+    CHECK_STR(masked(c, "key=sk%2Dtest%2d123456&x"), "key=***&x");
+    CHECK_STR(masked(c, "\\u0073\\u006b-test-123456 end"), "*** end");
+    CHECK_STR(masked(c, "ak-test-999999/gk-test-777777"), "***/***");
+    /* text that only looks alike is left alone */
+    CHECK_STR(masked(c, "sk-tes and %73k"), "sk-tes and %73k");
+    CHECK_STR(masked(c, ""), "");
+    { /* a key straddling any cut of a long provider message: no 8-run survives */
         llm_request *r = fake(c, LLM_API_OPENAI);
-        char body[1200];
+        char body[LLM_PROVIDER_MESSAGE_MAX + 600];
         int pad;
-        for (pad = 300; pad < 420; pad += 7) {
+        for (pad = LLM_PROVIDER_MESSAGE_MAX - 40; pad < LLM_PROVIDER_MESSAGE_MAX + 20; pad += 3) {
             int k = snprintf(body, sizeof body, "{\"error\":{\"message\":\"");
             memset(body + k, 'x', (size_t)pad);
             snprintf(body + k + pad, sizeof body - (size_t)(k + pad), "Bearer sk-test-123456 rejected\"}}");
             set_raw(r, body);
             r->status = LLM_ACTIVE;
+            r->terminal = 0;
             llm__decode_error_body(r);
             r->max_retries = 0;
-            llm__fail_or_retry(r, LLM_ERR_AUTH, 401, 0, LLM_TIMEOUT_NONE, r->err_pmsg);
-            CHECK_MSG(strstr(r->err_msg, "sk-test") == NULL && strstr(r->err_pmsg, "sk-test") == NULL, "pad %d: %s", pad, r->err_msg);
-            r->terminal = 0;
+            llm__fail_or_retry(r, LLM_ERR_AUTH, 401, 0, LLM_TIMEOUT_NONE, llm__pmsg(r));
+            CHECK_MSG(strstr(llm_request_error(r)->message, "sk-test-") == NULL && strstr(llm_request_error(r)->message, "est-1234") == NULL,
+                      "pad %d: %s", pad, llm_request_error(r)->message);
+            CHECK(!llm_request_error(r)->provider_message || strstr(llm_request_error(r)->provider_message, "t-123456") == NULL);
         }
         llm__destroy(r);
-        llm_client_free(c);
     }
+    llm_client_free(c);
 }
 
 /* The fuzzers' finds, kept: exact int64, whole characters, duplicate
@@ -677,8 +848,8 @@ static void test_fuzz_finds(void) {
     CHECK(v != NULL);
     r->n_inputs = 2;
     llm__decode_embed(r, v);
-    CHECK_INT(r->abort_kind, LLM_ERR_PROTOCOL);
-    CHECK(strstr(r->abort_msg, "given twice") != NULL);
+    CHECK_INT(r->a.abort_kind, LLM_ERR_PROTOCOL);
+    CHECK(strstr(r->a.abort_msg, "given twice") != NULL);
     llm_json_free(v);
     llm__destroy(r);
     r = fake(c, LLM_API_OPENAI); /* a 200-byte cut never splits a character */
@@ -687,11 +858,11 @@ static void test_fuzz_finds(void) {
     memcpy(body + k, "\"}", 3);
     set_raw(r, body); /* "{"note":" is 9 bytes: byte 200 falls inside a character */
     llm__decode_error_body(r);
-    CHECK_INT(llm__utf8_valid((const unsigned char *)r->err_pmsg, strlen(r->err_pmsg)), strlen(r->err_pmsg));
-    CHECK(strlen(r->err_pmsg) <= 200);
+    CHECK_INT(llm__utf8_valid((const unsigned char *)llm__pmsg(r), strlen(llm__pmsg(r))), strlen(llm__pmsg(r)));
+    CHECK(strlen(llm__pmsg(r)) <= 200);
     r->status = LLM_ACTIVE; /* and a long multi-byte message in err_msg */
     llm__fail_or_retry(r, LLM_ERR_SERVER, 500, 0, LLM_TIMEOUT_NONE, body);
-    CHECK_INT(llm__utf8_valid((const unsigned char *)r->err_msg, strlen(r->err_msg)), strlen(r->err_msg));
+    CHECK_INT(llm__utf8_valid((const unsigned char *)r->o.err.message, strlen(r->o.err.message)), strlen(r->o.err.message));
     llm__destroy(r);
     llm_client_free(c);
 }
@@ -712,6 +883,32 @@ static void test_client_desc(void) {
     CHECK_INT(c->max_concurrent, 16);
     CHECK_INT(c->max_retries, 2);
     CHECK_INT(c->connect_ms, 5000);
+    /* the documented defaults, every one */
+    CHECK_INT(c->idle_us, 120000LL * 1000);
+    CHECK_INT(c->total_us, 600000LL * 1000);
+    CHECK_INT(c->first_byte_us, 0);
+    CHECK_INT(c->retry_cap_ms, 60000);
+    CHECK_INT(c->max_response, 64 << 20);
+    CHECK_INT(c->max_event, 4 << 20);
+    CHECK_INT(c->max_depth, 128);
+    CHECK_INT(c->max_tools, 128);
+    CHECK(c->proxy == NULL && c->no_proxy == NULL);
+    { /* and a request takes the client's unless its desc says otherwise */
+        llm_request *q = llm__new_request(c, LLM__K_CHAT);
+        llm__settings(q, 0, 0, 0);
+        CHECK_INT(q->idle_us, 120000LL * 1000);
+        CHECK_INT(q->max_retries, 2);
+        CHECK_INT(q->deadline_total - q->t_submit, 600000LL * 1000);
+        llm__settings(q, 1500, 250, 5);
+        CHECK_INT(q->idle_us, 250000);
+        CHECK_INT(q->max_retries, 5);
+        CHECK_INT(q->deadline_total - q->t_submit, 1500000);
+        llm__settings(q, -1, -1, -1);
+        CHECK_INT(q->idle_us, 0);
+        CHECK_INT(q->max_retries, 0);
+        CHECK_INT(q->deadline_total, 0);
+        llm__destroy(q);
+    }
     llm_client_free(c);
     unsetenv("OPENAI_BASE_URL");
     unsetenv("OPENAI_API_KEY");
@@ -757,6 +954,9 @@ int main(int argc, char **argv) {
     RUN(test_stream_openai);
     RUN(test_stream_anthropic);
     RUN(test_stream_ollama);
+    RUN(test_attempt_reset);
+    RUN(test_ollama_mapping);
+    RUN(test_base64_vectors);
     RUN(test_retry_delay);
     RUN(test_redaction);
     RUN(test_fuzz_finds);

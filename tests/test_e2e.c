@@ -37,6 +37,25 @@ static llm_request *ask(llm_client *c, const char *text, void *ud) {
 }
 
 
+/* A request back from RETRY_WAIT is first in line: with one slot, A (429,
+   retried after 50 ms) runs before C although C was queued while A
+   waited. Reported: B (holding the slot), then A, then C. */
+static void test_retry_goes_first(void) {
+    llm_client *c = client_with(1, 2);
+    llm_request *a = ask(c, "A [[status=429 retry_after_ms=50 id=first1 fail_first=1]]", NULL);
+    llm_request *b = ask(c, "B [[delay=300]]", NULL);
+    llm_request *d = ask(c, "C [[delay=10]]", NULL);
+    llm_request *got[3];
+    int i;
+    for (i = 0; i < 3; i++) got[i] = th_next(c, 5000);
+    CHECK(got[0] == b);
+    CHECK_MSG(got[1] == a, "second reported: %s", got[1] == d ? "C (the retried A went to the back)" : "?");
+    CHECK(got[2] == d);
+    CHECK_INT(llm_request_error(a)->retries, 1);
+    CHECK_INT(llm_request_status(a), LLM_DONE);
+    llm_client_free(c);
+}
+
 static void test_basic_chat(void) {
     llm_client *c = client_with(0, 0);
     llm_request *r = ask(c, "hello there", (void *)42), *got;
@@ -133,7 +152,7 @@ static void test_blocking_moves_others(void) {
     /* a bad desc comes back failed, not NULL, and is not reported either */
     d.model = NULL;
     r = llm_chat_blocking(c, &d);
-    CHECK(r && r->err.kind == LLM_ERR_INVALID);
+    CHECK(r && r->o.err.kind == LLM_ERR_INVALID);
     CHECK(llm_wait_any(c, 0) == NULL);
     llm_request_free(r);
     llm_client_free(c);
@@ -458,6 +477,7 @@ int main(int argc, char **argv) {
     RUN(test_poll_is_fast);
     RUN(test_blocking_moves_others);
     RUN(test_max_concurrent);
+    RUN(test_retry_goes_first);
     RUN(test_errors_mapped);
     RUN(test_callbacks);
     RUN(test_blocking_freed_by_callback);

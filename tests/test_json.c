@@ -277,6 +277,26 @@ static void test_writer(void) {
         llm_json_free(v);
     }
     llm_jw_free(&w);
+    { /* the shortest text that reads back as the same double: 15, 16 or 17
+         digits, each case needing exactly that many */
+        static const double d[] = { 0.1 + 0.2, 1.0 / 3.0, 2.0 / 3.0, 5e-324, 1.7976931348623157e308, 123456789012345678.0,
+                                    0.1, 1e21, -2.5e-7, 9007199254740993.0 };
+        static const char *want[] = { "0.30000000000000004", "0.3333333333333333", "0.6666666666666666",
+                                      "4.94065645841247e-324", "1.7976931348623157e+308", "1.2345678901234568e+17",
+                                      "0.1", "1e+21", "-2.5e-07", "9007199254740992" };
+        size_t i;
+        for (i = 0; i < sizeof d / sizeof d[0]; i++) {
+            llm_json_value *v;
+            llm_jw_init(&w, NULL);
+            llm_jw_number(&w, d[i]);
+            t = llm_jw_text(&w, &n);
+            CHECK_STR(t, want[i]);
+            v = t ? llm_json_parse(t, n, NULL, NULL) : NULL;
+            CHECK_MSG(v && llm_json_double(v, 0) == d[i], "%s does not read back", t ? t : "NULL");
+            llm_json_free(v);
+            llm_jw_free(&w);
+        }
+    }
 }
 
 static void test_writer_misuse(void) {

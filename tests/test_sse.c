@@ -70,10 +70,19 @@ static void test_fields(void) {
     expect("\xEF\xBB" "data: x\n\n", "");      /* half a BOM is not one: it starts an unknown field */
     {
         llm__sse st;
-        char *got = sse_run("id: 42\nretry: 1500\ndata: q\n\nid: bad\0x\nretry: 12a\n", 47, NULL, 0, 0, NULL, &st);
+        /* the whole input, its last line complete (sizeof - 1: the NUL
+           inside the id counts, the literal's own does not) */
+        static const char in[] = "id: 42\nretry: 1500\ndata: q\n\nid: bad\0x\nretry: 12a\n";
+        char *got = sse_run(in, sizeof in - 1, NULL, 0, 0, NULL, &st);
         CHECK_STR(got, "[|q]");
         CHECK_STR(st.id.p, "42");        /* id with NUL ignored */
         CHECK_INT(st.retry_ms, 1500);   /* non-digit retry ignored */
+        CHECK_INT(st.line.len, 0);      /* the last line was read whole */
+        free(got);
+        llm__sse_free(&A, &st);
+        got = sse_run("retry: 2500\nid: 7\n", 18, NULL, 0, 0, NULL, &st); /* and good ones are taken */
+        CHECK_INT(st.retry_ms, 2500);
+        CHECK_STR(st.id.p, "7");
         free(got);
         llm__sse_free(&A, &st);
     }
@@ -131,6 +140,32 @@ static void test_every_split(void) {
     free(whole);
 }
 
+/* CRLF line ends inside an event of several data lines, the CR and the LF
+   in different reads at every place: one event, lines joined by '\n'. */
+static void test_crlf_split_multiline(void) {
+    static const char *const streams[] = { "data: a\r\ndata: b\r\ndata: c\r\n\r\ndata: d\r\n\r\n",
+                                           "event: e\r\ndata: a\r\n: note\r\ndata: b\r\n\r\n", NULL };
+    static const char *const want[] = { "[|a\nb\nc][|d]", "[e|a\nb]" };
+    int k;
+    for (k = 0; streams[k]; k++) {
+        size_t n = strlen(streams[k]), i, j;
+        int bad = 0;
+        for (i = 0; i <= n; i++)
+            for (j = i; j <= n; j++) {
+                size_t cuts[2];
+                char *got;
+                cuts[0] = i;
+                cuts[1] = j;
+                got = sse_run(streams[k], n, cuts, 2, 0, NULL, NULL);
+                if (strcmp(got, want[k])) {
+                    if (bad++ < 3) fprintf(stderr, "    stream %d cut at %lu,%lu: %s\n", k, (unsigned long)i, (unsigned long)j, got);
+                }
+                free(got);
+            }
+        CHECK_INT(bad, 0);
+    }
+}
+
 static void test_limits(void) {
     int err = 0;
     char *got;
@@ -147,6 +182,27 @@ static void test_limits(void) {
     got = sse_all("data: 0123456789\n\ndata: 0123456789\n\n", 30, &err); /* each event fits */
     CHECK_INT(err, 0);
     CHECK_STR(got, "[|0123456789][|0123456789]");
+    free(got);
+    /* exactly at the limit is accepted, one byte over is not: one line of
+       10 bytes, and three lines joined with '\n' (32 bytes) */
+    got = sse_all("data: 0123456789\n\n", 10, &err);
+    CHECK_INT(err, 0);
+    CHECK_STR(got, "[|0123456789]");
+    free(got);
+    got = sse_all("data: 0123456789\n\n", 9, &err);
+    CHECK_INT(err, LLM_ERR_TOO_LARGE);
+    free(got);
+    got = sse_all("data: 0123456789\ndata: 0123456789\ndata: 0123456789\n\n", 32, &err);
+    CHECK_INT(err, 0);
+    free(got);
+    got = sse_all("data: 0123456789\ndata: 0123456789\ndata: 0123456789\n\n", 31, &err);
+    CHECK_INT(err, LLM_ERR_TOO_LARGE);
+    free(got);
+    got = sse_all("event: 0123456789\ndata: x\n\n", 10, &err); /* the type too */
+    CHECK_INT(err, 0);
+    free(got);
+    got = sse_all("event: 0123456789\ndata: x\n\n", 9, &err);
+    CHECK_INT(err, LLM_ERR_TOO_LARGE);
     free(got);
 }
 
@@ -208,6 +264,7 @@ int main(int argc, char **argv) {
     RUN(test_fields);
     RUN(test_bom_only_at_start);
     RUN(test_every_split);
+    RUN(test_crlf_split_multiline);
     RUN(test_limits);
     RUN(test_callback_stop);
     RUN(test_ndjson);

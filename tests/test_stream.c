@@ -524,6 +524,69 @@ static void test_timeouts(void) {
 }
 
 /* Retried timeouts: the idle timeout retries while nothing was shown. */
+/* The idle clock restarts at every data event: a stream whose events come
+   every 150 ms lives well past a 300 ms idle timeout. A request's own
+   idle_timeout_ms wins over the client's (120 s by default). A total
+   timeout is never retried, whatever max_retries says. */
+static void test_idle_clock_and_own_timeouts(void) {
+    cfg k;
+    llm_client *c;
+    llm_request *r;
+    double t0;
+    memset(&k, 0, sizeof k);
+    k.max_retries = -1;
+    k.idle_ms = 300;
+    c = client_cfg(&k);
+    t0 = th_now_ms();
+    r = stream(c, "tokens=8 pace=150", NULL);
+    CHECK(th_next(c, 5000) == r);
+    CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+    CHECK_MSG(th_now_ms() - t0 > 1000, "a stream of 8 paced tokens ended after %.0f ms", th_now_ms() - t0);
+    llm_request_free(r);
+    llm_client_free(c);
+    k.idle_ms = 0; /* the client's default: 120 s */
+    c = client_cfg(&k);
+    CHECK_INT(c->idle_us, 120000LL * 1000);
+    {
+        llm_message m = { "user", "x", NULL, NULL, NULL };
+        llm_chat_desc d;
+        const char *h = "X-Mock: tokens=5 stall_after=1";
+        memset(&d, 0, sizeof d);
+        d.model = "m";
+        d.messages = &m;
+        d.n_messages = 1;
+        d.stream = 1;
+        d.idle_timeout_ms = 250;
+        d.headers = &h;
+        d.n_headers = 1;
+        r = llm_chat(c, &d);
+        expect_timeout(c, r, LLM_TIMEOUT_IDLE, 240, 700);
+        llm_request_free(r);
+    }
+    llm_client_free(c);
+    k.max_retries = 3;
+    c = client_cfg(&k);
+    {
+        llm_message m = { "user", "x", NULL, NULL, NULL };
+        llm_chat_desc d;
+        const char *h = "X-Mock: fault=never";
+        memset(&d, 0, sizeof d);
+        d.model = "m";
+        d.messages = &m;
+        d.n_messages = 1;
+        d.timeout_ms = 300;
+        d.headers = &h;
+        d.n_headers = 1;
+        r = llm_chat(c, &d);
+        expect_timeout(c, r, LLM_TIMEOUT_TOTAL, 290, 700);
+        CHECK_INT(llm_request_error(r)->retryable, 0);
+        CHECK_INT(llm_request_error(r)->retries, 0);
+        CHECK_INT(llm_request_timings(r)->attempts, 1);
+        llm_request_free(r);
+    }
+    llm_client_free(c);
+}
+
 static void test_timeout_retry(void) {
     cfg k;
     llm_client *c;
@@ -622,6 +685,7 @@ int main(int argc, char **argv) {
     RUN(test_cancel_points);
     RUN(test_callbacks_touch_others);
     RUN(test_timeouts);
+    RUN(test_idle_clock_and_own_timeouts);
     RUN(test_timeout_retry);
     RUN(test_timeouts_same_frame);
     RUN(test_event_limit);
