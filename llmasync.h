@@ -389,7 +389,8 @@ typedef void (*llm_log_fn)(llm_log_level level, const char *message, void *user_
 typedef enum llm_api {
     LLM_API_OPENAI = 0, /* OpenAI-compatible /chat/completions, /embeddings */
     LLM_API_ANTHROPIC,  /* Anthropic /v1/messages */
-    LLM_API_OLLAMA      /* Ollama native /api/chat, /api/embed */
+    LLM_API_OLLAMA,     /* Ollama native /api/chat, /api/embed */
+    LLM_API_COUNT_
 } llm_api;
 
 /* A provider the host registers: "name/model" routes to it. */
@@ -2781,16 +2782,17 @@ static void llm__decode_error_body(llm_request *r) {
     }
 }
 
-/* >>provider: encode =====================================================
-   Each API is a handful of functions: body encoders, a success decoder, a
-   stream event decoder. The state machine does not know which API it drives.
-   Adding a provider means adding its functions here and a case in the
-   switch of each dispatcher (llm__encode_chat, llm__decode_chat,
-   llm__stream_event, llm__auth_header). */
-
+/* >>provider: shared =====================================================
+   Each wire API (llm_api) is one section below (>>api: ...) of a handful of
+   operations, and one row of llm__apis (>>provider table): its URL paths
+   and auth headers, body encoders, answer decoders, stream event decoder,
+   framing and end marker. Nothing outside those sections knows which API
+   it drives: adding a provider is one section and one row. This section
+   holds what several APIs share. */
 static int llm__extra_has(const llm_json_value *extra, const char *key) {
     return extra && llm_json_get(extra, key) != NULL;
 }
+
 static void llm__extra_write(llm_json_writer *w, const llm_json_value *extra) {
     size_t i;
     if (!extra) return;
@@ -2807,189 +2809,49 @@ typedef struct llm__chat_in {
     llm_json_value **raw_msgs; /* parsed raw_json per message, or NULL */
 } llm__chat_in;
 
+typedef struct llm__embed_in {
+    const char *model;   /* wire model name */
+    const char *const *inputs;
+    int n, dimensions;
+    const llm_json_value *extra;
+} llm__embed_in;
+
+
 static int llm__send_temp(const llm_chat_desc *d) { return d->has_temperature || d->temperature != 0.0; }
 
-static void llm__enc_openai_chat(llm_json_writer *w, const llm__chat_in *in, const llm__provider *p) {
-    const llm_chat_desc *d = in->d;
+
+/* One or two headers, name and value apart (the value may be a secret). */
+typedef struct llm__hdr { const char *name, *value; } llm__hdr;
+
+
+static int llm__role_basic(const char *role) {
+    static const char *roles[] = { "system", "developer", "user", "assistant", "tool" };
+    size_t i;
+    for (i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (!strcmp(role, roles[i])) return 1;
+    return 0;
+}
+static int llm__oa_role_ok(const char *role) { return llm__role_basic(role) || !strcmp(role, "function"); }
+
+
+/* The body both embeddings APIs share; each adds its own members. */
+static void llm__enc_embed_begin(llm_json_writer *w, const llm__embed_in *in) {
     int i;
     llm_jw_object_begin(w);
     if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
-    if (!llm__extra_has(in->extra, "messages")) {
-        llm_jw_key(w, "messages");
-        llm_jw_array_begin(w);
-        if (d->system) {
-            llm_jw_object_begin(w);
-            llm_jw_key(w, "role"); llm_jw_string(w, "system");
-            llm_jw_key(w, "content"); llm_jw_string(w, d->system);
-            llm_jw_object_end(w);
-        }
-        for (i = 0; i < d->n_messages; i++) {
-            const llm_message *m = &d->messages[i];
-            if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
-            llm_jw_object_begin(w);
-            llm_jw_key(w, "role"); llm_jw_string(w, m->role);
-            llm_jw_key(w, "content"); llm_jw_string(w, m->content);
-            if (m->name) { llm_jw_key(w, "name"); llm_jw_string(w, m->name); }
-            if (m->tool_call_id) { llm_jw_key(w, "tool_call_id"); llm_jw_string(w, m->tool_call_id); }
-            llm_jw_object_end(w);
-        }
-        llm_jw_array_end(w);
-    }
-    if (d->max_tokens > 0) {
-        /* OpenAI's own endpoint wants max_completion_tokens (reasoning models
-           reject max_tokens); compatible servers know max_tokens best. */
-        const char *k = p->builtin_openai ? "max_completion_tokens" : "max_tokens";
-        if (!llm__extra_has(in->extra, k)) { llm_jw_key(w, k); llm_jw_int(w, d->max_tokens); }
-    }
-    if (llm__send_temp(d) && !llm__extra_has(in->extra, "temperature")) {
-        llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature);
-    }
-    if (d->stream) {
-        if (!llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, 1); }
-        if (!llm__extra_has(in->extra, "stream_options")) {
-            llm_jw_key(w, "stream_options");
-            llm_jw_object_begin(w);
-            llm_jw_key(w, "include_usage"); llm_jw_bool(w, 1);
-            llm_jw_object_end(w);
-        }
-    }
-    llm__extra_write(w, in->extra);
-    llm_jw_object_end(w);
-}
-
-static void llm__enc_anthropic_chat(llm_json_writer *w, const llm__chat_in *in) {
-    const llm_chat_desc *d = in->d;
-    int i, nsys = 0;
-    llm_jw_object_begin(w);
-    if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
-    if (!llm__extra_has(in->extra, "max_tokens")) {
-        llm_jw_key(w, "max_tokens");
-        llm_jw_int(w, d->max_tokens > 0 ? d->max_tokens : LLM_ANTHROPIC_DEFAULT_MAX_TOKENS);
-    }
-    /* Anthropic has no system role: desc.system and system/developer
-       messages become the top-level system, joined by blank lines. */
-    for (i = 0; i < d->n_messages; i++)
-        if (!in->raw_msgs[i] && (!strcmp(d->messages[i].role, "system") || !strcmp(d->messages[i].role, "developer"))) nsys++;
-    if ((d->system || nsys) && !llm__extra_has(in->extra, "system")) {
-        llm__buf sys = { NULL, 0, 0 };
-        int ok = 1;
-        if (d->system) ok = llm__buf_adds(&w->allocator, &sys, d->system);
-        for (i = 0; i < d->n_messages && ok; i++) {
-            const llm_message *m = &d->messages[i];
-            if (in->raw_msgs[i] || (strcmp(m->role, "system") && strcmp(m->role, "developer"))) continue;
-            if (sys.len) ok = llm__buf_adds(&w->allocator, &sys, "\n\n");
-            if (ok) ok = llm__buf_adds(&w->allocator, &sys, m->content);
-        }
-        llm_jw_key(w, "system");
-        if (ok) llm_jw_string_n(w, sys.p ? sys.p : "", sys.len);
-        else w->error = LLM_JSON_ERR_NO_MEMORY;
-        llm__buf_free(&w->allocator, &sys);
-    }
-    if (!llm__extra_has(in->extra, "messages")) {
-        llm_jw_key(w, "messages");
-        llm_jw_array_begin(w);
-        for (i = 0; i < d->n_messages; i++) {
-            const llm_message *m = &d->messages[i];
-            if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
-            if (!strcmp(m->role, "system") || !strcmp(m->role, "developer")) continue;
-            llm_jw_object_begin(w);
-            if (!strcmp(m->role, "tool")) { /* a tool result is a user turn with a block */
-                llm_jw_key(w, "role"); llm_jw_string(w, "user");
-                llm_jw_key(w, "content");
-                llm_jw_array_begin(w);
-                llm_jw_object_begin(w);
-                llm_jw_key(w, "type"); llm_jw_string(w, "tool_result");
-                llm_jw_key(w, "tool_use_id"); llm_jw_string(w, m->tool_call_id);
-                llm_jw_key(w, "content"); llm_jw_string(w, m->content);
-                llm_jw_object_end(w);
-                llm_jw_array_end(w);
-            } else {
-                llm_jw_key(w, "role"); llm_jw_string(w, m->role);
-                llm_jw_key(w, "content"); llm_jw_string(w, m->content);
-            }
-            llm_jw_object_end(w);
-        }
-        llm_jw_array_end(w);
-    }
-    if (llm__send_temp(d) && !llm__extra_has(in->extra, "temperature")) {
-        llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature);
-    }
-    if (d->stream && !llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, 1); }
-    llm__extra_write(w, in->extra);
-    llm_jw_object_end(w);
-}
-
-static void llm__enc_ollama_chat(llm_json_writer *w, const llm__chat_in *in) {
-    const llm_chat_desc *d = in->d;
-    int i;
-    llm_jw_object_begin(w);
-    if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
-    if (!llm__extra_has(in->extra, "messages")) {
-        llm_jw_key(w, "messages");
-        llm_jw_array_begin(w);
-        if (d->system) {
-            llm_jw_object_begin(w);
-            llm_jw_key(w, "role"); llm_jw_string(w, "system");
-            llm_jw_key(w, "content"); llm_jw_string(w, d->system);
-            llm_jw_object_end(w);
-        }
-        for (i = 0; i < d->n_messages; i++) {
-            const llm_message *m = &d->messages[i];
-            if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
-            llm_jw_object_begin(w);
-            llm_jw_key(w, "role"); llm_jw_string(w, !strcmp(m->role, "developer") ? "system" : m->role);
-            llm_jw_key(w, "content"); llm_jw_string(w, m->content);
-            if (m->tool_call_id) { llm_jw_key(w, "tool_call_id"); llm_jw_string(w, m->tool_call_id); }
-            llm_jw_object_end(w);
-        }
-        llm_jw_array_end(w);
-    }
-    if (!llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, d->stream != 0); }
-    if ((llm__send_temp(d) || d->max_tokens > 0) && !llm__extra_has(in->extra, "options")) {
-        llm_jw_key(w, "options");
-        llm_jw_object_begin(w);
-        if (llm__send_temp(d)) { llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature); }
-        if (d->max_tokens > 0) { llm_jw_key(w, "num_predict"); llm_jw_int(w, d->max_tokens); }
-        llm_jw_object_end(w);
-    }
-    llm__extra_write(w, in->extra);
-    llm_jw_object_end(w);
-}
-
-static void llm__enc_embed(llm_json_writer *w, const llm__provider *p, const char *model,
-                           const char *const *inputs, int n, int dimensions, const llm_json_value *extra) {
-    int i;
-    llm_jw_object_begin(w);
-    if (!llm__extra_has(extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, model); }
-    if (!llm__extra_has(extra, "input")) {
+    if (!llm__extra_has(in->extra, "input")) {
         llm_jw_key(w, "input");
         llm_jw_array_begin(w);
-        for (i = 0; i < n; i++) llm_jw_string(w, inputs[i]);
+        for (i = 0; i < in->n; i++) llm_jw_string(w, in->inputs[i]);
         llm_jw_array_end(w);
     }
-    if (p->api == LLM_API_OPENAI) {
-        if (dimensions > 0 && !llm__extra_has(extra, "dimensions")) { llm_jw_key(w, "dimensions"); llm_jw_int(w, dimensions); }
-        if (!llm__extra_has(extra, "encoding_format")) { llm_jw_key(w, "encoding_format"); llm_jw_string(w, "float"); }
-    } else if (dimensions > 0 && !llm__extra_has(extra, "dimensions")) {
-        llm_jw_key(w, "dimensions"); llm_jw_int(w, dimensions);
-    }
-    llm__extra_write(w, extra);
+    if (in->dimensions > 0 && !llm__extra_has(in->extra, "dimensions")) { llm_jw_key(w, "dimensions"); llm_jw_int(w, in->dimensions); }
+}
+static void llm__enc_embed_end(llm_json_writer *w, const llm__embed_in *in) {
+    llm__extra_write(w, in->extra);
     llm_jw_object_end(w);
 }
 
-static const char *llm__chat_path(llm_api api) {
-    switch (api) {
-    case LLM_API_ANTHROPIC: return "/v1/messages";
-    case LLM_API_OLLAMA: return "/api/chat";
-    case LLM_API_OPENAI: break;
-    }
-    return "/chat/completions";
-}
-static const char *llm__embed_path(llm_api api) {
-    return api == LLM_API_OLLAMA ? "/api/embed" : "/embeddings";
-}
-
-/* >>provider: decode ===================================================== */
 
 static void llm__dec_openai_message(llm_request *r, const llm_json_value *msg) {
     size_t n, i;
@@ -3028,259 +2890,6 @@ static void llm__set_meta(llm_request *r, char *dst, size_t cap, const llm_json_
 static void llm__dec_meta(llm_request *r, const llm_json_value *root) {
     if (!r->a.resp_id[0]) llm__set_meta(r, r->a.resp_id, sizeof r->a.resp_id, llm_json_get(root, "id"));
     if (!r->a.resp_model[0]) llm__set_meta(r, r->a.resp_model, sizeof r->a.resp_model, llm_json_get(root, "model"));
-}
-
-/* A whole (non-stream) chat answer. */
-static void llm__decode_chat(llm_request *r, const llm_json_value *root) {
-    const llm_json_value *e = llm_json_get(root, "error");
-    size_t i;
-    if (e && !llm_json_is_null(e)) { /* an error under a 2xx status (Ollama does this) */
-        llm__error_detail(r, e);
-        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "%s", r->a.pmsg.len ? llm__pmsg(r) : "error in response");
-        return;
-    }
-    llm__dec_meta(r, root);
-    switch (r->prov->api) {
-    case LLM_API_OPENAI: {
-        const llm_json_value *ch = llm_json_get(root, "choices"), *c0 = NULL;
-        for (i = 0; ch && ch->type == LLM_JSON_ARRAY && i < ch->len; i++) {
-            int64_t idx = 0;
-            llm_json_int64(llm_json_get(&ch->items[i], "index"), &idx);
-            if (idx == 0) { c0 = &ch->items[i]; break; }
-        }
-        if (!c0) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no choice with index 0"); return; }
-        llm__dec_openai_message(r, llm_json_get(c0, "message"));
-        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(c0, "finish_reason"));
-        llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
-        break;
-    }
-    case LLM_API_ANTHROPIC: {
-        const llm_json_value *content = llm_json_get(root, "content");
-        if (!content || content->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no content array"); return; }
-        for (i = 0; i < content->len && !r->a.abort_kind; i++) {
-            const llm_json_value *b = &content->items[i];
-            const char *type = llm_json_string(llm_json_get(b, "type"), NULL);
-            size_t n;
-            const char *s;
-            if (!type) continue;
-            if (!strcmp(type, "text")) {
-                s = llm_json_string(llm_json_get(b, "text"), &n);
-                if (s) llm__add_text(r, s, n);
-            } else if (!strcmp(type, "thinking")) {
-                s = llm_json_string(llm_json_get(b, "thinking"), &n);
-                if (s) llm__add_reasoning(r, s, n);
-            } else if (!strcmp(type, "tool_use")) {
-                llm__tool *t = llm__tool_at(r, (int)i);
-                if (!t) return;
-                llm__tool_set(r, &t->id, llm_json_get(b, "id"), 0);
-                llm__tool_type(r, t, "tool_use");
-                llm__tool_set(r, &t->name, llm_json_get(b, "name"), 0);
-                llm__tool_args_json(r, t, llm_json_get(b, "input"));
-            }
-        }
-        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(root, "stop_reason"));
-        llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
-        break;
-    }
-    case LLM_API_OLLAMA: {
-        int64_t v;
-        llm__dec_openai_message(r, llm_json_get(root, "message"));
-        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(root, "done_reason"));
-        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->a.usage.prompt_tokens = v;
-        if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->a.usage.completion_tokens = v;
-        r->a.usage.total_tokens = llm__sat_add(r->a.usage.prompt_tokens, r->a.usage.completion_tokens);
-        break;
-    }
-    }
-}
-
-/* OpenAI chat.completion.chunk. Never assumes choices[0]: the usage chunk
-   has "choices": []. */
-static int llm__ev_openai(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
-    const llm_json_value *e = llm_json_get(root, "error"), *ch, *u;
-    size_t i, j;
-    if ((e && !llm_json_is_null(e)) || llm__eq_n(ev, el, "error")) {
-        llm__error_detail(r, e ? e : root);
-        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
-                   r->a.pmsg.len ? llm__pmsg(r) : "error event");
-        return 1;
-    }
-    llm__dec_meta(r, root);
-    ch = llm_json_get(root, "choices");
-    for (i = 0; ch && ch->type == LLM_JSON_ARRAY && i < ch->len; i++) {
-        const llm_json_value *c0 = &ch->items[i], *d, *tcs;
-        int64_t idx = 0;
-        size_t n;
-        const char *s;
-        llm_json_int64(llm_json_get(c0, "index"), &idx);
-        if (idx != 0) continue; /* n > 1 is not merged: choice 0 only */
-        d = llm_json_get(c0, "delta");
-        s = llm_json_string(llm_json_get(d, "content"), &n);
-        if (s && !llm__add_text(r, s, n)) return 1;
-        s = llm_json_string(llm_json_get(d, "reasoning_content"), &n);
-        if (!s) s = llm_json_string(llm_json_get(d, "reasoning"), &n);
-        if (s && !llm__add_reasoning(r, s, n)) return 1;
-        tcs = llm_json_get(d, "tool_calls");
-        for (j = 0; tcs && tcs->type == LLM_JSON_ARRAY && j < tcs->len; j++) {
-            const llm_json_value *tc = &tcs->items[j];
-            int64_t ti = (int64_t)j;
-            llm__tool *t;
-            llm_json_int64(llm_json_get(tc, "index"), &ti);
-            if (ti < 0 || ti >= r->c->max_tools) {
-                llm__abort(r, LLM_ERR_PROTOCOL, 0, "tool call index %lld outside 0..%d", (long long)ti, r->c->max_tools - 1);
-                return 1;
-            }
-            t = llm__tool_at(r, (int)ti);
-            if (!t) return 1;
-            if (!llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0) ||
-                !llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0) ||
-                !llm__tool_set(r, &t->name, llm_json_path(tc, "function.name"), 0) ||
-                !llm__tool_set(r, &t->args, llm_json_path(tc, "function.arguments"), 1))
-                return 1;
-        }
-        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(c0, "finish_reason"));
-    }
-    u = llm_json_get(root, "usage");
-    if (u && u->type == LLM_JSON_OBJECT) llm__usage_read(&r->a.usage, u);
-    return 0;
-}
-
-/* Anthropic Messages stream events. */
-static int llm__ev_anthropic(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
-    char type[48];
-    const llm_json_value *v;
-    size_t n;
-    const char *s;
-    int64_t idx = 0;
-    if (el && el < sizeof type) llm__copy_cut(type, sizeof type, ev, el);
-    else { type[0] = '\0'; llm__set_str(type, sizeof type, llm_json_get(root, "type")); }
-    if (!strcmp(type, "ping")) return 0;
-    if (!strcmp(type, "error")) {
-        llm__error_detail(r, llm_json_get(root, "error"));
-        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
-                   r->a.pmsg.len ? llm__pmsg(r) : "error event");
-        return 1;
-    }
-    if (!strcmp(type, "message_start")) {
-        v = llm_json_get(root, "message");
-        llm__dec_meta(r, v);
-        llm__usage_read(&r->a.usage, llm_json_get(v, "usage"));
-        return 0;
-    }
-    llm_json_int64(llm_json_get(root, "index"), &idx);
-    if (!strcmp(type, "content_block_start")) {
-        v = llm_json_get(root, "content_block");
-        s = llm_json_string(llm_json_get(v, "type"), NULL);
-        if (s && !strcmp(s, "tool_use")) {
-            llm__tool *t;
-            if (idx < 0 || idx >= 1000000) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "bad content block index"); return 1; }
-            t = llm__tool_at(r, (int)idx);
-            if (!t) return 1;
-            llm__tool_set(r, &t->id, llm_json_get(v, "id"), 0);
-            if (!llm__tool_type(r, t, "tool_use")) return 1;
-            llm__tool_set(r, &t->name, llm_json_get(v, "name"), 0);
-        } else if (s && !strcmp(s, "text")) {
-            s = llm_json_string(llm_json_get(v, "text"), &n);
-            if (s && !llm__add_text(r, s, n)) return 1;
-        }
-        return r->a.abort_kind ? 1 : 0;
-    }
-    if (!strcmp(type, "content_block_delta")) {
-        v = llm_json_get(root, "delta");
-        s = llm_json_string(llm_json_get(v, "type"), NULL);
-        if (!s) return 0;
-        if (!strcmp(s, "text_delta")) {
-            s = llm_json_string(llm_json_get(v, "text"), &n);
-            if (s && !llm__add_text(r, s, n)) return 1;
-        } else if (!strcmp(s, "input_json_delta")) {
-            int i;
-            llm__tool *t = NULL;
-            if (idx < 0 || idx >= 1000000) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "bad content block index"); return 1; }
-            for (i = 0; i < r->a.n_tools; i++) if (r->a.tools[i].index == (int)idx) t = &r->a.tools[i];
-            /* server_tool_use / mcp_tool_use blocks stream their input too:
-               the server runs those, they are not calls for the host */
-            if (t && !llm__tool_set(r, &t->args, llm_json_get(v, "partial_json"), 1)) return 1;
-        } else if (!strcmp(s, "thinking_delta")) {
-            s = llm_json_string(llm_json_get(v, "thinking"), &n);
-            if (s && !llm__add_reasoning(r, s, n)) return 1;
-        } /* signature_delta, citations_delta: nothing to keep */
-        return 0;
-    }
-    if (!strcmp(type, "message_delta")) {
-        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_path(root, "delta.stop_reason"));
-        llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
-        return 0;
-    }
-    if (!strcmp(type, "message_stop")) r->a.stream_done = 1;
-    return 0; /* content_block_stop and unknown events */
-}
-
-/* Ollama NDJSON lines. */
-static int llm__ev_ollama(llm_request *r, const llm_json_value *root) {
-    const llm_json_value *e = llm_json_get(root, "error");
-    int64_t v;
-    if (e && !llm_json_is_null(e)) {
-        llm__error_detail(r, e);
-        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
-                   r->a.pmsg.len ? llm__pmsg(r) : "error line");
-        return 1;
-    }
-    llm__dec_meta(r, root);
-    llm__dec_openai_message(r, llm_json_get(root, "message"));
-    if (r->a.abort_kind) return 1;
-    if (llm_json_bool(llm_json_get(root, "done"), 0)) {
-        r->a.stream_done = 1;
-        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(root, "done_reason"));
-        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->a.usage.prompt_tokens = v;
-        if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->a.usage.completion_tokens = v;
-        r->a.usage.total_tokens = llm__sat_add(r->a.usage.prompt_tokens, r->a.usage.completion_tokens);
-    }
-    return 0;
-}
-
-/* Raw streams: every event is kept for on_event, and its data (plus '\n')
-   appended to the text. */
-static int llm__ev_raw(llm_request *r, const char *ev, size_t el, const char *data, size_t dl) {
-    uint32_t lens[2];
-    lens[0] = (uint32_t)el;
-    lens[1] = (uint32_t)dl;
-    if (r->on_event) {
-        if (!llm__buf_add(&r->ra, &r->a.events, lens, sizeof lens) || !llm__buf_add(&r->ra, &r->a.events, ev, el) ||
-            !llm__buf_add(&r->ra, &r->a.events, "", 1) || !llm__buf_add(&r->ra, &r->a.events, data, dl) ||
-            !llm__buf_add(&r->ra, &r->a.events, "", 1)) {
-            llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for stream events");
-            return 1;
-        }
-        llm__notify(r);
-    }
-    if (!llm__add_text(r, data, dl) || !llm__add_text(r, "\n", 1)) return 1;
-    return 0;
-}
-
-/* Every stream event of every API arrives here (SSE and NDJSON alike). */
-static int llm__stream_event(void *ctx, const char *ev, size_t el, const char *data, size_t dl) {
-    llm_request *r = (llm_request *)ctx;
-    const llm_json_value *root;
-    llm_json_result jr;
-    r->t_last_event = r->c->cb_now;
-    if (r->kind == LLM__K_RAW) return llm__ev_raw(r, ev, el, data, dl);
-    if (r->prov->api == LLM_API_OPENAI && dl == 6 && memcmp(data, "[DONE]", 6) == 0) {
-        r->a.stream_done = 1;
-        return 0;
-    }
-    root = llm__json_parse_buf(&r->ra, &r->a.scratch, data, dl, r->c->max_depth, &jr);
-    if (!root) {
-        if (jr.error == LLM_JSON_ERR_NO_MEMORY) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory parsing a stream event");
-        else llm__abort(r, LLM_ERR_PROTOCOL, 0, "stream event is not valid JSON (byte %lu: %s)",
-                        (unsigned long)jr.offset, llm_json_error_string(jr.error));
-        return 1;
-    }
-    switch (r->prov->api) {
-    case LLM_API_OPENAI: return llm__ev_openai(r, ev, el, root);
-    case LLM_API_ANTHROPIC: return llm__ev_anthropic(r, ev, el, root);
-    case LLM_API_OLLAMA: return llm__ev_ollama(r, root);
-    }
-    return 0;
 }
 
 static int llm__b64val(int ch) {
@@ -3352,29 +2961,146 @@ static int llm__embed_vector(llm_request *r, const llm_json_value *e, int slot) 
     }
 }
 
-static void llm__decode_embed(llm_request *r, const llm_json_value *root) {
+/* >>api: openai ==========================================================
+   OpenAI-compatible: /chat/completions, /embeddings (OpenAI, vLLM,
+   llama.cpp, OpenRouter, Groq...). */
+static int llm__oa_auth(llm__hdr *h, const llm__provider *p, const llm_client *c) {
+    (void)c;
+    if (!p->api_key[0]) return 0;
+    h[0].name = "Authorization: Bearer ";
+    h[0].value = p->api_key;
+    return 1;
+}
+
+
+static void llm__oa_enc_chat(llm_json_writer *w, const llm__chat_in *in, const llm__provider *p) {
+    const llm_chat_desc *d = in->d;
+    int i;
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
+    if (!llm__extra_has(in->extra, "messages")) {
+        llm_jw_key(w, "messages");
+        llm_jw_array_begin(w);
+        if (d->system) {
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "role"); llm_jw_string(w, "system");
+            llm_jw_key(w, "content"); llm_jw_string(w, d->system);
+            llm_jw_object_end(w);
+        }
+        for (i = 0; i < d->n_messages; i++) {
+            const llm_message *m = &d->messages[i];
+            if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "role"); llm_jw_string(w, m->role);
+            llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+            if (m->name) { llm_jw_key(w, "name"); llm_jw_string(w, m->name); }
+            if (m->tool_call_id) { llm_jw_key(w, "tool_call_id"); llm_jw_string(w, m->tool_call_id); }
+            llm_jw_object_end(w);
+        }
+        llm_jw_array_end(w);
+    }
+    if (d->max_tokens > 0) {
+        /* OpenAI's own endpoint wants max_completion_tokens (reasoning models
+           reject max_tokens); compatible servers know max_tokens best. */
+        const char *k = p->builtin_openai ? "max_completion_tokens" : "max_tokens";
+        if (!llm__extra_has(in->extra, k)) { llm_jw_key(w, k); llm_jw_int(w, d->max_tokens); }
+    }
+    if (llm__send_temp(d) && !llm__extra_has(in->extra, "temperature")) {
+        llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature);
+    }
+    if (d->stream) {
+        if (!llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, 1); }
+        if (!llm__extra_has(in->extra, "stream_options")) {
+            llm_jw_key(w, "stream_options");
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "include_usage"); llm_jw_bool(w, 1);
+            llm_jw_object_end(w);
+        }
+    }
+    llm__extra_write(w, in->extra);
+    llm_jw_object_end(w);
+}
+
+static void llm__oa_enc_embed(llm_json_writer *w, const llm__embed_in *in) {
+    llm__enc_embed_begin(w, in);
+    if (!llm__extra_has(in->extra, "encoding_format")) { llm_jw_key(w, "encoding_format"); llm_jw_string(w, "float"); }
+    llm__enc_embed_end(w, in);
+}
+
+
+/* A whole chat.completion. */
+static void llm__oa_dec_chat(llm_request *r, const llm_json_value *root) {
+    size_t i;
+    const llm_json_value *ch = llm_json_get(root, "choices"), *c0 = NULL;
+    for (i = 0; ch && ch->type == LLM_JSON_ARRAY && i < ch->len; i++) {
+        int64_t idx = 0;
+        llm_json_int64(llm_json_get(&ch->items[i], "index"), &idx);
+        if (idx == 0) { c0 = &ch->items[i]; break; }
+    }
+    if (!c0) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no choice with index 0"); return; }
+    llm__dec_openai_message(r, llm_json_get(c0, "message"));
+    llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(c0, "finish_reason"));
+    llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
+}
+
+
+/* OpenAI chat.completion.chunk. Never assumes choices[0]: the usage chunk
+   has "choices": []. */
+static int llm__oa_event(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
+    const llm_json_value *e = llm_json_get(root, "error"), *ch, *u;
+    size_t i, j;
+    if ((e && !llm_json_is_null(e)) || llm__eq_n(ev, el, "error")) {
+        llm__error_detail(r, e ? e : root);
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->a.pmsg.len ? llm__pmsg(r) : "error event");
+        return 1;
+    }
+    llm__dec_meta(r, root);
+    ch = llm_json_get(root, "choices");
+    for (i = 0; ch && ch->type == LLM_JSON_ARRAY && i < ch->len; i++) {
+        const llm_json_value *c0 = &ch->items[i], *d, *tcs;
+        int64_t idx = 0;
+        size_t n;
+        const char *s;
+        llm_json_int64(llm_json_get(c0, "index"), &idx);
+        if (idx != 0) continue; /* n > 1 is not merged: choice 0 only */
+        d = llm_json_get(c0, "delta");
+        s = llm_json_string(llm_json_get(d, "content"), &n);
+        if (s && !llm__add_text(r, s, n)) return 1;
+        s = llm_json_string(llm_json_get(d, "reasoning_content"), &n);
+        if (!s) s = llm_json_string(llm_json_get(d, "reasoning"), &n);
+        if (s && !llm__add_reasoning(r, s, n)) return 1;
+        tcs = llm_json_get(d, "tool_calls");
+        for (j = 0; tcs && tcs->type == LLM_JSON_ARRAY && j < tcs->len; j++) {
+            const llm_json_value *tc = &tcs->items[j];
+            int64_t ti = (int64_t)j;
+            llm__tool *t;
+            llm_json_int64(llm_json_get(tc, "index"), &ti);
+            if (ti < 0 || ti >= r->c->max_tools) {
+                llm__abort(r, LLM_ERR_PROTOCOL, 0, "tool call index %lld outside 0..%d", (long long)ti, r->c->max_tools - 1);
+                return 1;
+            }
+            t = llm__tool_at(r, (int)ti);
+            if (!t) return 1;
+            if (!llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0) ||
+                !llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0) ||
+                !llm__tool_set(r, &t->name, llm_json_path(tc, "function.name"), 0) ||
+                !llm__tool_set(r, &t->args, llm_json_path(tc, "function.arguments"), 1))
+                return 1;
+        }
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(c0, "finish_reason"));
+    }
+    u = llm_json_get(root, "usage");
+    if (u && u->type == LLM_JSON_OBJECT) llm__usage_read(&r->a.usage, u);
+    return 0;
+}
+
+/* /embeddings: {"data": [{"index", "embedding"}...]} in any order. */
+static void llm__oa_dec_embed(llm_request *r, const llm_json_value *root) {
     const llm_json_value *data;
     unsigned char *seen;
     size_t i;
-    int64_t v;
     int filled = 0;
-    if (r->prov->api == LLM_API_OLLAMA) {
-        data = llm_json_get(root, "embeddings");
-        if (!data || data->type != LLM_JSON_ARRAY || data->len != (size_t)r->n_inputs) {
-            llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: expected %d vectors", r->n_inputs);
-            return;
-        }
-        for (i = 0; i < data->len; i++) {
-            if (!llm__embed_vector(r, &data->items[i], (int)i)) {
-                llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: vector %lu is malformed", (unsigned long)i);
-                return;
-            }
-        }
-        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->a.usage.prompt_tokens = r->a.usage.total_tokens = v;
-        r->a.n_vec = r->n_inputs;
-        llm__set_meta(r, r->a.resp_model, sizeof r->a.resp_model, llm_json_get(root, "model"));
-        return;
-    }
     data = llm_json_get(root, "data");
     if (!data || data->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: response has no data array"); return; }
     /* every vector must be there before n_inputs x dimension floats are
@@ -3404,6 +3130,390 @@ static void llm__decode_embed(llm_request *r, const llm_json_value *root) {
     r->a.n_vec = r->n_inputs;
     llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
     llm__set_meta(r, r->a.resp_model, sizeof r->a.resp_model, llm_json_get(root, "model"));
+}
+
+
+/* >>api: anthropic =======================================================
+   Anthropic Messages: /v1/messages. */
+static int llm__an_auth(llm__hdr *h, const llm__provider *p, const llm_client *c) {
+    int n = 0;
+    if (p->api_key[0]) { h[n].name = "x-api-key: "; h[n].value = p->api_key; n++; }
+    h[n].name = "anthropic-version: ";
+    h[n].value = c->anthropic_version;
+    return n + 1;
+}
+
+
+static void llm__an_enc_chat(llm_json_writer *w, const llm__chat_in *in, const llm__provider *p) {
+    (void)p;
+    const llm_chat_desc *d = in->d;
+    int i, nsys = 0;
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
+    if (!llm__extra_has(in->extra, "max_tokens")) {
+        llm_jw_key(w, "max_tokens");
+        llm_jw_int(w, d->max_tokens > 0 ? d->max_tokens : LLM_ANTHROPIC_DEFAULT_MAX_TOKENS);
+    }
+    /* Anthropic has no system role: desc.system and system/developer
+       messages become the top-level system, joined by blank lines. */
+    for (i = 0; i < d->n_messages; i++)
+        if (!in->raw_msgs[i] && (!strcmp(d->messages[i].role, "system") || !strcmp(d->messages[i].role, "developer"))) nsys++;
+    if ((d->system || nsys) && !llm__extra_has(in->extra, "system")) {
+        llm__buf sys = { NULL, 0, 0 };
+        int ok = 1;
+        if (d->system) ok = llm__buf_adds(&w->allocator, &sys, d->system);
+        for (i = 0; i < d->n_messages && ok; i++) {
+            const llm_message *m = &d->messages[i];
+            if (in->raw_msgs[i] || (strcmp(m->role, "system") && strcmp(m->role, "developer"))) continue;
+            if (sys.len) ok = llm__buf_adds(&w->allocator, &sys, "\n\n");
+            if (ok) ok = llm__buf_adds(&w->allocator, &sys, m->content);
+        }
+        llm_jw_key(w, "system");
+        if (ok) llm_jw_string_n(w, sys.p ? sys.p : "", sys.len);
+        else w->error = LLM_JSON_ERR_NO_MEMORY;
+        llm__buf_free(&w->allocator, &sys);
+    }
+    if (!llm__extra_has(in->extra, "messages")) {
+        llm_jw_key(w, "messages");
+        llm_jw_array_begin(w);
+        for (i = 0; i < d->n_messages; i++) {
+            const llm_message *m = &d->messages[i];
+            if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
+            if (!strcmp(m->role, "system") || !strcmp(m->role, "developer")) continue;
+            llm_jw_object_begin(w);
+            if (!strcmp(m->role, "tool")) { /* a tool result is a user turn with a block */
+                llm_jw_key(w, "role"); llm_jw_string(w, "user");
+                llm_jw_key(w, "content");
+                llm_jw_array_begin(w);
+                llm_jw_object_begin(w);
+                llm_jw_key(w, "type"); llm_jw_string(w, "tool_result");
+                llm_jw_key(w, "tool_use_id"); llm_jw_string(w, m->tool_call_id);
+                llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+                llm_jw_object_end(w);
+                llm_jw_array_end(w);
+            } else {
+                llm_jw_key(w, "role"); llm_jw_string(w, m->role);
+                llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+            }
+            llm_jw_object_end(w);
+        }
+        llm_jw_array_end(w);
+    }
+    if (llm__send_temp(d) && !llm__extra_has(in->extra, "temperature")) {
+        llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature);
+    }
+    if (d->stream && !llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, 1); }
+    llm__extra_write(w, in->extra);
+    llm_jw_object_end(w);
+}
+
+/* A whole Messages answer: text, thinking and tool_use blocks. */
+static void llm__an_dec_chat(llm_request *r, const llm_json_value *root) {
+    size_t i;
+    const llm_json_value *content = llm_json_get(root, "content");
+    if (!content || content->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no content array"); return; }
+    for (i = 0; i < content->len && !r->a.abort_kind; i++) {
+        const llm_json_value *b = &content->items[i];
+        const char *type = llm_json_string(llm_json_get(b, "type"), NULL);
+        size_t n;
+        const char *s;
+        if (!type) continue;
+        if (!strcmp(type, "text")) {
+            s = llm_json_string(llm_json_get(b, "text"), &n);
+            if (s) llm__add_text(r, s, n);
+        } else if (!strcmp(type, "thinking")) {
+            s = llm_json_string(llm_json_get(b, "thinking"), &n);
+            if (s) llm__add_reasoning(r, s, n);
+        } else if (!strcmp(type, "tool_use")) {
+            llm__tool *t = llm__tool_at(r, (int)i);
+            if (!t) return;
+            llm__tool_set(r, &t->id, llm_json_get(b, "id"), 0);
+            llm__tool_type(r, t, "tool_use");
+            llm__tool_set(r, &t->name, llm_json_get(b, "name"), 0);
+            llm__tool_args_json(r, t, llm_json_get(b, "input"));
+        }
+    }
+    llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(root, "stop_reason"));
+    llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
+}
+
+
+/* Anthropic Messages stream events. */
+static int llm__an_event(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
+    char type[48];
+    const llm_json_value *v;
+    size_t n;
+    const char *s;
+    int64_t idx = 0;
+    if (el && el < sizeof type) llm__copy_cut(type, sizeof type, ev, el);
+    else { type[0] = '\0'; llm__set_str(type, sizeof type, llm_json_get(root, "type")); }
+    if (!strcmp(type, "ping")) return 0;
+    if (!strcmp(type, "error")) {
+        llm__error_detail(r, llm_json_get(root, "error"));
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->a.pmsg.len ? llm__pmsg(r) : "error event");
+        return 1;
+    }
+    if (!strcmp(type, "message_start")) {
+        v = llm_json_get(root, "message");
+        llm__dec_meta(r, v);
+        llm__usage_read(&r->a.usage, llm_json_get(v, "usage"));
+        return 0;
+    }
+    llm_json_int64(llm_json_get(root, "index"), &idx);
+    if (!strcmp(type, "content_block_start")) {
+        v = llm_json_get(root, "content_block");
+        s = llm_json_string(llm_json_get(v, "type"), NULL);
+        if (s && !strcmp(s, "tool_use")) {
+            llm__tool *t;
+            if (idx < 0 || idx >= 1000000) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "bad content block index"); return 1; }
+            t = llm__tool_at(r, (int)idx);
+            if (!t) return 1;
+            llm__tool_set(r, &t->id, llm_json_get(v, "id"), 0);
+            if (!llm__tool_type(r, t, "tool_use")) return 1;
+            llm__tool_set(r, &t->name, llm_json_get(v, "name"), 0);
+        } else if (s && !strcmp(s, "text")) {
+            s = llm_json_string(llm_json_get(v, "text"), &n);
+            if (s && !llm__add_text(r, s, n)) return 1;
+        }
+        return r->a.abort_kind ? 1 : 0;
+    }
+    if (!strcmp(type, "content_block_delta")) {
+        v = llm_json_get(root, "delta");
+        s = llm_json_string(llm_json_get(v, "type"), NULL);
+        if (!s) return 0;
+        if (!strcmp(s, "text_delta")) {
+            s = llm_json_string(llm_json_get(v, "text"), &n);
+            if (s && !llm__add_text(r, s, n)) return 1;
+        } else if (!strcmp(s, "input_json_delta")) {
+            int i;
+            llm__tool *t = NULL;
+            if (idx < 0 || idx >= 1000000) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "bad content block index"); return 1; }
+            for (i = 0; i < r->a.n_tools; i++) if (r->a.tools[i].index == (int)idx) t = &r->a.tools[i];
+            /* server_tool_use / mcp_tool_use blocks stream their input too:
+               the server runs those, they are not calls for the host */
+            if (t && !llm__tool_set(r, &t->args, llm_json_get(v, "partial_json"), 1)) return 1;
+        } else if (!strcmp(s, "thinking_delta")) {
+            s = llm_json_string(llm_json_get(v, "thinking"), &n);
+            if (s && !llm__add_reasoning(r, s, n)) return 1;
+        } /* signature_delta, citations_delta: nothing to keep */
+        return 0;
+    }
+    if (!strcmp(type, "message_delta")) {
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_path(root, "delta.stop_reason"));
+        llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
+        return 0;
+    }
+    if (!strcmp(type, "message_stop")) r->a.stream_done = 1;
+    return 0; /* content_block_stop and unknown events */
+}
+
+/* >>api: ollama ==========================================================
+   Ollama native: /api/chat (NDJSON streams), /api/embed. */
+static int llm__ol_auth(llm__hdr *h, const llm__provider *p, const llm_client *c) {
+    (void)c;
+    if (!p->api_key[0]) return 0; /* a bearer key only when one was given (a proxy in front of Ollama) */
+    h[0].name = "Authorization: Bearer ";
+    h[0].value = p->api_key;
+    return 1;
+}
+
+
+static void llm__ol_enc_chat(llm_json_writer *w, const llm__chat_in *in, const llm__provider *p) {
+    (void)p;
+    const llm_chat_desc *d = in->d;
+    int i;
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
+    if (!llm__extra_has(in->extra, "messages")) {
+        llm_jw_key(w, "messages");
+        llm_jw_array_begin(w);
+        if (d->system) {
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "role"); llm_jw_string(w, "system");
+            llm_jw_key(w, "content"); llm_jw_string(w, d->system);
+            llm_jw_object_end(w);
+        }
+        for (i = 0; i < d->n_messages; i++) {
+            const llm_message *m = &d->messages[i];
+            if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
+            llm_jw_object_begin(w);
+            llm_jw_key(w, "role"); llm_jw_string(w, !strcmp(m->role, "developer") ? "system" : m->role);
+            llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+            if (m->tool_call_id) { llm_jw_key(w, "tool_call_id"); llm_jw_string(w, m->tool_call_id); }
+            llm_jw_object_end(w);
+        }
+        llm_jw_array_end(w);
+    }
+    if (!llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, d->stream != 0); }
+    if ((llm__send_temp(d) || d->max_tokens > 0) && !llm__extra_has(in->extra, "options")) {
+        llm_jw_key(w, "options");
+        llm_jw_object_begin(w);
+        if (llm__send_temp(d)) { llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature); }
+        if (d->max_tokens > 0) { llm_jw_key(w, "num_predict"); llm_jw_int(w, d->max_tokens); }
+        llm_jw_object_end(w);
+    }
+    llm__extra_write(w, in->extra);
+    llm_jw_object_end(w);
+}
+
+static void llm__ol_enc_embed(llm_json_writer *w, const llm__embed_in *in) {
+    llm__enc_embed_begin(w, in);
+    llm__enc_embed_end(w, in);
+}
+
+
+/* A whole /api/chat answer. */
+static void llm__ol_dec_chat(llm_request *r, const llm_json_value *root) {
+    int64_t v;
+    llm__dec_openai_message(r, llm_json_get(root, "message"));
+    llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(root, "done_reason"));
+    if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->a.usage.prompt_tokens = v;
+    if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->a.usage.completion_tokens = v;
+    r->a.usage.total_tokens = llm__sat_add(r->a.usage.prompt_tokens, r->a.usage.completion_tokens);
+}
+
+
+/* Ollama NDJSON lines. */
+static int llm__ol_event(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
+    (void)ev;
+    (void)el;
+    const llm_json_value *e = llm_json_get(root, "error");
+    int64_t v;
+    if (e && !llm_json_is_null(e)) {
+        llm__error_detail(r, e);
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->a.pmsg.len ? llm__pmsg(r) : "error line");
+        return 1;
+    }
+    llm__dec_meta(r, root);
+    llm__dec_openai_message(r, llm_json_get(root, "message"));
+    if (r->a.abort_kind) return 1;
+    if (llm_json_bool(llm_json_get(root, "done"), 0)) {
+        r->a.stream_done = 1;
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(root, "done_reason"));
+        if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->a.usage.prompt_tokens = v;
+        if (llm_json_int64(llm_json_get(root, "eval_count"), &v)) r->a.usage.completion_tokens = v;
+        r->a.usage.total_tokens = llm__sat_add(r->a.usage.prompt_tokens, r->a.usage.completion_tokens);
+    }
+    return 0;
+}
+
+/* /api/embed: {"embeddings": [[...], ...]} in input order. */
+static void llm__ol_dec_embed(llm_request *r, const llm_json_value *root) {
+    const llm_json_value *data;
+    size_t i;
+    int64_t v;
+    data = llm_json_get(root, "embeddings");
+    if (!data || data->type != LLM_JSON_ARRAY || data->len != (size_t)r->n_inputs) {
+        llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: expected %d vectors", r->n_inputs);
+        return;
+    }
+    for (i = 0; i < data->len; i++) {
+        if (!llm__embed_vector(r, &data->items[i], (int)i)) {
+            llm__abort(r, LLM_ERR_PROTOCOL, 0, "embeddings: vector %lu is malformed", (unsigned long)i);
+            return;
+        }
+    }
+    if (llm_json_int64(llm_json_get(root, "prompt_eval_count"), &v)) r->a.usage.prompt_tokens = r->a.usage.total_tokens = v;
+    r->a.n_vec = r->n_inputs;
+    llm__set_meta(r, r->a.resp_model, sizeof r->a.resp_model, llm_json_get(root, "model"));
+}
+
+
+/* >>provider table =======================================================
+   One row per wire API, in the order of llm_api. */
+
+typedef struct llm__api_ops {
+    const char *name;
+    /* URL and auth */
+    const char *chat_path, *embed_path;          /* NULL: no such endpoint */
+    int (*auth)(llm__hdr *h, const llm__provider *p, const llm_client *c);
+    /* encode */
+    int (*role_ok)(const char *role);
+    double max_temperature;                      /* 0: no upper bound */
+    int tool_needs_id;                           /* a "tool" message names its call */
+    void (*enc_chat)(llm_json_writer *w, const llm__chat_in *in, const llm__provider *p);
+    void (*enc_embed)(llm_json_writer *w, const llm__embed_in *in);
+    /* decode */
+    void (*dec_chat)(llm_request *r, const llm_json_value *root);
+    void (*dec_embed)(llm_request *r, const llm_json_value *root);
+    /* stream */
+    int framing;                                 /* 1 SSE, 2 NDJSON (unless the server says) */
+    const char *stream_accept;
+    const char *done_data;                       /* an event whose data ends the stream, or NULL */
+    int (*event)(llm_request *r, const char *ev, size_t el, const llm_json_value *root);
+    const char *end_marker;                      /* named when a stream ends without it */
+} llm__api_ops;
+
+static const llm__api_ops llm__apis[LLM_API_COUNT_] = {
+    { "openai", "/chat/completions", "/embeddings", llm__oa_auth, llm__oa_role_ok, 0.0, 1, llm__oa_enc_chat,
+      llm__oa_enc_embed, llm__oa_dec_chat, llm__oa_dec_embed, 1, "Accept: text/event-stream", "[DONE]",
+      llm__oa_event, "data: [DONE]" },
+    { "anthropic", "/v1/messages", NULL, llm__an_auth, llm__role_basic, 1.0, 1, llm__an_enc_chat, NULL,
+      llm__an_dec_chat, NULL, 1, "Accept: text/event-stream", NULL, llm__an_event, "message_stop" },
+    { "ollama", "/api/chat", "/api/embed", llm__ol_auth, llm__role_basic, 0.0, 0, llm__ol_enc_chat,
+      llm__ol_enc_embed, llm__ol_dec_chat, llm__ol_dec_embed, 2, "Accept: application/x-ndjson", NULL,
+      llm__ol_event, "\"done\": true" },
+};
+static const llm__api_ops *llm__ops_of(const llm__provider *p) { return &llm__apis[p->api]; }
+
+/* A whole (non-stream) chat answer, any API. */
+static void llm__decode_chat(llm_request *r, const llm_json_value *root) {
+    const llm_json_value *e = llm_json_get(root, "error");
+    if (e && !llm_json_is_null(e)) { /* an error under a 2xx status (Ollama does this) */
+        llm__error_detail(r, e);
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "%s", r->a.pmsg.len ? llm__pmsg(r) : "error in response");
+        return;
+    }
+    llm__dec_meta(r, root);
+    llm__ops_of(r->prov)->dec_chat(r, root);
+}
+static void llm__decode_embed(llm_request *r, const llm_json_value *root) {
+    llm__ops_of(r->prov)->dec_embed(r, root);
+}
+
+
+/* Raw streams: every event is kept for on_event, and its data (plus '\n')
+   appended to the text. */
+static int llm__ev_raw(llm_request *r, const char *ev, size_t el, const char *data, size_t dl) {
+    uint32_t lens[2];
+    lens[0] = (uint32_t)el;
+    lens[1] = (uint32_t)dl;
+    if (r->on_event) {
+        if (!llm__buf_add(&r->ra, &r->a.events, lens, sizeof lens) || !llm__buf_add(&r->ra, &r->a.events, ev, el) ||
+            !llm__buf_add(&r->ra, &r->a.events, "", 1) || !llm__buf_add(&r->ra, &r->a.events, data, dl) ||
+            !llm__buf_add(&r->ra, &r->a.events, "", 1)) {
+            llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for stream events");
+            return 1;
+        }
+        llm__notify(r);
+    }
+    if (!llm__add_text(r, data, dl) || !llm__add_text(r, "\n", 1)) return 1;
+    return 0;
+}
+
+/* Every stream event of every API arrives here (SSE and NDJSON alike). */
+static int llm__stream_event(void *ctx, const char *ev, size_t el, const char *data, size_t dl) {
+    llm_request *r = (llm_request *)ctx;
+    const llm_json_value *root;
+    const llm__api_ops *ops;
+    llm_json_result jr;
+    r->t_last_event = r->c->cb_now;
+    if (r->kind == LLM__K_RAW) return llm__ev_raw(r, ev, el, data, dl);
+    ops = llm__ops_of(r->prov);
+    if (ops->done_data && llm__eq_n(data, dl, ops->done_data)) {
+        r->a.stream_done = 1;
+        return 0;
+    }
+    root = llm__json_parse_buf(&r->ra, &r->a.scratch, data, dl, r->c->max_depth, &jr);
+    if (!root) {
+        if (jr.error == LLM_JSON_ERR_NO_MEMORY) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory parsing a stream event");
+        else llm__abort(r, LLM_ERR_PROTOCOL, 0, "stream event is not valid JSON (byte %lu: %s)",
+                        (unsigned long)jr.offset, llm_json_error_string(jr.error));
+        return 1;
+    }
+    return ops->event(r, ev, el, root);
 }
 
 /* >>lists ================================================================ */
@@ -3643,7 +3753,7 @@ static void llm__decide_mode(llm_request *r) {
     if (r->a.mode == LLM__M_STREAM) {
         if (strstr(ct, "ndjson") || strstr(ct, "jsonl")) r->a.framing = 2;
         else if (strstr(ct, "event-stream")) r->a.framing = 1;
-        else r->a.framing = r->prov->api == LLM_API_OLLAMA ? 2 : 1;
+        else r->a.framing = llm__ops_of(r->prov)->framing;
     }
 }
 
@@ -4011,9 +4121,7 @@ static int llm__decode_success(llm_request *r) {
         if (r->a.framing == 2) llm__nd_finish(&r->a.nd, llm__stream_event, r);
         if (r->a.abort_kind) return 0;
         if (r->kind != LLM__K_RAW && !r->a.stream_done && !r->a.finish_reason[0]) {
-            llm__abort(r, LLM_ERR_PROTOCOL, 1, "stream ended before its end marker (%s)",
-                       r->prov->api == LLM_API_OPENAI ? "data: [DONE]" :
-                       r->prov->api == LLM_API_ANTHROPIC ? "message_stop" : "\"done\": true");
+            llm__abort(r, LLM_ERR_PROTOCOL, 1, "stream ended before its end marker (%s)", llm__ops_of(r->prov)->end_marker);
             return 0;
         }
         return 1;
@@ -4740,11 +4848,10 @@ static int llm__prepare(llm_request *r, const llm__provider *p, const char *path
     if (r->body) LLM__HDR("Content-Type: application/json", "");
     LLM__HDR(accept, "");
     LLM__HDR("Expect:", ""); /* no 100-continue round trip for large bodies */
-    if (p->api == LLM_API_ANTHROPIC) {
-        if (p->api_key[0]) LLM__HDR("x-api-key: ", p->api_key);
-        LLM__HDR("anthropic-version: ", c->anthropic_version);
-    } else if (p->api_key[0]) {
-        LLM__HDR("Authorization: Bearer ", p->api_key);
+    {
+        llm__hdr auth[2];
+        int k, na = llm__ops_of(p)->auth(auth, p, c);
+        for (k = 0; k < na; k++) LLM__HDR(auth[k].name, auth[k].value);
     }
 #undef LLM__HDR
     total = n + n_headers;
@@ -4772,14 +4879,6 @@ static int llm__prepare(llm_request *r, const llm__provider *p, const char *path
     r->hdrs = nodes;
     r->prov = p;
     return 1;
-}
-
-static int llm__role_ok(llm_api api, const char *role) {
-    static const char *roles[] = { "system", "developer", "user", "assistant", "tool" };
-    size_t i;
-    for (i = 0; i < sizeof roles / sizeof roles[0]; i++)
-        if (!strcmp(role, roles[i])) return 1;
-    return api == LLM_API_OPENAI && !strcmp(role, "function");
 }
 
 /* UTF-8 check of a desc string; on failure rejects r naming the field. */
@@ -4833,6 +4932,7 @@ static int llm__take_body(llm_request *r, llm_json_writer *w, const char *field)
 static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int blocking) {
     llm_request *r;
     const llm__provider *p;
+    const llm__api_ops *ops;
     llm__chat_in in;
     llm_json_value *extra = NULL, **raw = NULL;
     llm_json_writer w;
@@ -4849,14 +4949,15 @@ static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int 
     if (!d->model || !*d->model) return llm__reject(r, LLM_ERR_INVALID, "model", "missing");
     if (!llm__check_utf8(r, d->model, "model")) return r;
     p = llm__route(c, d->model, &in.model);
+    ops = llm__ops_of(p);
     if (!*in.model) return llm__reject(r, LLM_ERR_INVALID, "model", "empty after the provider prefix");
     if (!d->messages || d->n_messages < 1) return llm__reject(r, LLM_ERR_INVALID, "messages", "none given (n_messages must be at least 1)");
     if (!llm__check_utf8(r, d->system, "system")) return r;
     if (d->max_tokens < 0) return llm__reject(r, LLM_ERR_INVALID, "max_tokens", "negative");
     if (llm__send_temp(d) && !(d->temperature >= 0.0 && d->temperature - d->temperature == 0.0))
         return llm__reject(r, LLM_ERR_INVALID, "temperature", "must be a finite number >= 0");
-    if (llm__send_temp(d) && p->api == LLM_API_ANTHROPIC && d->temperature > 1.0)
-        return llm__reject(r, LLM_ERR_INVALID, "temperature", "Anthropic accepts 0..1");
+    if (llm__send_temp(d) && ops->max_temperature > 0 && d->temperature > ops->max_temperature)
+        return llm__reject(r, LLM_ERR_INVALID, "temperature", "%s accepts 0..%g", ops->name, ops->max_temperature);
     raw = (llm_json_value **)llm__calloc(&c->alloc, (size_t)d->n_messages * sizeof *raw);
     if (!raw) return llm__reject(r, LLM_ERR_NO_MEMORY, "messages", "");
     for (i = 0; i < d->n_messages; i++) {
@@ -4869,7 +4970,7 @@ static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int 
         }
         snprintf(field, sizeof field, "messages[%d].role", i);
         if (!m->role || !*m->role) { llm__reject(r, LLM_ERR_INVALID, field, "missing"); goto out; }
-        if (!llm__role_ok(p->api, m->role)) {
+        if (!ops->role_ok(m->role)) {
             llm__reject(r, LLM_ERR_INVALID, field, "unknown role (use system, developer, user, assistant or tool)");
             goto out;
         }
@@ -4880,7 +4981,7 @@ static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int 
         if (!llm__check_utf8(r, m->name, field)) goto out;
         snprintf(field, sizeof field, "messages[%d].tool_call_id", i);
         if (!llm__check_utf8(r, m->tool_call_id, field)) goto out;
-        if (!strcmp(m->role, "tool") && !m->tool_call_id && p->api != LLM_API_OLLAMA) {
+        if (!strcmp(m->role, "tool") && !m->tool_call_id && ops->tool_needs_id) {
             llm__reject(r, LLM_ERR_INVALID, field, "required for role \"tool\"");
             goto out;
         }
@@ -4890,17 +4991,11 @@ static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int 
     in.extra = extra;
     in.raw_msgs = raw;
     llm_jw_init(&w, &c->alloc);
-    switch (p->api) {
-    case LLM_API_OPENAI: llm__enc_openai_chat(&w, &in, p); break;
-    case LLM_API_ANTHROPIC: llm__enc_anthropic_chat(&w, &in); break;
-    case LLM_API_OLLAMA: llm__enc_ollama_chat(&w, &in); break;
-    }
+    ops->enc_chat(&w, &in, p);
     if (!llm__take_body(r, &w, "messages")) goto out;
     r->stream = d->stream != 0;
     llm__settings(r, d->timeout_ms, d->idle_timeout_ms, d->max_retries);
-    if (!llm__prepare(r, p, llm__chat_path(p->api), d->headers, d->n_headers,
-                      !r->stream ? "Accept: application/json" :
-                      p->api == LLM_API_OLLAMA ? "Accept: application/x-ndjson" : "Accept: text/event-stream"))
+    if (!llm__prepare(r, p, ops->chat_path, d->headers, d->n_headers, r->stream ? ops->stream_accept : "Accept: application/json"))
         goto out;
     ok = 1;
 out:
@@ -4920,12 +5015,18 @@ LLMASYNC_API llm_request *llm_chat(llm_client *c, const llm_chat_desc *desc) {
 static int llm__embed_prepare(llm_request *r, const llm__provider *p, const char *model, const llm_embed_desc *d,
                               int first, int n, const llm_json_value *extra) {
     llm_json_writer w;
+    llm__embed_in in;
+    in.model = model;
+    in.inputs = d->inputs + first;
+    in.n = n;
+    in.dimensions = d->dimensions;
+    in.extra = extra;
     llm_jw_init(&w, &r->c->alloc);
-    llm__enc_embed(&w, p, model, d->inputs + first, n, d->dimensions, extra);
+    llm__ops_of(p)->enc_embed(&w, &in);
     if (!llm__take_body(r, &w, "inputs")) return 0;
     r->n_inputs = n;
     llm__settings(r, d->timeout_ms, 0, d->max_retries);
-    return llm__prepare(r, p, llm__embed_path(p->api), d->headers, d->n_headers, "Accept: application/json");
+    return llm__prepare(r, p, llm__ops_of(p)->embed_path, d->headers, d->n_headers, "Accept: application/json");
 }
 
 LLMASYNC_API llm_request *llm_embed(llm_client *c, const llm_embed_desc *d) {
@@ -4945,8 +5046,9 @@ LLMASYNC_API llm_request *llm_embed(llm_client *c, const llm_embed_desc *d) {
     if (!llm__check_utf8(r, d->model, "model")) return r;
     p = llm__route(c, d->model, &model);
     if (!*model) return llm__reject(r, LLM_ERR_INVALID, "model", "empty after the provider prefix");
-    if (p->api == LLM_API_ANTHROPIC)
-        return llm__reject(r, LLM_ERR_INVALID, "model", "provider %s has no embeddings endpoint", p->name);
+    if (!llm__ops_of(p)->embed_path)
+        return llm__reject(r, LLM_ERR_INVALID, "model", "provider %s (%s API) has no embeddings endpoint", p->name,
+                           llm__ops_of(p)->name);
     if (!d->inputs || d->n_inputs < 1) return llm__reject(r, LLM_ERR_INVALID, "inputs", "none given (n_inputs must be at least 1)");
     for (i = 0; i < d->n_inputs; i++) {
         snprintf(field, sizeof field, "inputs[%d]", i);
@@ -5074,8 +5176,9 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
     }
     for (i = 0; i < d.n_providers; i++) {
         const llm_provider_desc *pd = &d.providers[i];
-        if (!pd->name || !*pd->name || strchr(pd->name, '/') || !pd->base_url || !*pd->base_url) {
-            if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: providers[i]: needs a name without '/' and a base_url", d.log_user_data);
+        if (!pd->name || !*pd->name || strchr(pd->name, '/') || !pd->base_url || !*pd->base_url ||
+            (int)pd->api < 0 || (int)pd->api >= LLM_API_COUNT_) {
+            if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: providers[i]: needs a name without '/', a base_url and a known api", d.log_user_data);
             return NULL;
         }
     }

@@ -291,7 +291,7 @@ static void test_invalid_arguments(void) {
     expect_invalid(c, &d, "temperature");
     d.temperature = 1.5; /* fine for OpenAI, not for Anthropic */
     d.model = "anthropic/claude";
-    expect_invalid(c, &d, "temperature: Anthropic accepts 0..1");
+    expect_invalid(c, &d, "temperature: anthropic accepts 0..1");
     d.model = "m";
     d.has_temperature = 0;
     d.temperature = 0;

@@ -566,16 +566,30 @@ static void free_client_in_callback(void) {
     llm_chat(c, &d);
     llm_wait_any(c, 5000);
 }
-static void read_after_free(void) {
+/* Every call that takes a request checks it is still alive. */
+static int which_call;
+static void use_after_free(void) {
     llm_client *c = client();
     llm_request *r = chat(c, "mock-model", "", 0);
+    const char *p;
     llm_request_free(r);
-    (void)llm_request_status(r);
+    switch (which_call) {
+    case 0: (void)llm_request_status(r); break;
+    case 1: (void)llm_request_text(r, NULL); break;
+    case 2: (void)llm_request_take(r, &p); break;
+    case 3: (void)llm_request_error(r); break;
+    case 4: (void)llm_request_timings(r); break;
+    case 5: llm_cancel(r); break;
+    default: break;
+    }
 }
 static void test_misuse_caught(void) {
+    static const char *calls[] = { "llm_request_status", "llm_request_text", "llm_request_take", "llm_request_error",
+                                   "llm_request_timings", "llm_cancel" };
     CHECK(dies_of_misuse(double_free, "llm_request_free twice"));
     CHECK(dies_of_misuse(free_client_in_callback, "llm_client_free in a callback"));
-    CHECK(dies_of_misuse(read_after_free, "a request read after llm_request_free"));
+    for (which_call = 0; which_call < 6; which_call++)
+        CHECK_MSG(dies_of_misuse(use_after_free, calls[which_call]), "%s after llm_request_free", calls[which_call]);
 }
 
 /* ------------------------------------------------------------- proxies -- */

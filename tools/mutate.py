@@ -54,7 +54,7 @@ SUITES = [
     ("json", 30), ("sse", 30), ("codec", 30), ("e2e", 60), ("providers", 60),
     ("hardening", 90), ("stream", 90), ("reliability", 90), ("oom", 120), ("soak", 120),
 ]
-CFLAGS = ["-std=c99", "-O1", "-g", "-w", "-fsanitize=address,undefined",
+CFLAGS = ["-std=c99", "-O0", "-w", "-fsanitize=address,undefined",
           "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
 LIBS = {"default": ["-lcurl", "-lpthread"], "hardening": ["-lcurl", "-lpthread", "-Wl,--wrap=localeconv"],
         "iofail": ["-lcurl", "-lpthread", "-Wl,--wrap=epoll_ctl"]}
@@ -262,6 +262,16 @@ def run(cmd, timeout, env=None, cwd=None):
         return None, "timeout"
 
 
+TEST_FILES = {}  # name -> bytes: the tests as they were at the start (edits meanwhile do not leak in)
+
+
+def snapshot_tests():
+    for f in os.listdir(os.path.join(ROOT, "tests")):
+        if f.endswith((".c", ".h", ".supp")):
+            with open(os.path.join(ROOT, "tests", f), "rb") as fh:
+                TEST_FILES[f] = fh.read()
+
+
 def try_mutant(c, lines, work_root, env):
     """'killed' (suite), 'survived', or 'stillborn'. A suite that fails is
     run once more: a mutant is killed only by a failure that repeats (a
@@ -270,9 +280,9 @@ def try_mutant(c, lines, work_root, env):
     d = tempfile.mkdtemp(prefix="m", dir=work_root)
     try:
         os.mkdir(os.path.join(d, "tests"))
-        for f in os.listdir(os.path.join(ROOT, "tests")):
-            if f.endswith((".c", ".h", ".supp")):
-                shutil.copy(os.path.join(ROOT, "tests", f), os.path.join(d, "tests", f))
+        for f, data in TEST_FILES.items():
+            with open(os.path.join(d, "tests", f), "wb") as fh:
+                fh.write(data)
         ml = list(lines)
         if c:
             ml[idx] = nl
@@ -311,6 +321,7 @@ def main():
         print("mutate: %s not built (make build/mock_server)" % mock)
         return 2
     lines = open(HEADER, encoding="utf-8").readlines()
+    snapshot_tests()
     cands = [c for c in candidates(lines) if only in c[0]]
     eq = load_equivalent()
     by, share, names = sample(cands, n, seed, lines)
@@ -371,7 +382,7 @@ def main():
         t = len(results[s])
         total += t
         killed += k
-        print("%-18s %8d %8d %8d %6.0f%%" % (s, t, k, t - k, 100.0 * k / t if t else 100.0))
+        print("%-18s %8d %8d %8d %7s" % (s, t, k, t - k, "%.0f%%" % (100.0 * k / t) if t else "-"))
     surv = [(s, r) for s in names for r in results[s] if r[2] == "survived"]
     if surv:
         print("\nsurvivors (add a test that kills each, or, if it cannot change behaviour, its id and the reason to "
