@@ -51,7 +51,9 @@
                          other request of the client keeps moving
    - Providers: OpenAI-compatible chat completions (OpenAI, vLLM, llama.cpp,
      OpenRouter, Groq, ...), Anthropic Messages, Ollama native, embeddings,
-     and a raw call for any other JSON endpoint. A model string such as
+     the Responses API, speech, transcription and translation, rerank,
+     images in messages, n > 1 choices, refusals, and a raw call for any
+     other JSON endpoint. A model string such as
      "anthropic/claude-sonnet-4-5" picks the provider.
    - Streaming over SSE / NDJSON: tokens as they arrive, through polling
      (llm_request_take) or callbacks (on_delta), tool calls assembled.
@@ -69,7 +71,7 @@
    ==========================================================================
 
        llm_client *c = llm_client_new(NULL);      // OPENAI_API_KEY etc. from env
-       llm_message msg = { "user", "Say hi in five words.", NULL, NULL, NULL };
+       llm_message msg = { "user", "Say hi in five words." }; // the rest: zero
        llm_chat_desc d = {0};
        d.model = "gpt-4o-mini";
        d.messages = &msg; d.n_messages = 1;
@@ -100,6 +102,17 @@
    llm_embed(c, desc)       Submits an embeddings request (one or many inputs,
                             split into batches that run concurrently).
    llm_raw(c, desc)         POSTs any JSON body to any path of a provider.
+   llm_responses(c, desc)   The Responses API: input as a string or messages,
+                            instructions, tools, reasoning, previous response,
+                            store; read like chat (text, reasoning summary,
+                            tool calls, refusal, usage).
+   llm_speech(c, desc)      Text to speech: binary audio, read as it comes
+                            (llm_request_take_bytes, on_audio) or whole.
+   llm_transcribe / llm_translate(c, desc)
+                            Speech to text: the audio file as multipart,
+                            the text as json/text/verbose_json/srt/vtt or a
+                            stream.
+   llm_rerank(c, desc)      Documents ordered by relevance to a query.
    llm_poll(c)              Never blocks. Progress on every request, delivers
                             callbacks. Returns the number of requests not yet
                             terminal (0: idle).
@@ -255,6 +268,14 @@
             empty, proxy / no_proxy settings, numbers without the locale,
             LLM_ASSERT on misuse. llm_timings.total_ms is 0 until the request
             is terminal (reading timings no longer writes to the request).
+          - New endpoints: llm_responses, llm_speech (binary answers:
+            llm_request_bytes / _take_bytes / on_audio), llm_transcribe,
+            llm_translate, llm_rerank; llm_message.images (vision) and
+            llm_chat_desc.n (choices: llm_request_choice_*); refusals
+            (llm_request_refusal). Provider code is one section and one
+            table row per wire API. llm_message gained two fields (images,
+            n_images): positional initializers need them, or use
+            designated initializers / memset.
           - llm_wait_any no longer returns NULL when a polled stream got
             text: NULL now always means waiting is over, so the canonical
             while ((r = llm_wait_any(c, -1))) loop drains streams too.
@@ -439,6 +460,21 @@ typedef struct llm_client_desc {
     void *log_user_data;
 } llm_client_desc;
 
+/* An image given to a model (vision): a URL, or the bytes themselves. */
+typedef struct llm_image {
+    const char *url;          /* "https://..." or "data:image/png;base64,...";
+                                 or NULL and data */
+    const void *data;         /* the image file's bytes (copied, base64-encoded
+                                 by the library) */
+    size_t len;
+    const char *mime_type;    /* with data: "image/png", "image/jpeg",
+                                 "image/gif", "image/webp"; NULL: from the
+                                 bytes' signature */
+    const char *detail;       /* OpenAI: "low", "high", "auto"; NULL: not sent */
+} llm_image;
+
+/* Zero-initialise it (= {0}, memset, or designated initializers): fields
+   may be added at the end, and a zero field means "none". */
 typedef struct llm_message {
     const char *role;         /* "system", "developer", "user", "assistant", "tool" */
     const char *content;      /* UTF-8 text; NULL only for an assistant turn
@@ -446,8 +482,11 @@ typedef struct llm_message {
     const char *name;         /* optional participant name (OpenAI) */
     const char *tool_call_id; /* role "tool": the call this answers */
     const char *raw_json;     /* optional: the whole message as a JSON object in
-                                 the provider's own shape (images, tool-call
-                                 turns), sent verbatim; role/content ignored */
+                                 the provider's own shape (tool-call turns),
+                                 sent verbatim; role/content ignored */
+    const llm_image *images;  /* images with a user message (each API's own
+                                 shape: image_url parts, image blocks, images) */
+    int n_images;
 } llm_message;
 
 /* What llm_wait() saw (bits; 0: the time is up). */
@@ -477,6 +516,9 @@ typedef struct llm_chat_desc {
     double temperature;            /* sent when nonzero or when has_temperature */
     int has_temperature;           /* set to 1 to send temperature 0.0 exactly */
     int stream;                    /* 1: stream tokens (SSE / NDJSON) */
+    int n;                         /* choices (OpenAI-compatible); 0 or 1: one.
+                                      Choice 0 is the text; the others:
+                                      llm_request_choice_text */
     const char *extra_json;        /* a JSON object whose members are merged into
                                       the body (tools, response_format, seed...);
                                       a member named like one we set replaces ours */
@@ -517,6 +559,106 @@ typedef struct llm_raw_desc {
     llm_event_fn on_event;         /* each SSE event (streaming) */
     llm_done_fn on_done;
 } llm_raw_desc;
+
+/* The Responses API (POST {base}/responses, OpenAI-compatible). Read the
+   answer like a chat: llm_request_text / _take (output text), _reasoning
+   (the reasoning summary), _tool_call (function calls: id is the call_id),
+   _refusal, _usage, _id (the response id, for previous_response_id) and
+   _finish_reason ("completed", or why it is incomplete, for example
+   "max_output_tokens"). A "failed" response fails the request. */
+typedef struct llm_responses_desc {
+    const char *model;             /* required; "provider/model" as for chat */
+    const char *input;             /* a string input; or NULL and messages */
+    const llm_message *messages;   /* input items: messages (with images), and
+                                      role "tool" + tool_call_id for a
+                                      function call's output */
+    int n_messages;
+    const char *instructions;      /* system-level instructions */
+    const char *tools_json;        /* a JSON array of tools, sent as "tools" */
+    const char *reasoning_effort;  /* "minimal", "low", "medium", "high": asks
+                                      for reasoning and its summary; NULL: not sent */
+    const char *previous_response_id; /* continue a stored conversation */
+    int store;                     /* 0: not sent (the server's default); 1:
+                                      true; -1: false */
+    int max_output_tokens;         /* 0: not sent */
+    double temperature;            /* sent when nonzero or has_temperature */
+    int has_temperature;
+    int stream;                    /* 1: typed events as they come */
+    const char *extra_json;        /* members merged into the body */
+    const char *const *headers;
+    int n_headers;
+    int timeout_ms, idle_timeout_ms, max_retries;
+    void *user_data;
+    llm_delta_fn on_delta;
+    llm_done_fn on_done;
+} llm_responses_desc;
+
+/* Audio bytes as they arrive (speech); called inside llm_poll & co. */
+typedef void (*llm_bytes_fn)(llm_request *r, const void *data, size_t len, void *user_data);
+
+/* Speech (POST {base}/audio/speech): the answer is binary audio, read with
+   llm_request_bytes (all so far) or llm_request_take_bytes (new since the
+   last take), or given to on_audio as it arrives, so playback can start
+   before the end. The text functions return nothing for it;
+   max_response_bytes bounds it. */
+typedef struct llm_speech_desc {
+    const char *model;             /* required: "tts-1", "gpt-4o-mini-tts"... */
+    const char *input;             /* required: the text to speak */
+    const char *voice;             /* required: "alloy", "nova"... */
+    const char *format;            /* "mp3" (NULL), "opus", "aac", "flac", "wav", "pcm" */
+    double speed;                  /* 0: not sent */
+    const char *instructions;      /* how to speak (gpt-4o-mini-tts) */
+    const char *extra_json;
+    const char *const *headers;
+    int n_headers;
+    int timeout_ms, idle_timeout_ms, max_retries;
+    void *user_data;
+    llm_bytes_fn on_audio;
+    llm_done_fn on_done;
+} llm_speech_desc;
+
+/* Transcription and translation (POST {base}/audio/transcriptions,
+   /audio/translations): the audio file is sent as multipart/form-data; the
+   answer's text is llm_request_text (for "json" and "verbose_json" the text
+   field, the whole document in llm_request_json; for "text", "srt", "vtt"
+   the body). With stream = 1 (gpt-4o-transcribe models) the text comes as
+   it is recognised. */
+typedef struct llm_audio_desc {
+    const char *model;             /* required: "whisper-1", "gpt-4o-transcribe"... */
+    const void *audio;             /* required: the audio file's bytes (copied) */
+    size_t audio_len;
+    const char *filename;          /* NULL: "audio.wav"; its extension names the format */
+    const char *mime_type;         /* NULL: from the filename's extension */
+    const char *language;          /* ISO-639-1, transcriptions only; NULL: detected */
+    const char *prompt;            /* optional context */
+    const char *response_format;   /* "json" (NULL), "text", "verbose_json", "srt", "vtt" */
+    double temperature;            /* sent when nonzero or has_temperature */
+    int has_temperature;
+    int stream;                    /* transcriptions: text as it comes */
+    const char *const *headers;
+    int n_headers;
+    int timeout_ms, idle_timeout_ms, max_retries;
+    void *user_data;
+    llm_delta_fn on_delta;
+    llm_done_fn on_done;
+} llm_audio_desc;
+
+/* Rerank (POST {base}/rerank: vLLM, Jina, Cohere v2, TEI-style servers):
+   documents ordered by relevance to a query. Read with
+   llm_request_rank_count and llm_request_rank. */
+typedef struct llm_rerank_desc {
+    const char *model;             /* required; "provider/model" as for chat */
+    const char *query;             /* required */
+    const char *const *documents;  /* required, n_documents >= 1, UTF-8 */
+    int n_documents;
+    int top_n;                     /* 0: not sent (all) */
+    const char *extra_json;
+    const char *const *headers;
+    int n_headers;
+    int timeout_ms, max_retries;
+    void *user_data;
+    llm_done_fn on_done;
+} llm_rerank_desc;
 
 typedef struct llm_tool_call {
     int index;                     /* position in the answer */
@@ -610,6 +752,11 @@ LLMASYNC_API void llm_wakeup(llm_client *c); /* thread-safe */
 LLMASYNC_API llm_request *llm_chat(llm_client *c, const llm_chat_desc *desc);
 LLMASYNC_API llm_request *llm_embed(llm_client *c, const llm_embed_desc *desc);
 LLMASYNC_API llm_request *llm_raw(llm_client *c, const llm_raw_desc *desc);
+LLMASYNC_API llm_request *llm_responses(llm_client *c, const llm_responses_desc *desc);
+LLMASYNC_API llm_request *llm_speech(llm_client *c, const llm_speech_desc *desc);
+LLMASYNC_API llm_request *llm_transcribe(llm_client *c, const llm_audio_desc *desc);
+LLMASYNC_API llm_request *llm_translate(llm_client *c, const llm_audio_desc *desc);
+LLMASYNC_API llm_request *llm_rerank(llm_client *c, const llm_rerank_desc *desc);
 LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *desc);
 
 /* driving */
@@ -637,6 +784,19 @@ LLMASYNC_API int llm_request_tool_call_count(const llm_request *r);
 LLMASYNC_API const llm_tool_call *llm_request_tool_call(const llm_request *r, int i);
 LLMASYNC_API int llm_request_embedding_count(const llm_request *r);
 LLMASYNC_API const float *llm_request_embedding(const llm_request *r, int i, int *dimensions);
+/* the model declined: its refusal text ("" if none) */
+LLMASYNC_API const char *llm_request_refusal(const llm_request *r, size_t *len);
+/* n > 1: choices in index order; choice 0 is llm_request_text */
+LLMASYNC_API int llm_request_choice_count(const llm_request *r);
+LLMASYNC_API const char *llm_request_choice_text(const llm_request *r, int i, size_t *len);
+LLMASYNC_API const char *llm_request_choice_finish_reason(const llm_request *r, int i);
+/* binary answers (speech): all bytes so far / only those new since the last take */
+LLMASYNC_API const void *llm_request_bytes(const llm_request *r, size_t *len);
+LLMASYNC_API size_t llm_request_take_bytes(llm_request *r, const void **data);
+/* rerank: how many results; the document index of the i-th most relevant
+   (-1 if none) and its score */
+LLMASYNC_API int llm_request_rank_count(const llm_request *r);
+LLMASYNC_API int llm_request_rank(const llm_request *r, int i, double *score);
 
 LLMASYNC_API const char *llm_error_string(llm_error_kind kind);
 LLMASYNC_API const char *llm_status_string(llm_status status);
@@ -2138,11 +2298,11 @@ static int llm__nd_finish(llm__ndjson *d, llm__event_cb cb, void *ctx) {
 
 /* >>structs ============================================================== */
 
-enum { LLM__K_CHAT, LLM__K_EMBED, LLM__K_RAW, LLM__K_GROUP };
+enum { LLM__K_CHAT, LLM__K_EMBED, LLM__K_RAW, LLM__K_GROUP, LLM__K_RESPONSES, LLM__K_SPEECH, LLM__K_AUDIO, LLM__K_RERANK };
 /* Which client list holds a request; one list per state, plus the reported. */
 enum { LLM__L_NONE, LLM__L_QUEUED, LLM__L_ACTIVE, LLM__L_RETRY, LLM__L_GROUP, LLM__L_DONE, LLM__L_HELD, LLM__L_COUNT };
 /* How the body of the current attempt is consumed. */
-enum { LLM__M_UNDECIDED, LLM__M_STREAM, LLM__M_BUFFER };
+enum { LLM__M_UNDECIDED, LLM__M_STREAM, LLM__M_BUFFER, LLM__M_BINARY };
 
 typedef struct llm__provider {
     char *name;         /* routing prefix */
@@ -2160,6 +2320,10 @@ typedef struct llm__tool {
     llm_json_value *args_json;
     llm_tool_call pub;
 } llm__tool;
+
+typedef struct llm__choice { int index; llm__buf text; char finish[32]; } llm__choice; /* n > 1: choices 1.. */
+typedef struct llm__rank { int index; double score; } llm__rank;
+#define LLM__MAX_CHOICES 128
 
 struct llm_client {
     llm_allocator alloc;
@@ -2241,6 +2405,13 @@ typedef struct llm__attempt {
     size_t events_off;
     float *vec;                 /* embeddings */
     int n_vec, dim;
+    llm__buf refusal;           /* the model declined: its words */
+    llm__choice *choices;       /* n > 1: the other choices */
+    int n_choices, cap_choices;
+    llm__buf bin;               /* a binary answer (speech) */
+    size_t bin_take, bin_cb;
+    llm__rank *ranks;           /* rerank results, best first */
+    int n_ranks;
     int64_t t_first_byte, t_first_token;
 } llm__attempt;
 
@@ -2276,6 +2447,7 @@ struct llm_request {
     char *body;
     size_t body_len;
     struct curl_slist *hdrs;    /* nodes and strings in one allocation of ours */
+    char *ctype;                /* the body's Content-Type header; NULL: JSON */
     int stream;
     int counted;                /* counted in c->n_inflight */
     /* settings */
@@ -2285,6 +2457,7 @@ struct llm_request {
     llm_delta_fn on_delta;
     llm_done_fn on_done;
     llm_event_fn on_event;
+    llm_bytes_fn on_audio;
     /* transfer */
     CURL *easy;
     int in_multi;
@@ -2656,6 +2829,9 @@ static void llm__usage_read(llm_usage *u, const llm_json_value *o) {
     if (llm_json_int64(llm_json_get(o, "input_tokens"), &v)) u->prompt_tokens = v;
     if (llm_json_int64(llm_json_get(o, "output_tokens"), &v)) u->completion_tokens = v;
     if (llm_json_int64(llm_json_get(o, "cache_read_input_tokens"), &v)) u->cached_tokens = v;
+    /* Responses API */
+    if (llm_json_int64(llm_json_path(o, "input_tokens_details.cached_tokens"), &v)) u->cached_tokens = v;
+    if (llm_json_int64(llm_json_path(o, "output_tokens_details.reasoning_tokens"), &v)) u->reasoning_tokens = v;
     if (!llm_json_get(o, "total_tokens")) u->total_tokens = llm__sat_add(u->prompt_tokens, u->completion_tokens);
 }
 
@@ -2961,6 +3137,142 @@ static int llm__embed_vector(llm_request *r, const llm_json_value *e, int slot) 
     }
 }
 
+/* The refusal text (OpenAI "refusal", Responses refusal parts). */
+static int llm__add_refusal(llm_request *r, const char *s, size_t n) {
+    if (n && !llm__buf_add(&r->ra, &r->a.refusal, s, n)) {
+        llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory while receiving text");
+        return 0;
+    }
+    if (n) llm__notify(r);
+    return 1;
+}
+
+/* Choice index (>= 1) of an n > 1 answer, created on first sight; bounded. */
+static llm__choice *llm__choice_at(llm_request *r, int64_t index) {
+    int i;
+    llm__choice *ch;
+    for (i = 0; i < r->a.n_choices; i++)
+        if (r->a.choices[i].index == index) return &r->a.choices[i];
+    if (index < 1 || index >= LLM__MAX_CHOICES) {
+        llm__abort(r, LLM_ERR_PROTOCOL, 0, "choice index %lld outside 0..%d", (long long)index, LLM__MAX_CHOICES - 1);
+        return NULL;
+    }
+    if (r->a.n_choices == r->a.cap_choices) {
+        int nc = r->a.cap_choices ? r->a.cap_choices * 2 : 4;
+        llm__choice *n = (llm__choice *)llm__realloc(&r->ra, r->a.choices, (size_t)nc * sizeof *n);
+        if (!n) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for choices"); return NULL; }
+        r->a.choices = n;
+        r->a.cap_choices = nc;
+    }
+    ch = &r->a.choices[r->a.n_choices++];
+    memset(ch, 0, sizeof *ch);
+    ch->index = (int)index;
+    return ch;
+}
+static int llm__choice_add(llm_request *r, llm__choice *ch, const llm_json_value *content, const llm_json_value *finish) {
+    size_t n;
+    const char *s = llm_json_string(content, &n);
+    if (s && n && !llm__buf_add(&r->ra, &ch->text, s, n)) {
+        llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory while receiving text");
+        return 0;
+    }
+    if (finish) llm__set_str(ch->finish, sizeof ch->finish, finish);
+    llm__mask(r->c, ch->finish);
+    return 1;
+}
+
+/* Images: each API's own shape, from a URL or the bytes. */
+static const char llm__b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static void llm__jw_b64(llm_json_writer *w, const unsigned char *d, size_t n) {
+    char q[4];
+    size_t i;
+    for (i = 0; i + 2 < n; i += 3) {
+        q[0] = llm__b64chars[d[i] >> 2];
+        q[1] = llm__b64chars[((d[i] & 3) << 4) | (d[i + 1] >> 4)];
+        q[2] = llm__b64chars[((d[i + 1] & 15) << 2) | (d[i + 2] >> 6)];
+        q[3] = llm__b64chars[d[i + 2] & 63];
+        llm__jw_put(w, q, 4);
+    }
+    if (i < n) {
+        q[0] = llm__b64chars[d[i] >> 2];
+        q[1] = llm__b64chars[((d[i] & 3) << 4) | (i + 1 < n ? d[i + 1] >> 4 : 0)];
+        q[2] = i + 1 < n ? llm__b64chars[(d[i + 1] & 15) << 2] : '=';
+        q[3] = '=';
+        llm__jw_put(w, q, 4);
+    }
+}
+/* A JSON string: prefix (plain ASCII) and the base64 of d. */
+static void llm__jw_string_b64(llm_json_writer *w, const char *prefix, const unsigned char *d, size_t n) {
+    if (!llm__jw_sep(w)) return;
+    llm__jw_put(w, "\"", 1);
+    llm__jw_put(w, prefix, strlen(prefix));
+    llm__jw_b64(w, d, n);
+    llm__jw_put(w, "\"", 1);
+}
+/* The image's media type: as given, else from the file's signature. */
+static const char *llm__image_mime(const llm_image *im) {
+    const unsigned char *d = (const unsigned char *)im->data;
+    if (im->mime_type) return im->mime_type;
+    if (!d) return NULL;
+    if (im->len >= 8 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8)) return "image/png";
+    if (im->len >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return "image/jpeg";
+    if (im->len >= 6 && (!memcmp(d, "GIF87a", 6) || !memcmp(d, "GIF89a", 6))) return "image/gif";
+    if (im->len >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4)) return "image/webp";
+    return NULL;
+}
+/* "data:<mime>;base64,<payload>": the mime and the payload, or 0. */
+static int llm__data_url(const char *u, const char **mime, size_t *mime_len, const char **b64) {
+    const char *semi;
+    if (strncmp(u, "data:", 5) != 0) return 0;
+    semi = strstr(u + 5, ";base64,");
+    if (!semi || semi == u + 5) return 0;
+    *mime = u + 5;
+    *mime_len = (size_t)(semi - (u + 5));
+    *b64 = semi + 8;
+    return 1;
+}
+/* Checked at submit: a URL (http, https or a base64 data: URL of an image)
+   or bytes of a known image type; detail low/high/auto. */
+static const char *llm__image_problem(const llm_image *im, int urls_ok) {
+    static const char *types[] = { "image/png", "image/jpeg", "image/gif", "image/webp" };
+    const char *mime, *b64;
+    size_t ml, k;
+    if (im->detail && strcmp(im->detail, "low") && strcmp(im->detail, "high") && strcmp(im->detail, "auto"))
+        return "detail must be low, high or auto";
+    if (im->url) {
+        if (im->data) return "give url or data, not both";
+        for (k = 0; im->url[k]; k++)
+            if ((unsigned char)im->url[k] <= 0x20 || im->url[k] == 0x7F) return "url holds a space or control character";
+        if (llm__data_url(im->url, &mime, &ml, &b64)) {
+            if (ml < 7 || strncmp(mime, "image/", 6)) return "a data: URL must hold an image";
+            if (!*b64) return "a data: URL without data";
+            return NULL;
+        }
+        if (strncmp(im->url, "http://", 7) && strncmp(im->url, "https://", 8)) return "url must be http(s):// or data:image/...;base64,";
+        return urls_ok ? NULL : "this API takes images as bytes or data: URLs only";
+    }
+    if (!im->data || !im->len) return "neither url nor data";
+    mime = llm__image_mime(im);
+    if (!mime) return "unknown image type (set mime_type)";
+    for (k = 0; k < sizeof types / sizeof types[0]; k++)
+        if (!strcmp(mime, types[k])) return NULL;
+    return "mime_type must be image/png, image/jpeg, image/gif or image/webp";
+}
+/* The image as one URL string: as given, or a data: URL of the bytes. */
+static void llm__jw_image_url(llm_json_writer *w, const llm_image *im) {
+    char prefix[64];
+    if (im->url) { llm_jw_string(w, im->url); return; }
+    snprintf(prefix, sizeof prefix, "data:%s;base64,", llm__image_mime(im));
+    llm__jw_string_b64(w, prefix, (const unsigned char *)im->data, im->len);
+}
+/* The image's base64 payload alone (Anthropic, Ollama). */
+static void llm__jw_image_b64(llm_json_writer *w, const llm_image *im) {
+    const char *mime = NULL, *b64 = NULL;
+    size_t ml = 0;
+    if (im->url && llm__data_url(im->url, &mime, &ml, &b64)) { llm_jw_string(w, b64); return; }
+    llm__jw_string_b64(w, "", (const unsigned char *)im->data, im->len);
+}
+
 /* >>api: openai ==========================================================
    OpenAI-compatible: /chat/completions, /embeddings (OpenAI, vLLM,
    llama.cpp, OpenRouter, Groq...). */
@@ -2992,13 +3304,37 @@ static void llm__oa_enc_chat(llm_json_writer *w, const llm__chat_in *in, const l
             if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
             llm_jw_object_begin(w);
             llm_jw_key(w, "role"); llm_jw_string(w, m->role);
-            llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+            llm_jw_key(w, "content");
+            if (m->n_images > 0) { /* content parts: the text, then image_url parts */
+                int k;
+                llm_jw_array_begin(w);
+                if (m->content[0]) {
+                    llm_jw_object_begin(w);
+                    llm_jw_key(w, "type"); llm_jw_string(w, "text");
+                    llm_jw_key(w, "text"); llm_jw_string(w, m->content);
+                    llm_jw_object_end(w);
+                }
+                for (k = 0; k < m->n_images; k++) {
+                    llm_jw_object_begin(w);
+                    llm_jw_key(w, "type"); llm_jw_string(w, "image_url");
+                    llm_jw_key(w, "image_url");
+                    llm_jw_object_begin(w);
+                    llm_jw_key(w, "url"); llm__jw_image_url(w, &m->images[k]);
+                    if (m->images[k].detail) { llm_jw_key(w, "detail"); llm_jw_string(w, m->images[k].detail); }
+                    llm_jw_object_end(w);
+                    llm_jw_object_end(w);
+                }
+                llm_jw_array_end(w);
+            } else {
+                llm_jw_string(w, m->content);
+            }
             if (m->name) { llm_jw_key(w, "name"); llm_jw_string(w, m->name); }
             if (m->tool_call_id) { llm_jw_key(w, "tool_call_id"); llm_jw_string(w, m->tool_call_id); }
             llm_jw_object_end(w);
         }
         llm_jw_array_end(w);
     }
+    if (d->n > 1 && !llm__extra_has(in->extra, "n")) { llm_jw_key(w, "n"); llm_jw_int(w, d->n); }
     if (d->max_tokens > 0) {
         /* OpenAI's own endpoint wants max_completion_tokens (reasoning models
            reject max_tokens); compatible servers know max_tokens best. */
@@ -3032,13 +3368,25 @@ static void llm__oa_enc_embed(llm_json_writer *w, const llm__embed_in *in) {
 static void llm__oa_dec_chat(llm_request *r, const llm_json_value *root) {
     size_t i;
     const llm_json_value *ch = llm_json_get(root, "choices"), *c0 = NULL;
-    for (i = 0; ch && ch->type == LLM_JSON_ARRAY && i < ch->len; i++) {
+    for (i = 0; ch && ch->type == LLM_JSON_ARRAY && i < ch->len && !r->a.abort_kind; i++) {
         int64_t idx = 0;
         llm_json_int64(llm_json_get(&ch->items[i], "index"), &idx);
-        if (idx == 0) { c0 = &ch->items[i]; break; }
+        if (idx == 0) { if (!c0) c0 = &ch->items[i]; continue; }
+        { /* n > 1: the other choices' text and finish reason */
+            llm__choice *o = llm__choice_at(r, idx);
+            if (!o) return;
+            if (o->text.len) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "choice %lld given twice", (long long)idx); return; }
+            llm__choice_add(r, o, llm_json_path(&ch->items[i], "message.content"), llm_json_get(&ch->items[i], "finish_reason"));
+        }
     }
+    if (r->a.abort_kind) return;
     if (!c0) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no choice with index 0"); return; }
     llm__dec_openai_message(r, llm_json_get(c0, "message"));
+    {
+        size_t n;
+        const char *s = llm_json_string(llm_json_path(c0, "message.refusal"), &n);
+        if (s) llm__add_refusal(r, s, n);
+    }
     llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(c0, "finish_reason"));
     llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
 }
@@ -3063,10 +3411,16 @@ static int llm__oa_event(llm_request *r, const char *ev, size_t el, const llm_js
         size_t n;
         const char *s;
         llm_json_int64(llm_json_get(c0, "index"), &idx);
-        if (idx != 0) continue; /* n > 1 is not merged: choice 0 only */
         d = llm_json_get(c0, "delta");
+        if (idx != 0) { /* n > 1: another choice's text */
+            llm__choice *o = llm__choice_at(r, idx);
+            if (!o || !llm__choice_add(r, o, llm_json_get(d, "content"), llm_json_get(c0, "finish_reason"))) return 1;
+            continue;
+        }
         s = llm_json_string(llm_json_get(d, "content"), &n);
         if (s && !llm__add_text(r, s, n)) return 1;
+        s = llm_json_string(llm_json_get(d, "refusal"), &n);
+        if (s && !llm__add_refusal(r, s, n)) return 1;
         s = llm_json_string(llm_json_get(d, "reasoning_content"), &n);
         if (!s) s = llm_json_string(llm_json_get(d, "reasoning"), &n);
         if (s && !llm__add_reasoning(r, s, n)) return 1;
@@ -3190,6 +3544,39 @@ static void llm__an_enc_chat(llm_json_writer *w, const llm__chat_in *in, const l
                 llm_jw_key(w, "tool_use_id"); llm_jw_string(w, m->tool_call_id);
                 llm_jw_key(w, "content"); llm_jw_string(w, m->content);
                 llm_jw_object_end(w);
+                llm_jw_array_end(w);
+            } else if (m->n_images > 0) { /* image blocks, then the text */
+                int k;
+                llm_jw_key(w, "role"); llm_jw_string(w, m->role);
+                llm_jw_key(w, "content");
+                llm_jw_array_begin(w);
+                for (k = 0; k < m->n_images; k++) {
+                    const llm_image *im = &m->images[k];
+                    const char *mime = NULL, *b64 = NULL;
+                    size_t ml = 0;
+                    llm_jw_object_begin(w);
+                    llm_jw_key(w, "type"); llm_jw_string(w, "image");
+                    llm_jw_key(w, "source");
+                    llm_jw_object_begin(w);
+                    if (im->url && !llm__data_url(im->url, &mime, &ml, &b64)) {
+                        llm_jw_key(w, "type"); llm_jw_string(w, "url");
+                        llm_jw_key(w, "url"); llm_jw_string(w, im->url);
+                    } else {
+                        llm_jw_key(w, "type"); llm_jw_string(w, "base64");
+                        llm_jw_key(w, "media_type");
+                        if (im->url) llm_jw_string_n(w, mime, ml);
+                        else llm_jw_string(w, llm__image_mime(im));
+                        llm_jw_key(w, "data"); llm__jw_image_b64(w, im);
+                    }
+                    llm_jw_object_end(w);
+                    llm_jw_object_end(w);
+                }
+                if (m->content[0]) {
+                    llm_jw_object_begin(w);
+                    llm_jw_key(w, "type"); llm_jw_string(w, "text");
+                    llm_jw_key(w, "text"); llm_jw_string(w, m->content);
+                    llm_jw_object_end(w);
+                }
                 llm_jw_array_end(w);
             } else {
                 llm_jw_key(w, "role"); llm_jw_string(w, m->role);
@@ -3340,6 +3727,13 @@ static void llm__ol_enc_chat(llm_json_writer *w, const llm__chat_in *in, const l
             llm_jw_object_begin(w);
             llm_jw_key(w, "role"); llm_jw_string(w, !strcmp(m->role, "developer") ? "system" : m->role);
             llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+            if (m->n_images > 0) { /* base64 payloads, no URLs (checked at submit) */
+                int k;
+                llm_jw_key(w, "images");
+                llm_jw_array_begin(w);
+                for (k = 0; k < m->n_images; k++) llm__jw_image_b64(w, &m->images[k]);
+                llm_jw_array_end(w);
+            }
             if (m->tool_call_id) { llm_jw_key(w, "tool_call_id"); llm_jw_string(w, m->tool_call_id); }
             llm_jw_object_end(w);
         }
@@ -3428,11 +3822,14 @@ typedef struct llm__api_ops {
     const char *name;
     /* URL and auth */
     const char *chat_path, *embed_path;          /* NULL: no such endpoint */
+    const char *responses_path, *speech_path, *transcribe_path, *translate_path, *rerank_path;
     int (*auth)(llm__hdr *h, const llm__provider *p, const llm_client *c);
     /* encode */
     int (*role_ok)(const char *role);
     double max_temperature;                      /* 0: no upper bound */
     int tool_needs_id;                           /* a "tool" message names its call */
+    int image_urls;                              /* images by http(s) URL (else bytes only) */
+    int choices;                                 /* n > 1 */
     void (*enc_chat)(llm_json_writer *w, const llm__chat_in *in, const llm__provider *p);
     void (*enc_embed)(llm_json_writer *w, const llm__embed_in *in);
     /* decode */
@@ -3447,12 +3844,13 @@ typedef struct llm__api_ops {
 } llm__api_ops;
 
 static const llm__api_ops llm__apis[LLM_API_COUNT_] = {
-    { "openai", "/chat/completions", "/embeddings", llm__oa_auth, llm__oa_role_ok, 0.0, 1, llm__oa_enc_chat,
+    { "openai", "/chat/completions", "/embeddings", "/responses", "/audio/speech", "/audio/transcriptions",
+      "/audio/translations", "/rerank", llm__oa_auth, llm__oa_role_ok, 0.0, 1, 1, 1, llm__oa_enc_chat,
       llm__oa_enc_embed, llm__oa_dec_chat, llm__oa_dec_embed, 1, "Accept: text/event-stream", "[DONE]",
       llm__oa_event, "data: [DONE]" },
-    { "anthropic", "/v1/messages", NULL, llm__an_auth, llm__role_basic, 1.0, 1, llm__an_enc_chat, NULL,
+    { "anthropic", "/v1/messages", NULL, NULL, NULL, NULL, NULL, NULL, llm__an_auth, llm__role_basic, 1.0, 1, 1, 0, llm__an_enc_chat, NULL,
       llm__an_dec_chat, NULL, 1, "Accept: text/event-stream", NULL, llm__an_event, "message_stop" },
-    { "ollama", "/api/chat", "/api/embed", llm__ol_auth, llm__role_basic, 0.0, 0, llm__ol_enc_chat,
+    { "ollama", "/api/chat", "/api/embed", NULL, NULL, NULL, NULL, NULL, llm__ol_auth, llm__role_basic, 0.0, 0, 0, 0, llm__ol_enc_chat,
       llm__ol_enc_embed, llm__ol_dec_chat, llm__ol_dec_embed, 2, "Accept: application/x-ndjson", NULL,
       llm__ol_event, "\"done\": true" },
 };
@@ -3470,7 +3868,9 @@ static void llm__decode_chat(llm_request *r, const llm_json_value *root) {
     llm__ops_of(r->prov)->dec_chat(r, root);
 }
 static void llm__decode_embed(llm_request *r, const llm_json_value *root) {
-    llm__ops_of(r->prov)->dec_embed(r, root);
+    const llm__api_ops *ops = llm__ops_of(r->prov);
+    if (!ops->dec_embed) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "the %s API has no embeddings", ops->name); return; }
+    ops->dec_embed(r, root);
 }
 
 
@@ -3493,6 +3893,379 @@ static int llm__ev_raw(llm_request *r, const char *ev, size_t el, const char *da
     return 0;
 }
 
+/* >>endpoint: responses ==================================================
+   The Responses API (OpenAI-compatible /responses): a body of input items,
+   an answer of output items (messages, reasoning, function calls), typed
+   stream events. Text, reasoning summary, refusals and function calls land
+   where chat puts them, so the same readers serve both. */
+
+typedef struct llm__resp_in {
+    const llm_responses_desc *d;
+    const char *model;
+    const llm_json_value *extra, *tools;
+    llm_json_value **raw_msgs;
+} llm__resp_in;
+
+static void llm__enc_responses(llm_json_writer *w, const llm__resp_in *in) {
+    const llm_responses_desc *d = in->d;
+    int i, k;
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(in->extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, in->model); }
+    if (!llm__extra_has(in->extra, "input")) {
+        llm_jw_key(w, "input");
+        if (d->input) {
+            llm_jw_string(w, d->input);
+        } else {
+            llm_jw_array_begin(w);
+            for (i = 0; i < d->n_messages; i++) {
+                const llm_message *m = &d->messages[i];
+                if (in->raw_msgs[i]) { llm_jw_value(w, in->raw_msgs[i]); continue; }
+                llm_jw_object_begin(w);
+                if (!strcmp(m->role, "tool")) { /* a function call's output */
+                    llm_jw_key(w, "type"); llm_jw_string(w, "function_call_output");
+                    llm_jw_key(w, "call_id"); llm_jw_string(w, m->tool_call_id);
+                    llm_jw_key(w, "output"); llm_jw_string(w, m->content);
+                } else if (m->n_images > 0) {
+                    llm_jw_key(w, "role"); llm_jw_string(w, m->role);
+                    llm_jw_key(w, "content");
+                    llm_jw_array_begin(w);
+                    if (m->content[0]) {
+                        llm_jw_object_begin(w);
+                        llm_jw_key(w, "type"); llm_jw_string(w, "input_text");
+                        llm_jw_key(w, "text"); llm_jw_string(w, m->content);
+                        llm_jw_object_end(w);
+                    }
+                    for (k = 0; k < m->n_images; k++) {
+                        llm_jw_object_begin(w);
+                        llm_jw_key(w, "type"); llm_jw_string(w, "input_image");
+                        llm_jw_key(w, "image_url"); llm__jw_image_url(w, &m->images[k]);
+                        if (m->images[k].detail) { llm_jw_key(w, "detail"); llm_jw_string(w, m->images[k].detail); }
+                        llm_jw_object_end(w);
+                    }
+                    llm_jw_array_end(w);
+                } else {
+                    llm_jw_key(w, "role"); llm_jw_string(w, m->role);
+                    llm_jw_key(w, "content"); llm_jw_string(w, m->content);
+                }
+                llm_jw_object_end(w);
+            }
+            llm_jw_array_end(w);
+        }
+    }
+    if (d->instructions && !llm__extra_has(in->extra, "instructions")) { llm_jw_key(w, "instructions"); llm_jw_string(w, d->instructions); }
+    if (in->tools && !llm__extra_has(in->extra, "tools")) { llm_jw_key(w, "tools"); llm_jw_value(w, in->tools); }
+    if (d->reasoning_effort && !llm__extra_has(in->extra, "reasoning")) {
+        llm_jw_key(w, "reasoning");
+        llm_jw_object_begin(w);
+        llm_jw_key(w, "effort"); llm_jw_string(w, d->reasoning_effort);
+        llm_jw_key(w, "summary"); llm_jw_string(w, "auto");
+        llm_jw_object_end(w);
+    }
+    if (d->previous_response_id && !llm__extra_has(in->extra, "previous_response_id")) {
+        llm_jw_key(w, "previous_response_id"); llm_jw_string(w, d->previous_response_id);
+    }
+    if (d->store && !llm__extra_has(in->extra, "store")) { llm_jw_key(w, "store"); llm_jw_bool(w, d->store > 0); }
+    if (d->max_output_tokens > 0 && !llm__extra_has(in->extra, "max_output_tokens")) {
+        llm_jw_key(w, "max_output_tokens"); llm_jw_int(w, d->max_output_tokens);
+    }
+    if ((d->has_temperature || d->temperature != 0.0) && !llm__extra_has(in->extra, "temperature")) {
+        llm_jw_key(w, "temperature"); llm_jw_number(w, d->temperature);
+    }
+    if (d->stream && !llm__extra_has(in->extra, "stream")) { llm_jw_key(w, "stream"); llm_jw_bool(w, 1); }
+    llm__extra_write(w, in->extra);
+    llm_jw_object_end(w);
+}
+
+/* Status "completed" is the finish reason; an incomplete answer says why;
+   a failed one fails the request with its error. */
+static void llm__resp_status(llm_request *r, const llm_json_value *resp) {
+    const char *st = llm_json_string(llm_json_get(resp, "status"), NULL);
+    if (st && !strcmp(st, "failed")) {
+        const llm_json_value *e = llm_json_get(resp, "error");
+        llm__error_detail(r, e);
+        if (!r->a.type[0]) llm__set_marked(r->a.type, sizeof r->a.type, llm_json_get(e, "code"));
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "response failed: %s",
+                   r->a.pmsg.len ? llm__pmsg(r) : "no reason given");
+        return;
+    }
+    if (st && !strcmp(st, "incomplete")) {
+        const llm_json_value *why = llm_json_path(resp, "incomplete_details.reason");
+        if (why) llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, why);
+        else snprintf(r->a.finish_reason, sizeof r->a.finish_reason, "incomplete");
+    } else if (st) {
+        llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(resp, "status"));
+    }
+    llm__usage_read(&r->a.usage, llm_json_get(resp, "usage"));
+}
+
+/* A function_call output item: a tool call at its output index. */
+static llm__tool *llm__resp_call(llm_request *r, const llm_json_value *item, int64_t index) {
+    llm__tool *t;
+    if (index < 0 || index >= 1000000) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "bad output index"); return NULL; }
+    t = llm__tool_at(r, (int)index);
+    if (!t) return NULL;
+    if (!llm__tool_set(r, &t->id, llm_json_get(item, "call_id"), 0) || !llm__tool_type(r, t, "function") ||
+        !llm__tool_set(r, &t->name, llm_json_get(item, "name"), 0))
+        return NULL;
+    return t;
+}
+
+/* A whole response object. */
+static void llm__resp_decode(llm_request *r, const llm_json_value *root) {
+    const llm_json_value *out = llm_json_get(root, "output"), *e = llm_json_get(root, "error");
+    size_t i, j;
+    if (e && !llm_json_is_null(e) && !llm_json_get(root, "status")) { /* an error object, not a response */
+        llm__error_detail(r, e);
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "%s", r->a.pmsg.len ? llm__pmsg(r) : "error in response");
+        return;
+    }
+    llm__dec_meta(r, root);
+    if (!out || out->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "response has no output array"); return; }
+    for (i = 0; i < out->len && !r->a.abort_kind; i++) {
+        const llm_json_value *it = &out->items[i], *parts;
+        const char *type = llm_json_string(llm_json_get(it, "type"), NULL);
+        if (!type) continue;
+        if (!strcmp(type, "message")) {
+            parts = llm_json_get(it, "content");
+            for (j = 0; parts && parts->type == LLM_JSON_ARRAY && j < parts->len; j++) {
+                const llm_json_value *pt = &parts->items[j];
+                const char *pty = llm_json_string(llm_json_get(pt, "type"), NULL), *s;
+                size_t n;
+                if (!pty) continue;
+                if (!strcmp(pty, "output_text") && (s = llm_json_string(llm_json_get(pt, "text"), &n)) != NULL) llm__add_text(r, s, n);
+                else if (!strcmp(pty, "refusal") && (s = llm_json_string(llm_json_get(pt, "refusal"), &n)) != NULL) llm__add_refusal(r, s, n);
+            }
+        } else if (!strcmp(type, "reasoning")) {
+            parts = llm_json_get(it, "summary");
+            for (j = 0; parts && parts->type == LLM_JSON_ARRAY && j < parts->len; j++) {
+                size_t n;
+                const char *s = llm_json_string(llm_json_get(&parts->items[j], "text"), &n);
+                if (s && r->a.reasoning.len) llm__add_reasoning(r, "\n\n", 2);
+                if (s) llm__add_reasoning(r, s, n);
+            }
+        } else if (!strcmp(type, "function_call")) {
+            llm__tool *t = llm__resp_call(r, it, (int64_t)i);
+            if (t) llm__tool_set(r, &t->args, llm_json_get(it, "arguments"), 0);
+        } /* web/file search calls and others: the server's business */
+    }
+    if (!r->a.abort_kind) llm__resp_status(r, root);
+}
+
+/* The typed stream events. */
+static int llm__resp_event(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
+    char type[64];
+    const llm_json_value *v;
+    const char *s;
+    size_t n;
+    int64_t idx = -1;
+    if (el && el < sizeof type) llm__copy_cut(type, sizeof type, ev, el);
+    else { type[0] = '\0'; llm__set_str(type, sizeof type, llm_json_get(root, "type")); }
+    llm_json_int64(llm_json_get(root, "output_index"), &idx);
+    if (!strcmp(type, "response.output_text.delta")) {
+        s = llm_json_string(llm_json_get(root, "delta"), &n);
+        if (s && !llm__add_text(r, s, n)) return 1;
+    } else if (!strcmp(type, "response.refusal.delta")) {
+        s = llm_json_string(llm_json_get(root, "delta"), &n);
+        if (s && !llm__add_refusal(r, s, n)) return 1;
+    } else if (!strcmp(type, "response.reasoning_summary_text.delta")) {
+        s = llm_json_string(llm_json_get(root, "delta"), &n);
+        if (s && !llm__add_reasoning(r, s, n)) return 1;
+    } else if (!strcmp(type, "response.reasoning_summary_part.added")) {
+        if (r->a.reasoning.len && !llm__add_reasoning(r, "\n\n", 2)) return 1;
+    } else if (!strcmp(type, "response.output_item.added")) {
+        v = llm_json_get(root, "item");
+        s = llm_json_string(llm_json_get(v, "type"), NULL);
+        if (s && !strcmp(s, "function_call") && !llm__resp_call(r, v, idx)) return 1;
+    } else if (!strcmp(type, "response.function_call_arguments.delta") ||
+               !strcmp(type, "response.function_call_arguments.done")) {
+        int i, done = !strcmp(type, "response.function_call_arguments.done");
+        llm__tool *t = NULL;
+        for (i = 0; i < r->a.n_tools; i++) if (r->a.tools[i].index == idx) t = &r->a.tools[i];
+        if (!t) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "arguments for an unknown function call (output %lld)", (long long)idx); return 1; }
+        if (!llm__tool_set(r, &t->args, llm_json_get(root, done ? "arguments" : "delta"), !done)) return 1;
+    } else if (!strcmp(type, "response.created") || !strcmp(type, "response.in_progress")) {
+        llm__dec_meta(r, llm_json_get(root, "response"));
+    } else if (!strcmp(type, "response.completed") || !strcmp(type, "response.incomplete") ||
+               !strcmp(type, "response.failed")) {
+        v = llm_json_get(root, "response");
+        llm__dec_meta(r, v);
+        llm__resp_status(r, v);
+        r->a.stream_done = 1;
+        return r->a.abort_kind ? 1 : 0;
+    } else if (!strcmp(type, "error")) {
+        llm__error_detail(r, root);
+        if (!strcmp(r->a.type, "error")) r->a.type[0] = '\0'; /* the event's own type says nothing */
+        if (!r->a.type[0]) llm__set_marked(r->a.type, sizeof r->a.type, llm_json_get(root, "code"));
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->a.pmsg.len ? llm__pmsg(r) : "error event");
+        return 1;
+    }
+    return r->a.abort_kind ? 1 : 0; /* other events: nothing to keep */
+}
+
+/* >>endpoint: audio ======================================================
+   Speech answers are bytes (LLM__M_BINARY); transcriptions and translations
+   send the audio as multipart/form-data and answer JSON, text or a stream
+   of transcript events. */
+
+static void llm__enc_speech(llm_json_writer *w, const llm_speech_desc *d, const char *model, const llm_json_value *extra) {
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, model); }
+    if (!llm__extra_has(extra, "input")) { llm_jw_key(w, "input"); llm_jw_string(w, d->input); }
+    if (!llm__extra_has(extra, "voice")) { llm_jw_key(w, "voice"); llm_jw_string(w, d->voice); }
+    if (!llm__extra_has(extra, "response_format")) { llm_jw_key(w, "response_format"); llm_jw_string(w, d->format ? d->format : "mp3"); }
+    if (d->speed != 0.0 && !llm__extra_has(extra, "speed")) { llm_jw_key(w, "speed"); llm_jw_number(w, d->speed); }
+    if (d->instructions && !llm__extra_has(extra, "instructions")) { llm_jw_key(w, "instructions"); llm_jw_string(w, d->instructions); }
+    llm__extra_write(w, extra);
+    llm_jw_object_end(w);
+}
+
+/* One part of a multipart/form-data body. */
+static int llm__mp_part(const llm_allocator *a, llm__buf *b, const char *boundary, const char *name, const char *filename,
+                        const char *ctype, const void *data, size_t len) {
+    return llm__buf_adds(a, b, "--") && llm__buf_adds(a, b, boundary) &&
+           llm__buf_adds(a, b, "\r\nContent-Disposition: form-data; name=\"") && llm__buf_adds(a, b, name) &&
+           llm__buf_adds(a, b, "\"") &&
+           (!filename || (llm__buf_adds(a, b, "; filename=\"") && llm__buf_adds(a, b, filename) && llm__buf_adds(a, b, "\""))) &&
+           (!ctype || (llm__buf_adds(a, b, "\r\nContent-Type: ") && llm__buf_adds(a, b, ctype))) &&
+           llm__buf_adds(a, b, "\r\n\r\n") && llm__buf_add(a, b, data, len) && llm__buf_adds(a, b, "\r\n");
+}
+static int llm__mp_field(const llm_allocator *a, llm__buf *b, const char *boundary, const char *name, const char *v) {
+    return !v || llm__mp_part(a, b, boundary, name, NULL, NULL, v, strlen(v));
+}
+static int llm__has_bytes(const char *hay, size_t n, const char *needle) {
+    size_t k = strlen(needle), i;
+    for (i = 0; k && i + k <= n; i++)
+        if (hay[i] == needle[0] && !memcmp(hay + i, needle, k)) return 1;
+    return 0;
+}
+static const char *llm__audio_mime(const char *filename) {
+    static const char *map[][2] = { { ".wav", "audio/wav" }, { ".mp3", "audio/mpeg" }, { ".mpga", "audio/mpeg" },
+                                    { ".mpeg", "audio/mpeg" }, { ".m4a", "audio/mp4" }, { ".mp4", "audio/mp4" },
+                                    { ".ogg", "audio/ogg" }, { ".oga", "audio/ogg" }, { ".opus", "audio/ogg" },
+                                    { ".flac", "audio/flac" }, { ".webm", "audio/webm" }, { ".pcm", "audio/pcm" } };
+    size_t i, n = strlen(filename);
+    for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t k = strlen(map[i][0]);
+        if (n >= k && llm__ieq_n(filename + n - k, k, map[i][0])) return map[i][1];
+    }
+    return "application/octet-stream";
+}
+
+/* A transcription's answer: the text of a JSON answer, or the body as text
+   (text, srt, vtt). */
+static void llm__audio_decode(llm_request *r, const llm_json_value *root) {
+    const llm_json_value *t = llm_json_get(root, "text");
+    size_t n;
+    const char *s = llm_json_string(t, &n);
+    if (!s) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "transcription answer has no text"); return; }
+    llm__add_text(r, s, n);
+    llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
+}
+/* transcript.text.delta / transcript.text.done events. */
+static int llm__audio_event(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
+    const char *type = llm_json_string(llm_json_get(root, "type"), NULL), *s;
+    size_t n;
+    (void)ev;
+    (void)el;
+    if (!type) return 0;
+    if (!strcmp(type, "transcript.text.delta")) {
+        s = llm_json_string(llm_json_get(root, "delta"), &n);
+        if (s && !llm__add_text(r, s, n)) return 1;
+    } else if (!strcmp(type, "transcript.text.done")) {
+        llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
+        r->a.stream_done = 1;
+    } else if (!strcmp(type, "error")) {
+        llm__error_detail(r, llm_json_get(root, "error") ? llm_json_get(root, "error") : root);
+        llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
+                   r->a.pmsg.len ? llm__pmsg(r) : "error event");
+        return 1;
+    }
+    return 0;
+}
+
+/* >>endpoint: rerank =====================================================
+   {"results": [{"index", "relevance_score"}]} (Cohere, Jina, vLLM) or a
+   bare array of {"index", "score"} (text-embeddings-inference). */
+
+static void llm__enc_rerank(llm_json_writer *w, const llm_rerank_desc *d, const char *model, const llm_json_value *extra) {
+    int i;
+    llm_jw_object_begin(w);
+    if (!llm__extra_has(extra, "model")) { llm_jw_key(w, "model"); llm_jw_string(w, model); }
+    if (!llm__extra_has(extra, "query")) { llm_jw_key(w, "query"); llm_jw_string(w, d->query); }
+    if (!llm__extra_has(extra, "documents")) {
+        llm_jw_key(w, "documents");
+        llm_jw_array_begin(w);
+        for (i = 0; i < d->n_documents; i++) llm_jw_string(w, d->documents[i]);
+        llm_jw_array_end(w);
+    }
+    if (d->top_n > 0 && !llm__extra_has(extra, "top_n")) { llm_jw_key(w, "top_n"); llm_jw_int(w, d->top_n); }
+    llm__extra_write(w, extra);
+    llm_jw_object_end(w);
+}
+static int llm__rank_cmp(const void *a, const void *b) {
+    const llm__rank *x = (const llm__rank *)a, *y = (const llm__rank *)b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->index - y->index;
+}
+static void llm__rerank_decode(llm_request *r, const llm_json_value *root) {
+    const llm_json_value *res = root->type == LLM_JSON_ARRAY ? root : llm_json_get(root, "results");
+    size_t i, j;
+    if (!res) res = llm_json_get(root, "data");
+    if (!res || res->type != LLM_JSON_ARRAY) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "rerank: no results array"); return; }
+    if (res->len > (size_t)r->n_inputs) {
+        llm__abort(r, LLM_ERR_PROTOCOL, 0, "rerank: %lu results for %d documents", (unsigned long)res->len, r->n_inputs);
+        return;
+    }
+    r->a.ranks = (llm__rank *)llm__malloc(&r->ra, (res->len ? res->len : 1) * sizeof *r->a.ranks);
+    if (!r->a.ranks) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for rerank results"); return; }
+    for (i = 0; i < res->len; i++) {
+        const llm_json_value *it = &res->items[i], *sc = llm_json_get(it, "relevance_score");
+        int64_t idx = -1;
+        double score;
+        if (!sc) sc = llm_json_get(it, "score");
+        if (!llm_json_int64(llm_json_get(it, "index"), &idx) || idx < 0 || idx >= r->n_inputs || !llm_json_number(sc, &score)) {
+            llm__abort(r, LLM_ERR_PROTOCOL, 0, "rerank: result %lu has no valid index and score", (unsigned long)i);
+            return;
+        }
+        for (j = 0; j < i; j++)
+            if (r->a.ranks[j].index == (int)idx) {
+                llm__abort(r, LLM_ERR_PROTOCOL, 0, "rerank: document %lld ranked twice", (long long)idx);
+                return;
+            }
+        r->a.ranks[i].index = (int)idx;
+        r->a.ranks[i].score = score;
+    }
+    r->a.n_ranks = (int)res->len;
+    qsort(r->a.ranks, res->len, sizeof *r->a.ranks, llm__rank_cmp);
+    llm__usage_read(&r->a.usage, llm_json_get(root, "usage"));
+    llm__dec_meta(r, root);
+}
+
+/* >>endpoints ============================================================
+   One descriptor per kind of request: how its answer is read. Chat and
+   embeddings take their decoder and stream events from the provider's row;
+   the others are OpenAI-compatible endpoints with their own. */
+
+typedef struct llm__endpoint {
+    const char *name;
+    void (*decode)(llm_request *r, const llm_json_value *root); /* NULL: the row's, or none */
+    int (*event)(llm_request *r, const char *ev, size_t el, const llm_json_value *root); /* NULL: the row's */
+    const char *end_marker;                                     /* NULL: the row's */
+    int binary;                                                 /* a 2xx answer is bytes */
+} llm__endpoint;
+
+static const llm__endpoint llm__endpoints[] = {
+    { "chat", llm__decode_chat, NULL, NULL, 0 },                                   /* LLM__K_CHAT */
+    { "embeddings", llm__decode_embed, NULL, NULL, 0 },                            /* LLM__K_EMBED */
+    { "raw", NULL, NULL, NULL, 0 },                                                /* LLM__K_RAW */
+    { "embeddings", NULL, NULL, NULL, 0 },                                         /* LLM__K_GROUP */
+    { "responses", llm__resp_decode, llm__resp_event, "response.completed", 0 },   /* LLM__K_RESPONSES */
+    { "speech", NULL, NULL, NULL, 1 },                                             /* LLM__K_SPEECH */
+    { "audio", llm__audio_decode, llm__audio_event, "transcript.text.done", 0 },   /* LLM__K_AUDIO */
+    { "rerank", llm__rerank_decode, NULL, NULL, 0 },                               /* LLM__K_RERANK */
+};
+
 /* Every stream event of every API arrives here (SSE and NDJSON alike). */
 static int llm__stream_event(void *ctx, const char *ev, size_t el, const char *data, size_t dl) {
     llm_request *r = (llm_request *)ctx;
@@ -3513,6 +4286,7 @@ static int llm__stream_event(void *ctx, const char *ev, size_t el, const char *d
                         (unsigned long)jr.offset, llm_json_error_string(jr.error));
         return 1;
     }
+    if (llm__endpoints[r->kind].event) return llm__endpoints[r->kind].event(r, ev, el, root);
     return ops->event(r, ev, el, root);
 }
 
@@ -3659,6 +4433,14 @@ static void llm__attempt_free(llm_request *r) {
     llm__buf_free(&r->ra, &a->events);
     llm__free(&r->ra, a->vec);
     a->vec = NULL;
+    llm__buf_free(&r->ra, &a->refusal);
+    while (a->n_choices > 0) llm__buf_free(&r->ra, &a->choices[--a->n_choices].text);
+    llm__free(&r->ra, a->choices);
+    a->choices = NULL;
+    a->cap_choices = 0;
+    llm__buf_free(&r->ra, &a->bin);
+    llm__free(&r->ra, a->ranks);
+    a->ranks = NULL;
 }
 /* Everything an attempt learned is forgotten before the next one: its
    memory goes back, every field starts from zero. */
@@ -3747,9 +4529,10 @@ static int llm__is_json_type(const char *ct) {
    document; NDJSON or SSE as the server says, else the API's. */
 static void llm__decide_mode(llm_request *r) {
     const char *ct = r->a.h_content_type;
+    int ok = r->a.http_status >= 200 && r->a.http_status < 300;
     if (r->a.mode != LLM__M_UNDECIDED) return;
-    r->a.mode = (r->stream && r->a.http_status >= 200 && r->a.http_status < 300 && !llm__is_json_type(ct))
-                    ? LLM__M_STREAM : LLM__M_BUFFER;
+    if (ok && llm__endpoints[r->kind].binary) r->a.mode = LLM__M_BINARY; /* audio bytes, whatever the type */
+    else r->a.mode = (r->stream && ok && !llm__is_json_type(ct)) ? LLM__M_STREAM : LLM__M_BUFFER;
     if (r->a.mode == LLM__M_STREAM) {
         if (strstr(ct, "ndjson") || strstr(ct, "jsonl")) r->a.framing = 2;
         else if (strstr(ct, "event-stream")) r->a.framing = 1;
@@ -3774,6 +4557,16 @@ static size_t llm__on_write(char *p, size_t size, size_t nmemb, void *ud) {
         return 0;
     }
     llm__decide_mode(r);
+    if (r->a.mode == LLM__M_BINARY) { /* handed to the host as it comes */
+        if (!llm__buf_add_max(&r->ra, &r->a.bin, p, n, c->max_response + 1)) {
+            llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory buffering the audio");
+            return 0;
+        }
+        r->t_last_event = c->cb_now; /* bytes are the events of a binary stream */
+        llm__first_token(r);
+        llm__notify(r);
+        return n;
+    }
     if (r->a.mode == LLM__M_BUFFER) {
         if (!llm__buf_add_max(&r->ra, &r->a.raw, p, n, c->max_response + 1)) {
             llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory buffering the response");
@@ -4091,7 +4884,8 @@ static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status,
         snprintf(msg + n, sizeof msg - n, " [%s%s%s%s]", r->a.type[0] ? "type " : "", r->a.type,
                  r->a.type[0] && r->a.code[0] ? ", code " : r->a.code[0] ? "code " : "", r->a.code);
     llm__utf8_trim(msg);
-    if (r->a.text.len || r->a.n_tools) retryable = 0; /* never replay what the host may have seen */
+    if (r->a.text.len || r->a.n_tools || r->a.bin.len || r->a.refusal.len)
+        retryable = 0; /* never replay what the host may have seen */
     retry = retryable && r->retries < r->max_retries && r->status == LLM_ACTIVE;
     if (retry) {
         now = llm__now_us();
@@ -4116,17 +4910,21 @@ static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status,
 /* What an OK transfer must still pass to be DONE. */
 static int llm__decode_success(llm_request *r) {
     llm_client *c = r->c;
+    const llm__endpoint *ep = &llm__endpoints[r->kind];
     llm__decide_mode(r); /* an empty body decides here */
+    if (r->a.mode == LLM__M_BINARY) return 1;
     if (r->a.mode == LLM__M_STREAM) {
         if (r->a.framing == 2) llm__nd_finish(&r->a.nd, llm__stream_event, r);
         if (r->a.abort_kind) return 0;
         if (r->kind != LLM__K_RAW && !r->a.stream_done && !r->a.finish_reason[0]) {
-            llm__abort(r, LLM_ERR_PROTOCOL, 1, "stream ended before its end marker (%s)", llm__ops_of(r->prov)->end_marker);
+            llm__abort(r, LLM_ERR_PROTOCOL, 1, "stream ended before its end marker (%s)",
+                       ep->end_marker ? ep->end_marker : llm__ops_of(r->prov)->end_marker);
             return 0;
         }
         return 1;
     }
-    if (r->kind == LLM__K_RAW) { /* the body is the text: moved, not copied */
+    if (r->kind == LLM__K_RAW || (r->kind == LLM__K_AUDIO && !llm__is_json_type(r->a.h_content_type))) {
+        /* the body is the text (raw calls; text, srt, vtt transcripts): moved, not copied */
         llm__buf t = r->a.text;
         r->a.text = r->a.raw;
         r->a.raw = t;
@@ -4134,6 +4932,7 @@ static int llm__decode_success(llm_request *r) {
         if (r->a.text.len == 0) return 1;
         llm__first_token(r);
         llm__notify(r);
+        if (r->kind == LLM__K_AUDIO) return 1;
     }
     {
         llm_json_options o;
@@ -4150,8 +4949,7 @@ static int llm__decode_success(llm_request *r) {
             return 0;
         }
     }
-    if (r->kind == LLM__K_CHAT) llm__decode_chat(r, r->a.doc);
-    else if (r->kind == LLM__K_EMBED) llm__decode_embed(r, r->a.doc);
+    if (ep->decode) ep->decode(r, r->a.doc);
     return !r->a.abort_kind;
 }
 
@@ -4179,7 +4977,7 @@ static int llm__finalize(llm_request *r) {
         }
         t->pub.arguments_json = t->args_json;
     }
-    if (r->kind == LLM__K_CHAT && r->a.text.len) {
+    if ((r->kind == LLM__K_CHAT || r->kind == LLM__K_RESPONSES) && r->a.text.len) {
         /* Structured output: the content as JSON, tolerating a ``` fence. */
         const char *s = r->a.text.p, *e = r->a.text.p + r->a.text.len;
         while (s < e && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) s++;
@@ -4427,6 +5225,12 @@ static void llm__deliver(llm_client *c) {
             if (r->on_event) r->on_event(r, ev, ev + lens[0] + 1, lens[1], r->user_data);
         }
         if (r->a.events_off >= r->a.events.len && !r->free_pending) { llm__buf_clear(&r->a.events); r->a.events_off = 0; }
+        if (r->a.bin.len > r->a.bin_cb && !r->free_pending) { /* audio */
+            size_t from = r->a.bin_cb;
+            r->a.bin_cb = r->a.bin.len;
+            if (r->on_audio) r->on_audio(r, r->a.bin.p + from, r->a.bin.len - from, r->user_data);
+            else c->text_news = 1; /* llm_wait: LLM_WAIT_TEXT, take them */
+        }
         if (r->a.text.len > r->a.cb_off && !r->free_pending) {
             if (r->on_delta) {
                 size_t from = r->a.cb_off;
@@ -4737,6 +5541,7 @@ static void llm__destroy(llm_request *r) {
     llm__free(a, r->url);
     llm__free(a, r->body);
     llm__free(a, r->hdrs);
+    llm__free(a, r->ctype);
     llm__attempt_free(r);
     llm__outcome_free(r);
     r->magic = LLM__REQ_FREED; /* a second llm_request_free is caught */
@@ -4845,7 +5650,7 @@ static int llm__prepare(llm_request *r, const llm__provider *p, const char *path
     memcpy(r->url, p->base_url, strlen(p->base_url));
     memcpy(r->url + strlen(p->base_url), path, strlen(path) + 1);
 #define LLM__HDR(a, b) do { name[n] = (a); value[n] = (b); n++; } while (0)
-    if (r->body) LLM__HDR("Content-Type: application/json", "");
+    if (r->body) LLM__HDR(r->ctype ? r->ctype : "Content-Type: application/json", "");
     LLM__HDR(accept, "");
     LLM__HDR("Expect:", ""); /* no 100-continue round trip for large bodies */
     {
@@ -4890,6 +5695,25 @@ static int llm__check_utf8(llm_request *r, const char *s, const char *field) {
     if (ok == n) return 1;
     llm__reject(r, LLM_ERR_INVALID, field, "invalid UTF-8 at byte %lu", (unsigned long)ok);
     return 0;
+}
+
+/* A message's images: a count that fits, each a URL or bytes this API
+   takes; on failure rejects r naming the image. */
+static int llm__check_images(llm_request *r, const llm_message *m, int i, const llm__api_ops *ops) {
+    char field[64];
+    int k;
+    if (m->n_images == 0) return 1;
+    snprintf(field, sizeof field, "messages[%d].images", i);
+    if (m->n_images < 0 || !m->images) { llm__reject(r, LLM_ERR_INVALID, field, "n_images is negative or images is NULL"); return 0; }
+    for (k = 0; k < m->n_images; k++) {
+        const char *why = llm__image_problem(&m->images[k], ops->image_urls);
+        if (why) {
+            snprintf(field, sizeof field, "messages[%d].images[%d]", i, k);
+            llm__reject(r, LLM_ERR_INVALID, field, "%s", why);
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* Parses a JSON text of the desc; on failure rejects r naming the field. */
@@ -4954,6 +5778,8 @@ static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int 
     if (!d->messages || d->n_messages < 1) return llm__reject(r, LLM_ERR_INVALID, "messages", "none given (n_messages must be at least 1)");
     if (!llm__check_utf8(r, d->system, "system")) return r;
     if (d->max_tokens < 0) return llm__reject(r, LLM_ERR_INVALID, "max_tokens", "negative");
+    if (d->n < 0 || d->n > LLM__MAX_CHOICES) return llm__reject(r, LLM_ERR_INVALID, "n", "must be 0..%d", LLM__MAX_CHOICES);
+    if (d->n > 1 && !ops->choices) return llm__reject(r, LLM_ERR_INVALID, "n", "the %s API gives one choice", ops->name);
     if (llm__send_temp(d) && !(d->temperature >= 0.0 && d->temperature - d->temperature == 0.0))
         return llm__reject(r, LLM_ERR_INVALID, "temperature", "must be a finite number >= 0");
     if (llm__send_temp(d) && ops->max_temperature > 0 && d->temperature > ops->max_temperature)
@@ -4981,6 +5807,7 @@ static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int 
         if (!llm__check_utf8(r, m->name, field)) goto out;
         snprintf(field, sizeof field, "messages[%d].tool_call_id", i);
         if (!llm__check_utf8(r, m->tool_call_id, field)) goto out;
+        if (!llm__check_images(r, m, i, ops)) goto out;
         if (!strcmp(m->role, "tool") && !m->tool_call_id && ops->tool_needs_id) {
             llm__reject(r, LLM_ERR_INVALID, field, "required for role \"tool\"");
             goto out;
@@ -5128,6 +5955,265 @@ LLMASYNC_API llm_request *llm_raw(llm_client *c, const llm_raw_desc *d) {
     r->stream = d->stream != 0;
     llm__settings(r, d->timeout_ms, d->idle_timeout_ms, d->max_retries);
     if (llm__prepare(r, p, d->path, d->headers, d->n_headers, r->stream ? "Accept: text/event-stream" : "Accept: application/json"))
+        llm__transition(r, LLM_QUEUED);
+    return r;
+}
+
+/* The model and its provider, for the endpoints only OpenAI-compatible
+   APIs offer (path NULL in the row: LLM_ERR_INVALID naming the model). */
+static const llm__provider *llm__route_endpoint(llm_request *r, const char *model, const char **wire, size_t path_off,
+                                                const char *what) {
+    const llm__provider *p;
+    if (!model || !*model) { llm__reject(r, LLM_ERR_INVALID, "model", "missing"); return NULL; }
+    if (!llm__check_utf8(r, model, "model")) return NULL;
+    p = llm__route(r->c, model, wire);
+    if (!**wire) { llm__reject(r, LLM_ERR_INVALID, "model", "empty after the provider prefix"); return NULL; }
+    if (!*(const char *const *)(const void *)((const char *)llm__ops_of(p) + path_off)) {
+        llm__reject(r, LLM_ERR_INVALID, "model", "provider %s (%s API) has no %s endpoint", p->name, llm__ops_of(p)->name, what);
+        return NULL;
+    }
+    return p;
+}
+#define LLM__PATH(field) offsetof(llm__api_ops, field)
+static const char *llm__path_of(const llm__provider *p, size_t off) {
+    return *(const char *const *)(const void *)((const char *)llm__ops_of(p) + off);
+}
+
+/* The UTF-8 strings of a desc; the first bad one rejects r. */
+static int llm__check_strs(llm_request *r, const char *const *v, const char *const *names, int n) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (!llm__check_utf8(r, v[i], names[i])) return 0;
+    return 1;
+}
+
+LLMASYNC_API llm_request *llm_responses(llm_client *c, const llm_responses_desc *d) {
+    llm_request *r;
+    const llm__provider *p;
+    llm__resp_in in;
+    llm_json_value *extra = NULL, *tools = NULL, **raw = NULL;
+    llm_json_writer w;
+    char field[48];
+    int i, ok = 0;
+    if (!c) return NULL;
+    r = llm__new_request(c, LLM__K_RESPONSES);
+    if (!r) return NULL;
+    if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
+    r->user_data = d->user_data;
+    r->on_delta = d->on_delta;
+    r->on_done = d->on_done;
+    p = llm__route_endpoint(r, d->model, &in.model, LLM__PATH(responses_path), "responses");
+    if (!p) return r;
+    {
+        const char *v[4];
+        static const char *names[4] = { "input", "instructions", "reasoning_effort", "previous_response_id" };
+        v[0] = d->input; v[1] = d->instructions; v[2] = d->reasoning_effort; v[3] = d->previous_response_id;
+        if (!llm__check_strs(r, v, names, 4)) return r;
+    }
+    if (!d->input && (!d->messages || d->n_messages < 1))
+        return llm__reject(r, LLM_ERR_INVALID, "input", "neither input nor messages given");
+    if (d->input && d->n_messages) return llm__reject(r, LLM_ERR_INVALID, "input", "give input or messages, not both");
+    if (d->max_output_tokens < 0) return llm__reject(r, LLM_ERR_INVALID, "max_output_tokens", "negative");
+    if ((d->has_temperature || d->temperature != 0.0) && !(d->temperature >= 0.0 && d->temperature - d->temperature == 0.0))
+        return llm__reject(r, LLM_ERR_INVALID, "temperature", "must be a finite number >= 0");
+    if (d->n_messages > 0) {
+        raw = (llm_json_value **)llm__calloc(&c->alloc, (size_t)d->n_messages * sizeof *raw);
+        if (!raw) return llm__reject(r, LLM_ERR_NO_MEMORY, "messages", "");
+    }
+    for (i = 0; i < d->n_messages; i++) {
+        const llm_message *m = &d->messages[i];
+        if (m->raw_json) {
+            snprintf(field, sizeof field, "messages[%d].raw_json", i);
+            raw[i] = llm__parse_desc_json(r, m->raw_json, field, 1);
+            if (!raw[i]) goto out;
+            continue;
+        }
+        snprintf(field, sizeof field, "messages[%d].role", i);
+        if (!m->role || !llm__role_basic(m->role)) { llm__reject(r, LLM_ERR_INVALID, field, "missing or unknown"); goto out; }
+        snprintf(field, sizeof field, "messages[%d].content", i);
+        if (!m->content) { llm__reject(r, LLM_ERR_INVALID, field, "missing (NULL content needs raw_json)"); goto out; }
+        if (!llm__check_utf8(r, m->content, field)) goto out;
+        snprintf(field, sizeof field, "messages[%d].tool_call_id", i);
+        if (!strcmp(m->role, "tool") && !m->tool_call_id) { llm__reject(r, LLM_ERR_INVALID, field, "required for role \"tool\""); goto out; }
+        if (!llm__check_utf8(r, m->tool_call_id, field)) goto out;
+        if (!llm__check_images(r, m, i, llm__ops_of(p))) goto out;
+    }
+    if (d->tools_json) {
+        if (!(tools = llm__parse_desc_json(r, d->tools_json, "tools_json", 0))) goto out;
+        if (tools->type != LLM_JSON_ARRAY) { llm__reject(r, LLM_ERR_INVALID, "tools_json", "must be a JSON array"); goto out; }
+    }
+    if (d->extra_json && !(extra = llm__parse_desc_json(r, d->extra_json, "extra_json", 1))) goto out;
+    in.d = d;
+    in.extra = extra;
+    in.tools = tools;
+    in.raw_msgs = raw;
+    llm_jw_init(&w, &c->alloc);
+    llm__enc_responses(&w, &in);
+    if (!llm__take_body(r, &w, "input")) goto out;
+    r->stream = d->stream != 0;
+    llm__settings(r, d->timeout_ms, d->idle_timeout_ms, d->max_retries);
+    if (!llm__prepare(r, p, llm__path_of(p, LLM__PATH(responses_path)), d->headers, d->n_headers,
+                      r->stream ? "Accept: text/event-stream" : "Accept: application/json"))
+        goto out;
+    ok = 1;
+out:
+    for (i = 0; raw && i < d->n_messages; i++) llm_json_free(raw[i]);
+    llm__free(&c->alloc, raw);
+    llm_json_free(extra);
+    llm_json_free(tools);
+    if (ok) llm__transition(r, LLM_QUEUED);
+    return r;
+}
+
+LLMASYNC_API llm_request *llm_speech(llm_client *c, const llm_speech_desc *d) {
+    static const char *formats[] = { "mp3", "opus", "aac", "flac", "wav", "pcm" };
+    llm_request *r;
+    const llm__provider *p;
+    const char *model;
+    llm_json_value *extra = NULL;
+    llm_json_writer w;
+    size_t i;
+    if (!c) return NULL;
+    r = llm__new_request(c, LLM__K_SPEECH);
+    if (!r) return NULL;
+    if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
+    r->user_data = d->user_data;
+    r->on_audio = d->on_audio;
+    r->on_done = d->on_done;
+    p = llm__route_endpoint(r, d->model, &model, LLM__PATH(speech_path), "speech");
+    if (!p) return r;
+    if (!d->input || !*d->input) return llm__reject(r, LLM_ERR_INVALID, "input", "missing");
+    if (!d->voice || !*d->voice) return llm__reject(r, LLM_ERR_INVALID, "voice", "missing");
+    {
+        const char *v[3];
+        static const char *names[3] = { "input", "voice", "instructions" };
+        v[0] = d->input; v[1] = d->voice; v[2] = d->instructions;
+        if (!llm__check_strs(r, v, names, 3)) return r;
+    }
+    if (d->format) {
+        for (i = 0; i < sizeof formats / sizeof formats[0] && strcmp(d->format, formats[i]); i++) {}
+        if (i == sizeof formats / sizeof formats[0]) return llm__reject(r, LLM_ERR_INVALID, "format", "must be mp3, opus, aac, flac, wav or pcm");
+    }
+    if (!(d->speed >= 0.0 && d->speed - d->speed == 0.0)) return llm__reject(r, LLM_ERR_INVALID, "speed", "must be a finite number >= 0");
+    if (d->extra_json && !(extra = llm__parse_desc_json(r, d->extra_json, "extra_json", 1))) return r;
+    llm_jw_init(&w, &c->alloc);
+    llm__enc_speech(&w, d, model, extra);
+    llm_json_free(extra);
+    if (!llm__take_body(r, &w, "input")) return r;
+    r->stream = 1; /* bytes as they come: the idle timeout applies */
+    llm__settings(r, d->timeout_ms, d->idle_timeout_ms, d->max_retries);
+    if (llm__prepare(r, p, llm__path_of(p, LLM__PATH(speech_path)), d->headers, d->n_headers, "Accept: */*"))
+        llm__transition(r, LLM_QUEUED);
+    return r;
+}
+
+/* Transcription (translate 0) or translation (1): a multipart body. */
+static llm_request *llm__submit_audio(llm_client *c, const llm_audio_desc *d, int translate) {
+    static const char *formats[] = { "json", "text", "verbose_json", "srt", "vtt" };
+    llm_request *r;
+    const llm__provider *p;
+    const char *model, *filename, *mime;
+    llm__buf b = { NULL, 0, 0 };
+    char boundary[48], temp[40], ctype[96];
+    size_t path_off = translate ? LLM__PATH(translate_path) : LLM__PATH(transcribe_path), i;
+    int ok, tries;
+    if (!c) return NULL;
+    r = llm__new_request(c, LLM__K_AUDIO);
+    if (!r) return NULL;
+    if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
+    r->user_data = d->user_data;
+    r->on_delta = d->on_delta;
+    r->on_done = d->on_done;
+    p = llm__route_endpoint(r, d->model, &model, path_off, translate ? "translation" : "transcription");
+    if (!p) return r;
+    if (!d->audio || d->audio_len == 0) return llm__reject(r, LLM_ERR_INVALID, "audio", "missing or empty");
+    filename = d->filename ? d->filename : "audio.wav";
+    mime = d->mime_type ? d->mime_type : llm__audio_mime(filename);
+    {
+        const char *v[6];
+        static const char *names[6] = { "filename", "mime_type", "language", "prompt", "response_format", "model" };
+        v[0] = filename; v[1] = mime; v[2] = d->language; v[3] = d->prompt; v[4] = d->response_format; v[5] = model;
+        if (!llm__check_strs(r, v, names, 6)) return r;
+        for (i = 0; i < 6; i++) /* a header line of the body: no quote, CR or LF */
+            if (v[i] && (strchr(v[i], '"') || llm__has_crlf(v[i])) && i != 3)
+                return llm__reject(r, LLM_ERR_INVALID, names[i], "holds a quote, CR or LF");
+    }
+    if (translate && d->language) return llm__reject(r, LLM_ERR_INVALID, "language", "translations are always into English");
+    if (d->response_format) {
+        for (i = 0; i < sizeof formats / sizeof formats[0] && strcmp(d->response_format, formats[i]); i++) {}
+        if (i == sizeof formats / sizeof formats[0])
+            return llm__reject(r, LLM_ERR_INVALID, "response_format", "must be json, text, verbose_json, srt or vtt");
+    }
+    if (d->stream && translate) return llm__reject(r, LLM_ERR_INVALID, "stream", "translations do not stream");
+    if ((d->has_temperature || d->temperature != 0.0) && !(d->temperature >= 0.0 && d->temperature <= 1.0))
+        return llm__reject(r, LLM_ERR_INVALID, "temperature", "must be 0..1");
+    for (tries = 0;; tries++) { /* a boundary that appears nowhere in the parts */
+        snprintf(boundary, sizeof boundary, "llmasync-%08lx%08lx", (unsigned long)(llm__rand01(c) * 4294967295.0),
+                 (unsigned long)(r->seq * 2654435761u + (unsigned)tries));
+        if (!llm__has_bytes((const char *)d->audio, d->audio_len, boundary) &&
+            !(d->prompt && strstr(d->prompt, boundary)))
+            break;
+    }
+    if (d->has_temperature || d->temperature != 0.0) snprintf(temp, sizeof temp, "%g", d->temperature);
+    ok = llm__mp_part(&c->alloc, &b, boundary, "file", filename, mime, d->audio, d->audio_len) &&
+         llm__mp_field(&c->alloc, &b, boundary, "model", model) &&
+         llm__mp_field(&c->alloc, &b, boundary, "language", d->language) &&
+         llm__mp_field(&c->alloc, &b, boundary, "prompt", d->prompt) &&
+         llm__mp_field(&c->alloc, &b, boundary, "response_format", d->response_format) &&
+         llm__mp_field(&c->alloc, &b, boundary, "temperature", d->has_temperature || d->temperature != 0.0 ? temp : NULL) &&
+         llm__mp_field(&c->alloc, &b, boundary, "stream", d->stream ? "true" : NULL) &&
+         llm__buf_adds(&c->alloc, &b, "--") && llm__buf_adds(&c->alloc, &b, boundary) && llm__buf_adds(&c->alloc, &b, "--\r\n");
+    snprintf(ctype, sizeof ctype, "Content-Type: multipart/form-data; boundary=%s", boundary);
+    r->ctype = llm__strdup(&c->alloc, ctype);
+    if (!ok || !r->ctype) {
+        llm__buf_free(&c->alloc, &b);
+        return llm__reject(r, LLM_ERR_NO_MEMORY, "audio", "");
+    }
+    r->body = b.p;
+    r->body_len = b.len;
+    r->stream = d->stream != 0;
+    llm__settings(r, d->timeout_ms, d->idle_timeout_ms, d->max_retries);
+    if (llm__prepare(r, p, llm__path_of(p, path_off), d->headers, d->n_headers,
+                     r->stream ? "Accept: text/event-stream" : "Accept: application/json, text/plain"))
+        llm__transition(r, LLM_QUEUED);
+    return r;
+}
+LLMASYNC_API llm_request *llm_transcribe(llm_client *c, const llm_audio_desc *d) { return llm__submit_audio(c, d, 0); }
+LLMASYNC_API llm_request *llm_translate(llm_client *c, const llm_audio_desc *d) { return llm__submit_audio(c, d, 1); }
+
+LLMASYNC_API llm_request *llm_rerank(llm_client *c, const llm_rerank_desc *d) {
+    llm_request *r;
+    const llm__provider *p;
+    const char *model;
+    llm_json_value *extra = NULL;
+    llm_json_writer w;
+    char field[32];
+    int i;
+    if (!c) return NULL;
+    r = llm__new_request(c, LLM__K_RERANK);
+    if (!r) return NULL;
+    if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
+    r->user_data = d->user_data;
+    r->on_done = d->on_done;
+    p = llm__route_endpoint(r, d->model, &model, LLM__PATH(rerank_path), "rerank");
+    if (!p) return r;
+    if (!d->query || !*d->query) return llm__reject(r, LLM_ERR_INVALID, "query", "missing");
+    if (!llm__check_utf8(r, d->query, "query")) return r;
+    if (!d->documents || d->n_documents < 1) return llm__reject(r, LLM_ERR_INVALID, "documents", "none given (n_documents must be at least 1)");
+    for (i = 0; i < d->n_documents; i++) {
+        snprintf(field, sizeof field, "documents[%d]", i);
+        if (!d->documents[i]) return llm__reject(r, LLM_ERR_INVALID, field, "NULL");
+        if (!llm__check_utf8(r, d->documents[i], field)) return r;
+    }
+    if (d->top_n < 0) return llm__reject(r, LLM_ERR_INVALID, "top_n", "negative");
+    if (d->extra_json && !(extra = llm__parse_desc_json(r, d->extra_json, "extra_json", 1))) return r;
+    llm_jw_init(&w, &c->alloc);
+    llm__enc_rerank(&w, d, model, extra);
+    llm_json_free(extra);
+    if (!llm__take_body(r, &w, "documents")) return r;
+    r->n_inputs = d->n_documents;
+    llm__settings(r, d->timeout_ms, 0, d->max_retries);
+    if (llm__prepare(r, p, llm__path_of(p, LLM__PATH(rerank_path)), d->headers, d->n_headers, "Accept: application/json"))
         llm__transition(r, LLM_QUEUED);
     return r;
 }
@@ -5509,6 +6595,73 @@ LLMASYNC_API const float *llm_request_embedding(const llm_request *r, int i, int
     }
     if (dimensions) *dimensions = r->a.dim;
     return r->a.vec + (size_t)i * (size_t)r->a.dim;
+}
+
+LLMASYNC_API const char *llm_request_refusal(const llm_request *r, size_t *len) {
+    if (r) LLM__LIVE(r);
+    if (len) *len = r ? r->a.refusal.len : 0;
+    return (r && r->a.refusal.p) ? r->a.refusal.p : "";
+}
+static const llm__choice *llm__choice_find(const llm_request *r, int i) {
+    int k;
+    for (k = 0; k < r->a.n_choices; k++)
+        if (r->a.choices[k].index == i) return &r->a.choices[k];
+    return NULL;
+}
+LLMASYNC_API int llm_request_choice_count(const llm_request *r) {
+    int k, n = 1;
+    if (!r) return 0;
+    LLM__LIVE(r);
+    for (k = 0; k < r->a.n_choices; k++)
+        if (r->a.choices[k].index + 1 > n) n = r->a.choices[k].index + 1;
+    return n;
+}
+LLMASYNC_API const char *llm_request_choice_text(const llm_request *r, int i, size_t *len) {
+    const llm__choice *ch;
+    if (len) *len = 0;
+    if (!r) return "";
+    LLM__LIVE(r);
+    if (i == 0) return llm_request_text(r, len);
+    ch = llm__choice_find(r, i);
+    if (!ch || !ch->text.p) return "";
+    if (len) *len = ch->text.len;
+    return ch->text.p;
+}
+LLMASYNC_API const char *llm_request_choice_finish_reason(const llm_request *r, int i) {
+    const llm__choice *ch;
+    if (!r) return "";
+    LLM__LIVE(r);
+    if (i == 0) return r->a.finish_reason;
+    ch = llm__choice_find(r, i);
+    return ch ? ch->finish : "";
+}
+LLMASYNC_API const void *llm_request_bytes(const llm_request *r, size_t *len) {
+    if (r) LLM__LIVE(r);
+    if (len) *len = r ? r->a.bin.len : 0;
+    return (r && r->a.bin.p) ? (const void *)r->a.bin.p : (const void *)"";
+}
+LLMASYNC_API size_t llm_request_take_bytes(llm_request *r, const void **data) {
+    size_t n;
+    if (r) LLM__LIVE(r);
+    if (!r || r->a.bin_take >= r->a.bin.len) {
+        if (data) *data = "";
+        return 0;
+    }
+    n = r->a.bin.len - r->a.bin_take;
+    if (data) *data = r->a.bin.p + r->a.bin_take;
+    r->a.bin_take = r->a.bin.len;
+    return n;
+}
+LLMASYNC_API int llm_request_rank_count(const llm_request *r) {
+    if (r) LLM__LIVE(r);
+    return (r && r->status == LLM_DONE) ? r->a.n_ranks : 0;
+}
+LLMASYNC_API int llm_request_rank(const llm_request *r, int i, double *score) {
+    if (score) *score = 0;
+    if (r) LLM__LIVE(r);
+    if (!r || r->status != LLM_DONE || i < 0 || i >= r->a.n_ranks) return -1;
+    if (score) *score = r->a.ranks[i].score;
+    return r->a.ranks[i].index;
 }
 
 #endif /* LLMASYNC_IMPLEMENTATION_INCLUDED */

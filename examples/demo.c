@@ -5,6 +5,7 @@
 #define LLMASYNC_IMPLEMENTATION
 #include "../llmasync.h"
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 static const char *questions[] = {
@@ -30,11 +31,11 @@ int main(void) {
     if (!c) { fprintf(stderr, "demo: could not create a client\n"); return 1; }
     printf("llmasync %s demo: %d questions at once to %s%s\n\n", LLMASYNC_VERSION, N, model,
            mock ? " (the local mock server: no OPENAI_API_KEY set)" : "");
+    memset(msgs, 0, sizeof msgs); /* every field, those added later too */
     for (i = 0; i < N; i++) {
         llm_chat_desc d = {0};
         msgs[i].role = "user";
         msgs[i].content = questions[i];
-        msgs[i].name = msgs[i].tool_call_id = msgs[i].raw_json = NULL;
         d.model = model;
         d.messages = &msgs[i];
         d.n_messages = 1;

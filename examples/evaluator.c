@@ -5,6 +5,7 @@
 #define LLMASYNC_IMPLEMENTATION
 #include "../llmasync.h"
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 static const char *text = "llmasync lets a game talk to language models without ever dropping a frame: "
@@ -25,13 +26,13 @@ int main(void) {
     int i, scored = 0;
     double total = 0;
     if (!c) return 1;
+    memset(msgs, 0, sizeof msgs); /* every field, those added later too */
     for (i = 0; i < N; i++) {
         llm_chat_desc d = { 0 };
         snprintf(prompts[i], sizeof prompts[i], "Score this text for %s from 1 to 10, with a one-sentence justification.\n\n%s",
                  criteria[i], text);
         msgs[i].role = "user";
         msgs[i].content = prompts[i];
-        msgs[i].name = msgs[i].tool_call_id = msgs[i].raw_json = NULL;
         d.model = getenv("LLM_DEMO_MODEL") ? getenv("LLM_DEMO_MODEL") : "gpt-4o-mini";
         d.system = "You are a strict editor. Answer only with the JSON object asked for.";
         d.messages = &msgs[i];

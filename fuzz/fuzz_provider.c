@@ -17,6 +17,10 @@
              tight = (b / 15) & 1  the client with small limits (event 256 B,
                                    response 2 KiB, depth 6, 3 tool calls)
              kind  = (b / 30) % 3  op 4 only: chat, embeddings, raw
+             ep    = b / 90        1: the Responses API (op 0 its answers,
+                                   op 3 its typed events, op 4 an exchange);
+                                   2: rerank answers (op 0), transcript
+                                   events (op 3), speech bytes (op 4)
      byte 1  bits 0-1  embeddings: n_inputs - 1 (1..4); op 4 chat: bit 0
                        sets an on_delta callback
              bit  2    op 4, chat and raw: the request streams (as
@@ -417,7 +421,7 @@ static void exchange(llm_request *r, const char *p, size_t n, unsigned b1, seen 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     unsigned b0, b1;
     llm_api api;
-    int op, tight, kind;
+    int op, tight, kind, ep, rk;
     llm_client *c;
     llm_request *r;
     const char *p;
@@ -430,12 +434,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     op = (int)((b0 / 3) % 5);
     tight = (int)((b0 / 15) & 1);
     kind = (int)((b0 / 30) % 3);
+    ep = (int)(b0 / 90);
     p = (const char *)data + 2;
     n = size - 2;
     c = client(tight);
     memset(&s, 0, sizeof s);
 
-    r = llm__new_request(c, op == 1 || (op == 4 && kind == 1) ? LLM__K_EMBED : op == 4 && kind == 2 ? LLM__K_RAW : LLM__K_CHAT);
+    rk = op == 1 || (op == 4 && kind == 1) ? LLM__K_EMBED : op == 4 && kind == 2 ? LLM__K_RAW : LLM__K_CHAT;
+    if (ep == 1 && op != 1 && op != 2) rk = LLM__K_RESPONSES;
+    if (ep == 2 && (op == 0 || op == 3 || op == 4)) rk = op == 0 ? LLM__K_RERANK : op == 3 ? LLM__K_AUDIO : LLM__K_SPEECH;
+    r = llm__new_request(c, rk);
     if (!r) fz_fail("llm__new_request failed");
     r->prov = &c->prov[api];
     r->n_inputs = 1 + (int)(b1 & 3);
@@ -451,7 +459,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         o.max_depth = c->max_depth;
         r->a.doc = llm_json_parse(p, n, &o, &jr);
         if (!r->a.doc) llm__abort(r, LLM_ERR_PROTOCOL, 0, "response body is not valid JSON (%s)", llm_json_error_string(jr.error));
-        else if (op == 0) llm__decode_chat(r, r->a.doc);
+        else if (op == 0 && llm__endpoints[r->kind].decode) llm__endpoints[r->kind].decode(r, r->a.doc);
         else {
             llm__decode_embed(r, r->a.doc);
             if (!r->a.abort_kind) check_embed_slots(r, r->a.doc);
@@ -481,7 +489,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         settle(r, 200);
         break;
     default:
-        r->stream = r->kind == LLM__K_EMBED ? 0 : (int)((b1 >> 2) & 1); /* llm_embed never streams */
+        r->stream = r->kind == LLM__K_EMBED ? 0 : r->kind == LLM__K_SPEECH ? 1 : (int)((b1 >> 2) & 1); /* llm_embed never streams */
         r->user_data = &s;
         r->on_done = on_done;
         if (r->kind == LLM__K_RAW) r->on_event = r->stream ? on_event : NULL;

@@ -339,8 +339,40 @@ def nd_seeds():
 
 
 # -------------------------------------------------------------- provider --
-def popt(api, op, tight=0, kind=0, n_inputs=1, stream=0, seed=0):
-    return bytes([api + 3 * op + 15 * tight + 30 * kind, (n_inputs - 1) | (stream << 2) | ((seed & 31) << 3)])
+def popt(api, op, tight=0, kind=0, n_inputs=1, stream=0, seed=0, ep=0):
+    return bytes([api + 3 * op + 15 * tight + 30 * kind + 90 * ep, (n_inputs - 1) | (stream << 2) | ((seed & 31) << 3)])
+
+
+# The Responses API, rerank, transcripts (ep 1 and 2 of byte 0)
+RESP_ANSWER = ('{"id":"resp_1","object":"response","status":"completed","model":"gpt-4.1",'
+               '"output":[{"type":"reasoning","id":"rs_1","summary":[{"type":"summary_text","text":"thinking"}]},'
+               '{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hi there","annotations":[]},'
+               '{"type":"refusal","refusal":"no"}]},'
+               '{"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":"{\\"a\\":1}"}],'
+               '"usage":{"input_tokens":3,"output_tokens":4,"total_tokens":7,"output_tokens_details":{"reasoning_tokens":2}}}')
+RESP_INCOMPLETE = ('{"id":"resp_2","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},'
+                   '"output":[{"type":"message","content":[{"type":"output_text","text":"Hi"}]}]}')
+RESP_FAILED = '{"id":"resp_3","status":"failed","error":{"code":"server_error","message":"boom"},"output":[]}'
+RESP_STREAM = ('event: response.created\ndata: {"type":"response.created","response":{"id":"resp_4","model":"m"}}\n\n'
+               'event: response.output_item.added\ndata: {"type":"response.output_item.added","output_index":0,'
+               '"item":{"type":"function_call","id":"fc_0","call_id":"call_0","name":"f","arguments":""}}\n\n'
+               'event: response.function_call_arguments.delta\ndata: {"type":"response.function_call_arguments.delta",'
+               '"output_index":0,"delta":"{\\"a\\""}\n\n'
+               'event: response.function_call_arguments.done\ndata: {"type":"response.function_call_arguments.done",'
+               '"output_index":0,"arguments":"{\\"a\\":1}"}\n\n'
+               'event: response.reasoning_summary_text.delta\ndata: {"type":"response.reasoning_summary_text.delta","delta":"th"}\n\n'
+               'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","output_index":1,"delta":"Hi"}\n\n'
+               'event: response.refusal.delta\ndata: {"type":"response.refusal.delta","delta":"no"}\n\n'
+               'event: response.completed\ndata: {"type":"response.completed","response":{"id":"resp_4","status":"completed",'
+               '"usage":{"input_tokens":1,"output_tokens":2,"total_tokens":3}}}\n\n')
+RESP_STREAM_ERROR = 'event: error\ndata: {"type":"error","code":"rate_limit_exceeded","message":"slow down"}\n\n'
+RESP_STREAM_FAILED = ('event: response.failed\ndata: {"type":"response.failed","response":{"status":"failed",'
+                      '"error":{"code":"server_error","message":"boom"}}}\n\n')
+RERANK = '{"id":"r","results":[{"index":2,"relevance_score":0.9},{"index":0,"relevance_score":0.1}],"usage":{"total_tokens":9}}'
+RERANK_TEI = '[{"index":1,"score":0.5},{"index":0,"score":0.25}]'
+TRANSCRIPT_STREAM = ('data: {"type":"transcript.text.delta","delta":"Hello"}\n\n'
+                     'data: {"type":"transcript.text.delta","delta":" world"}\n\n'
+                     'data: {"type":"transcript.text.done","text":"Hello world","usage":{"input_tokens":3,"output_tokens":2}}\n\n')
 
 
 def status_seed(status):
@@ -449,6 +481,21 @@ def provider_seeds():
       http("HTTP/1.1 200 OK", ["Content-Type: text/event-stream"],
            'data: {"message":{"role":"assistant","content":"x"},"done":false}\n\n'
            'data: {"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}\n\n'))
+    # the Responses API, rerank, transcripts, speech
+    w("responses_answer", popt(OPENAI, OP_CHAT, ep=1), RESP_ANSWER)
+    w("responses_incomplete", popt(OPENAI, OP_CHAT, ep=1), RESP_INCOMPLETE)
+    w("responses_failed", popt(OPENAI, OP_CHAT, ep=1), RESP_FAILED)
+    w("responses_stream", popt(OPENAI, OP_STREAM, seed=3, ep=1), RESP_STREAM)
+    w("responses_stream_error", popt(OPENAI, OP_STREAM, seed=4, ep=1), RESP_STREAM_ERROR)
+    w("responses_stream_failed", popt(OPENAI, OP_STREAM, seed=5, ep=1), RESP_STREAM_FAILED)
+    w("http_responses_stream", popt(OPENAI, OP_HTTP, stream=1, seed=6, ep=1), http("HTTP/1.1 200 OK", sse, RESP_STREAM))
+    w("rerank", popt(OPENAI, OP_CHAT, n_inputs=3, ep=2), RERANK)
+    w("rerank_tei", popt(OPENAI, OP_CHAT, n_inputs=2, ep=2), RERANK_TEI)
+    w("transcript_stream", popt(OPENAI, OP_STREAM, seed=7, ep=2), TRANSCRIPT_STREAM)
+    w("http_speech", popt(OPENAI, OP_HTTP, seed=8, ep=2),
+      http("HTTP/1.1 200 OK", ["Content-Type: audio/mpeg"], "ID3\x04\x00 fake mp3 bytes"))
+    w("http_speech_error", popt(OPENAI, OP_HTTP, seed=9, ep=2),
+      http("HTTP/1.1 400 Bad Request", ["Content-Type: application/json"], ERR_OPENAI))
     # op 4 without a status line: the status comes from byte 1
     w("bare_500", popt(OPENAI, OP_HTTP, seed=status_seed(500)), ERR_OPENAI)
     w("bare_200_chat", popt(ANTHROPIC, OP_HTTP, seed=status_seed(200)), ANTHROPIC_MSG)

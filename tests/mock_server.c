@@ -38,7 +38,14 @@
  *   Every response carries "x-request-id: req_mock_<n>" (n counts every
  *   request since start-up and is never reset); /v1/messages responses also
  *   carry "request-id: req_mock_<n>". The same n is used in chatcmpl-mock-<n>
- *   and msg_mock_<n>.
+ *   and msg_mock_<n>. The response head is built in a growable buffer: no
+ *   size limit on the response side (see header_bytes=, header_lines=).
+ *   Proxy form: a request target in absolute form ("POST http://host:port/
+ *   v1/chat/completions HTTP/1.1", what a client sends to a plain HTTP
+ *   proxy; http:// or https://) is routed by its path + query as if it had
+ *   been sent in origin form ("http://host" or "http://host?q" alone means
+ *   "/" or "/?q"); it is counted in /mock/stats "proxied" and recorded as
+ *   "last_proxy_target". The Host header is not looked at.
  *
  * ENDPOINTS
  *   POST /v1/chat/completions  OpenAI chat. 401 only for exactly
@@ -51,16 +58,27 @@
  *                              or tools is present and not an array.
  *                              "stream":true -> SSE chunks, [DONE] at the end,
  *                              usage chunk with stream_options.include_usage.
+ *                              "n":K (an integer 1..8, else 400): K choices
+ *                              (see REPLIES). Image parts are counted and
+ *                              checked (see IMAGES).
+ *   POST /v1/responses         OpenAI Responses API (see RESPONSES).
+ *   POST /v1/audio/speech      OpenAI text to speech (see AUDIO).
+ *   POST /v1/audio/transcriptions  OpenAI speech to text, multipart/form-data
+ *   POST /v1/audio/translations    (see AUDIO).
+ *   POST /v1/rerank            rerank (see RERANK); also at POST /rerank and
+ *                              POST /v2/rerank.
  *   GET  /v1/models            list with "mock-model".
  *   POST /v1/embeddings        OpenAI embeddings (see EMBEDDINGS).
  *   POST /v1/messages          Anthropic messages. 401 when x-api-key is
  *                              missing, empty or "bad-key"; 400 when the
  *                              anthropic-version header is missing, max_tokens
  *                              is missing, a role is not user/assistant, tools
- *                              is present and not an array.
+ *                              is present and not an array, or an image block
+ *                              is invalid (see IMAGES).
  *   POST /api/chat             Ollama chat; streams NDJSON unless
  *                              "stream":false. options.num_predict > 0 caps
- *                              the tokens.
+ *                              the tokens. Messages' "images" are counted
+ *                              and checked (see IMAGES).
  *   POST /api/embed            Ollama embeddings (see EMBEDDINGS).
  *   GET  /mock/stats           {"requests","connections","open_connections",
  *                              "inflight","max_inflight","last_method",
@@ -68,16 +86,46 @@
  *                              "last_authorization","last_x_api_key",
  *                              "last_anthropic_version","last_user_agent",
  *                              "last_content_type","last_x_mock" (strings or
- *                              null),"last_body" (JSON string, null before the
- *                              first request)}. /mock/... requests are not
- *                              counted, not in flight, and not "last".
+ *                              null),"last_proxy_target" (the absolute-form
+ *                              target as received, null when the last
+ *                              request was in origin form),"proxied" (requests
+ *                              received in absolute form),"last_body" (JSON
+ *                              string, null before the first request),
+ *                              "last_images" (image inputs of the last
+ *                              request, see IMAGES; 0 for endpoints that take
+ *                              none),"last_multipart" (see below)}.
+ *                              With a multipart/form-data Content-Type (any
+ *                              path) "last_body" holds only the first 64 KiB
+ *                              of the body, and every byte that is not part
+ *                              of valid UTF-8 is written as \u00XX (so the
+ *                              stats stay valid UTF-8 JSON); other bodies are
+ *                              shown whole, verbatim.
+ *                              "last_multipart": null unless the last request
+ *                              (any path) had a multipart/form-data
+ *                              Content-Type and a well-formed body; then
+ *                              {"file_bytes":N,"filename":F,
+ *                              "file_content_type":CT|null,"file_fnv":
+ *                              "<8 hex digits: fnv1a32 of the file bytes>",
+ *                              "fields":{"<name>":"<value>",...}}, the file
+ *                              part being the first part named "file" with
+ *                              a filename (else the first named "file"; with
+ *                              none: file_bytes 0 and filename,
+ *                              file_content_type, file_fnv null) and
+ *                              "fields" every other part in body order
+ *                              (value = its bytes, the first 64 KiB, escaped
+ *                              like last_body; a repeated name repeats the
+ *                              key).
+ *                              "last_path" is always the origin form (path +
+ *                              query). /mock/... requests are not counted (in
+ *                              "requests" nor "proxied"), not in flight, and
+ *                              not "last".
  *                              "connections" = TCP connections accepted. A
  *                              request is in flight from when it is fully
  *                              received until its response is completely
  *                              written or its connection closes.
- *   POST /mock/reset           zero requests, connections, max_inflight (set
- *                              to the current inflight) and the fail_first
- *                              counters; answers {"ok":true}.
+ *   POST /mock/reset           zero requests, connections, proxied,
+ *                              max_inflight (set to the current inflight) and
+ *                              the fail_first counters; answers {"ok":true}.
  *   POST <other path>          {"object":"echo","method":"POST","path":P,
  *                              "query":Q|null,"body":B}, B being the body
  *                              verbatim when it is JSON, else a JSON string.
@@ -110,13 +158,246 @@
  *     {"score": S, "justification": "mock justification for <T>"}
  *   with S = 1 + fnv1a32(text) % 10 and T = the first 20 bytes of <text>
  *   (shortened to a UTF-8 character boundary), JSON-escaped.
+ *   OpenAI "n":K (1..8; absent or null = 1): choices with index 0..K-1.
+ *   Choice 0 has the reply above; choice i > 0 has "Echo <i>: <text>"
+ *   ("Echo <i>:" when <text> is empty), tokenised the same way ("Echo",
+ *   " <i>:", " hello", ...) and cut by max_tokens on its own (its own
+ *   finish_reason). With tokens=, unicode=, json=1 / response_format or
+ *   tools= every choice has choice 0's content; with refusal=1 every choice
+ *   refuses. Streamed: one role chunk per choice (index order), then the
+ *   content chunks interleaved, token j of every choice that has one in
+ *   index order (each chunk carries one choice's delta), then one
+ *   finish_reason chunk per choice; tool calls likewise (each call's first
+ *   chunk for every choice, then fragment j for every choice). usage counts
+ *   the tokens of all choices.
+ *   Refusal (refusal=1, overrides tokens/unicode/json/tools): OpenAI chat
+ *   "message":{"role":"assistant","content":null,"refusal":"I'm sorry, I
+ *   cannot help with that."}, finish_reason "stop"; streamed as a role chunk
+ *   delta {"role":"assistant","content":null,"refusal":""} then delta
+ *   {"refusal":"<piece>"} chunks, one per word (cut before each space:
+ *   "I'm", " sorry,", ...). Anthropic: a text block "I'm sorry, I cannot
+ *   help with that." and stop_reason "refusal" (streamed as text_delta
+ *   pieces, one per word). 7 tokens; max_tokens below 7 cuts it as usual
+ *   ("length" / "max_tokens").
+ *
+ * IMAGES
+ *   Image inputs are counted in every message of the request (not only the
+ *   last) and exposed as /mock/stats "last_images"; the first invalid one
+ *   gives 400 "mock: invalid request: ..." (after the endpoint's auth and
+ *   its model/messages checks). Text extraction ignores them (text parts
+ *   are joined as described in REPLIES).
+ *     OpenAI chat   content parts {"type":"image_url","image_url":{"url":U}};
+ *                   U must be a non-empty string starting with http://,
+ *                   https:// or data:image/ (case-insensitive).
+ *     Responses     content parts {"type":"input_image","image_url":U} (same
+ *                   rule on U) or {"type":"input_image","file_id":"<non-
+ *                   empty>"}.
+ *     Anthropic     content blocks {"type":"image","source":S}, also inside
+ *                   the "content" array of a tool_result block; S is
+ *                   {"type":"base64","media_type":"image/png|image/jpeg|
+ *                   image/gif|image/webp","data":<non-empty, only A-Z a-z
+ *                   0-9 + / =>} or {"type":"url","url":"http(s)://..."}.
+ *     Ollama        each string of a message's "images" array; "images"
+ *                   must be an array of non-empty base64 strings (same
+ *                   alphabet) or null.
+ *
+ * RESPONSES (POST /v1/responses)
+ *   Auth: 401 only for "Authorization: Bearer bad-key". 400 ("mock: invalid
+ *   request: ...") unless: the body is a JSON object; model is a non-empty
+ *   string; input is a string or a non-empty array of input items, where an
+ *   item is an object and a message item ({"role","content"} with no "type"
+ *   or "type":"message") has role user/assistant/system/developer and a
+ *   content string or array of parts ({"type":"input_text","text"},
+ *   {"type":"input_image",...} see IMAGES, others with a "text" are read
+ *   as text), a {"type":"function_call_output"} item has the strings
+ *   call_id and output, and other item types (function_call, reasoning,
+ *   ...) are accepted as they are; tools is absent, null or an array;
+ *   max_output_tokens is absent, null or an integer >= 1. Optional and
+ *   echoed: instructions (string, else null), previous_response_id (string,
+ *   else null), store (false, else true). reasoning (present and not null)
+ *   adds a reasoning item; temperature and the rest are ignored.
+ *   Reply: "Echo: <text>" where <text> is the string input, or the text of
+ *   the last user message item (string content, or the "text" of every
+ *   part joined with one space), directive removed and trimmed, as in
+ *   REPLIES (tokens=, unicode=, json=1 apply; so does a "text":{"format":
+ *   {"type":"json_schema"|"json_object"}}, like chat's response_format);
+ *   same tokens (cut before each space). Directives come from that text
+ *   ([[...]]) and X-Mock. I (input_tokens) = words of the string input or
+ *   of every message item's text, of every function_call_output output and
+ *   of instructions. R = 5 with reasoning, else 0. O (output_tokens) = the
+ *   reply's tokens sent (or, with tools=N, the argument fragments as for
+ *   chat) + R. A max_output_tokens below the reply's token count cuts the
+ *   reply: status "incomplete", incomplete_details {"reason":
+ *   "max_output_tokens"} and message item status "incomplete".
+ *   The answer (n = the request number, as in chatcmpl-mock-<n>):
+ *     {"id":"resp_mock_<n>","object":"response","created_at":1700000000,
+ *      "status":"completed"|"incomplete","model":M,"output":[ITEMS],
+ *      "usage":{"input_tokens":I,"output_tokens":O,"total_tokens":I+O,
+ *      "input_tokens_details":{"cached_tokens":0},"output_tokens_details":
+ *      {"reasoning_tokens":R}},"incomplete_details":null|{"reason":
+ *      "max_output_tokens"},"error":null,"previous_response_id":P|null,
+ *      "store":true|false,"instructions":S|null}
+ *   ITEMS: with reasoning first
+ *     {"type":"reasoning","id":"rs_mock_<n>","summary":[{"type":
+ *      "summary_text","text":"mock reasoning summary"}]}
+ *   then either the message
+ *     {"type":"message","id":"msg_mock_<n>","role":"assistant","status":
+ *      "completed"|"incomplete","content":[{"type":"output_text","text":
+ *      "<reply>","annotations":[]}]}
+ *   (refusal=1: "content":[{"type":"refusal","refusal":"I'm sorry, I
+ *   cannot help with that."}], 7 tokens) or, with tools=N (max 1000; not
+ *   with refusal=1), N items
+ *     {"type":"function_call","id":"fc_<i>","call_id":"call_<i>","name":
+ *      "get_weather","arguments":"{\"city\":\"Paris\",\"i\":<i>}","status":
+ *      "completed"}
+ *   "stream":true: SSE, every event "event: <type>" + "data: <json>" with
+ *   the JSON {"type":"<type>","sequence_number":k,...} (k = 0, 1, 2, ... in
+ *   order), no [DONE]:
+ *     response.created      {"response":<the answer with "status":
+ *                           "in_progress","output":[],"usage":null>}
+ *     response.in_progress  the same
+ *   with reasoning (output_index 0):
+ *     response.output_item.added  {"output_index":0,"item":{"type":
+ *                           "reasoning","id":"rs_mock_<n>","summary":[]}}
+ *     response.reasoning_summary_text.delta  {"item_id":"rs_mock_<n>",
+ *                           "output_index":0,"summary_index":0,"delta":D}
+ *                           for D = "mock", " reasoning", " summary"
+ *     response.reasoning_summary_text.done  {"item_id","output_index":0,
+ *                           "summary_index":0,"text":"mock reasoning
+ *                           summary"}
+ *     response.output_item.done  {"output_index":0,"item":<the full
+ *                           reasoning item>}
+ *   the message (output_index o = 1 with reasoning, else 0):
+ *     response.output_item.added  {"output_index":o,"item":{"type":
+ *                           "message","id":"msg_mock_<n>","role":
+ *                           "assistant","status":"in_progress","content":
+ *                           []}}
+ *     response.content_part.added  {"item_id":"msg_mock_<n>",
+ *                           "output_index":o,"content_index":0,"part":
+ *                           {"type":"output_text","text":"","annotations":
+ *                           []}}
+ *     response.output_text.delta  {"item_id","output_index":o,
+ *                           "content_index":0,"delta":"<token>"} per token
+ *     response.output_text.done  {"item_id","output_index":o,
+ *                           "content_index":0,"text":"<reply>"}
+ *     response.content_part.done  {"item_id","output_index":o,
+ *                           "content_index":0,"part":<the full part>}
+ *     response.output_item.done  {"output_index":o,"item":<the full message
+ *                           item>}
+ *   (refusal=1: the part is {"type":"refusal","refusal":""} and the deltas
+ *   are response.refusal.delta {"item_id","output_index","content_index":
+ *   0,"delta"} one per word, then response.refusal.done {...,"refusal":
+ *   "<refusal text>"}); or, with tools=N, for each call i (output_index o):
+ *     response.output_item.added  {"output_index":o,"item":{"type":
+ *                           "function_call","id":"fc_<i>","call_id":
+ *                           "call_<i>","name":"get_weather","arguments":"",
+ *                           "status":"in_progress"}}
+ *     response.function_call_arguments.delta  {"item_id":"fc_<i>",
+ *                           "output_index":o,"delta":"<~5 bytes>"} (each
+ *                           counts as a token for the stream faults)
+ *     response.function_call_arguments.done  {"item_id":"fc_<i>",
+ *                           "output_index":o,"arguments":"<all>"}
+ *     response.output_item.done  {"output_index":o,"item":<the full
+ *                           function_call item>}
+ *   and last
+ *     response.completed    {"response":<the non-stream answer>}, or when
+ *                           cut by max_output_tokens response.incomplete
+ *                           {"response":<the answer with status
+ *                           "incomplete" and incomplete_details>}.
+ *   Stream faults (K counts output_text/refusal deltas or argument
+ *   fragments; reasoning deltas do not count): error_after=K (and
+ *   error_event_after=K) send "event: error" + data {"type":"error","code":
+ *   "server_error" (or error_type=),"message":"mock stream error" (or the
+ *   echo_key=event message),"param":null,"sequence_number":k} and end the
+ *   body; fail_after=K sends "event: response.failed" + data {"type":
+ *   "response.failed","sequence_number":k,"response":<the answer with
+ *   "status":"failed","output":[],"usage":null,"error":{"code":
+ *   "server_error","message":"mock response failed" (or the echo_key=event
+ *   message)}>} and ends the body; k continues the numbering. stall_after,
+ *   reset_after, pace, split, keepalive, eol, bom, delay work as for chat.
+ *
+ * AUDIO
+ *   POST /v1/audio/speech: JSON {"model","input","voice"} (each a non-empty
+ *   string, else 400 "mock: invalid request: <field> must be a non-empty
+ *   string"), optional response_format (mp3 default, opus, aac, flac, wav,
+ *   pcm; anything else 400), speed (a number in 0.25..4.0, else 400),
+ *   instructions (a string, else 400). 401 for "Authorization: Bearer
+ *   bad-key". Directives: X-Mock and the first [[...]] in input. Answer:
+ *   200 with Content-Type audio/mpeg (mp3), audio/ogg (opus), audio/aac,
+ *   audio/flac, audio/wav or audio/pcm, Transfer-Encoding: chunked, and N
+ *   bytes: N = audio_bytes=N, default 1000 x the byte length of input, at
+ *   most 100000000; byte i = (i * 7 + fnv1a32(input)) & 0xff where input
+ *   is the (JSON-unescaped) input string as sent, directive included. Sent
+ *   in HTTP chunks of chunk_bytes=K bytes (default 4096; the last may be
+ *   shorter) with pace=MS between chunks (default 0), generated lazily (no
+ *   buffer of N bytes). Errors use the OpenAI JSON error body; status=,
+ *   fault=, redirect= etc. apply; fault=truncated ends the chunked body
+ *   cleanly after N/2 bytes, fault=reset_body resets after N/2 bytes,
+ *   fault=drip drips it (then pace= is the drip interval only). The stream
+ *   faults (stall_after etc.) do not apply.
+ *   POST /v1/audio/transcriptions and /v1/audio/translations: a
+ *   multipart/form-data body (boundary from the Content-Type, quoted or
+ *   not; parts "--<boundary>" CRLF, headers Content-Disposition: form-data;
+ *   name="..."[; filename="..."] and an optional Content-Type, a blank
+ *   line, the data, CRLF; closed by "--<boundary>--"; a preamble and an
+ *   epilogue are ignored; bare LF line ends are accepted). Fields: file (a
+ *   part with a filename; required), model (required, non-empty), language,
+ *   prompt, response_format (json default, text, verbose_json, srt, vtt;
+ *   else 400), temperature (ignored), stream ("true", case-insensitive;
+ *   transcriptions only). 400 (OpenAI error body) when the Content-Type is
+ *   not multipart/form-data ("mock: invalid request: the body must be
+ *   multipart/form-data ..."), the body is not well-formed ("mock: invalid
+ *   request: malformed multipart body: <what>"), file is missing ("mock:
+ *   invalid request: file is required ...") or model is missing ("mock:
+ *   invalid request: model is required"). 401 for "Bearer bad-key".
+ *   Directives: X-Mock and the first [[...]] in the prompt field.
+ *   T = "transcript of <N> bytes from <filename> (<fnv1a32 of the file
+ *   bytes, 8 lowercase hex digits>)" ("translation of ..." for
+ *   translations; filename bytes that are not valid UTF-8 become '?').
+ *   D = N / 32000 printed exactly ("0.09375", "2.0").
+ *     json          {"text":T,"usage":{"type":"tokens","input_tokens":
+ *                   ceil(N/100),"output_tokens":<words in T>,
+ *                   "total_tokens":<sum>}}; translations {"text":T}
+ *     text          T, Content-Type text/plain; charset=utf-8
+ *     verbose_json  {"task":"transcribe"|"translate","language":<language
+ *                   field or "english">,"duration":D,"text":T,"segments":
+ *                   [{"id":0,"start":0.0,"end":D,"text":T}]}
+ *     srt           "1\n00:00:00,000 --> HH:MM:SS,mmm\nT\n\n" (text/plain)
+ *     vtt           "WEBVTT\n\n00:00:00.000 --> HH:MM:SS.mmm\nT\n\n"
+ *                   (text/plain); the end time is D rounded to the ms.
+ *   stream=true (transcriptions): SSE, no event names, no [DONE]:
+ *     data: {"type":"transcript.text.delta","delta":"<word>"} per word of T
+ *     (cut before each space: "transcript", " of", ...), then
+ *     data: {"type":"transcript.text.done","text":T,"usage":{...as json}};
+ *   pace, split, stall_after, error_after (the chat error data), reset_after
+ *   etc. apply as for chat streams. usage_max=1 applies to the usage.
+ *
+ * RERANK (POST /v1/rerank, /rerank, /v2/rerank)
+ *   Body {"model":M,"query":Q,"documents":[...],"top_n":K,
+ *   "return_documents":B}: Q a string with at least one word, documents a
+ *   non-empty array of strings or of {"text":"..."} objects (mixed is
+ *   fine), top_n absent, null or an integer >= 1, else 400 "mock: invalid
+ *   request: ...". 401 for "Bearer bad-key". Directives: X-Mock and the
+ *   first [[...]] anywhere in the raw body (the query is scored as sent).
+ *   Answer {"id":"rerank-mock-<n>","model":M|null,"results":[{"index":i,
+ *   "relevance_score":s(,"document":{"text":"..."} when return_documents
+ *   is true)},...],"usage":{"total_tokens":T}} sorted by s descending (ties
+ *   by index), at most top_n results. s = (query words that occur in the
+ *   document as a whole word) / (query words) + (fnv1a32(document) % 1000)
+ *   / 1e6, printed with %.6f; query words are whitespace-separated, "occur
+ *   as a whole word" = ASCII case-insensitive match not preceded or followed
+ *   by a letter, digit, '_' or byte >= 0x80. T = words in the query + in
+ *   every document.
  *
  * DIRECTIVES
  *   Written as key=value pairs separated by whitespace or commas, in
  *   (a) the request header  X-Mock: key=value key=value ...
  *   (b) the first [[ ... ]] in the last user message's content (after JSON
- *       unescaping); for embeddings in the first input string; for every
- *       other endpoint anywhere in the raw body.
+ *       unescaping); for embeddings in the first input string; for
+ *       /v1/responses in the string input or the last user message item;
+ *       for /v1/audio/speech in input; for transcriptions/translations in
+ *       the prompt field; for every other endpoint (rerank included)
+ *       anywhere in the raw body.
  *   Header values override body values. Unknown keys and malformed values are
  *   ignored. Numbers are non-negative integers (capped at 1e9). Flags accept 1/0/true/false/yes/no. /mock/... ignores directives.
  *
@@ -132,10 +413,64 @@
  *                      in ~5-byte argument fragments; each fragment counts
  *                      as one token; finish_reason "tool_calls" / stop_reason
  *                      "tool_use". Ollama gets one tool_calls message.
+ *                      /v1/responses: function_call items (see RESPONSES).
  *     thinking=1       Anthropic: a thinking block (two thinking_delta and a
  *                      signature_delta when streamed) before the text.
+ *     refusal=1        the model refuses (see REPLIES, RESPONSES): OpenAI
+ *                      chat "refusal", Responses refusal content part,
+ *                      Anthropic stop_reason "refusal". Overrides tokens=,
+ *                      unicode=, json=1 and tools=.
+ *     audio_bytes=N    /v1/audio/speech: the body is N bytes (capped at
+ *                      100000000) instead of 1000 x the input's length.
+ *     chunk_bytes=K    /v1/audio/speech: HTTP chunks of K bytes (default
+ *                      4096; 0 = the default).
  *     usage=0          never send OpenAI's streamed usage chunk (nor the
  *                      "usage":null fields), even when requested.
+ *     usage_max=1      every usage number sent is the literal
+ *                      9223372036854775807 (INT64_MAX) instead of the real
+ *                      count: OpenAI usage.prompt_tokens/completion_tokens/
+ *                      total_tokens (chat answer, streamed usage chunk,
+ *                      embeddings answer); Anthropic usage.input_tokens/
+ *                      output_tokens (message answer, message_start,
+ *                      message_delta); Ollama prompt_eval_count and
+ *                      eval_count (chat answer, final stream line) and
+ *                      prompt_eval_count of /api/embed; Responses usage
+ *                      input/output/total/reasoning tokens; transcription
+ *                      usage; rerank usage.total_tokens.
+ *     long_vector=N    embeddings endpoints (/v1/embeddings, /api/embed):
+ *                      a valid answer holding ONE vector of N values 0.5
+ *                      (N = 0: an empty vector), whatever the number of
+ *                      inputs, dimensions and encoding_format, generated
+ *                      lazily with Content-Length (N up to 1e9). OpenAI:
+ *                      {"object":"list","data":[{"object":"embedding",
+ *                      "index":0,"embedding":[0.5,...]}],"model":M,"usage":
+ *                      {"prompt_tokens":P,"total_tokens":P}}; Ollama:
+ *                      {"model":M,"embeddings":[[0.5,...]],"total_duration":
+ *                      1000,"load_duration":0,"prompt_eval_count":P}.
+ *                      Sent after the endpoint's auth and validation.
+ *     fill=SHAPE       with huge_bytes=N (default 104857600): the body of
+ *                      the answer is valid JSON of exactly N bytes,
+ *                      generated lazily (Content-Length N), shaped to
+ *                      amplify a naive DOM; SHAPE is one of
+ *                        zeros    [0,0,0,...,0]
+ *                        empties  [[],{},[],{},...] ([] and {} alternate)
+ *                        nested   [E,E,...] with E = 100 "[" then 100 "]"
+ *                                 (depth 101 at most; for N < 202 a single
+ *                                 E of depth (N-2)/2)
+ *                        keys     {"a0":0,"a1":0,...} (distinct keys)
+ *                      As many elements as fit, then spaces before the
+ *                      closing bracket make the size exactly N (the
+ *                      smallest body is the 2-byte [] or {}, even for N <
+ *                      2). Content-Type application/json. Status: status=
+ *                      (or echo_key's 401) when the status/fault group
+ *                      gives one (an error body is then this fill too; 204
+ *                      and 304 keep their empty body), else 200. fill is part of the normal answer,
+ *                      so it applies even when id/fail_first turn the group
+ *                      off; it replaces the answer of every POST endpoint
+ *                      (chat, embeddings, Anthropic, Ollama, Responses,
+ *                      audio, rerank, echo) before
+ *                      the endpoint's auth and validation; GET ignores it.
+ *                      truncated/reset_body/drip apply to it.
  *   Timing and stream shape
  *     delay=MS         wait MS after the request is fully received before
  *                      sending anything. Exception: a stream with keepalive=
@@ -143,7 +478,8 @@
  *                      keep-alive comments (the "before the first event" case).
  *     pace=MS          gap between streamed events, every event (prelude and
  *                      final events included). Default 0: as fast as the
- *                      socket drains, many events per write().
+ *                      socket drains, many events per write(). For
+ *                      /v1/audio/speech: the gap between HTTP chunks.
  *     split=K          write the streamed body (SSE/NDJSON bytes) in pieces
  *                      of exactly K bytes (the last may be shorter), each its
  *                      own HTTP chunk, cutting through lines, CRLF pairs and
@@ -171,8 +507,47 @@
  *                      Elsewhere the same as error_after.
  *     reset_after=K    then flush, wait 20 ms (so the client has read the K
  *                      tokens) and reset the connection (SO_LINGER 0).
+ *     fail_after=K     /v1/responses streams only (ignored elsewhere):
+ *                      then event response.failed and a clean end of the
+ *                      body (see RESPONSES). Responses' error_after shape is
+ *                      described there too.
  *     error_type=T     overrides the error "type" in status= bodies (OpenAI,
- *                      Anthropic) and in mid-stream errors.
+ *                      Anthropic) and in mid-stream errors (the "code" of a
+ *                      Responses stream's error event).
+ *   API key echo (leak tests). KEY is the key the request carried: the value
+ *   after "Authorization: Bearer " or the x-api-key value (for /v1/messages
+ *   x-api-key is looked at first, elsewhere Authorization); the literal
+ *   "nokey" when there is none or it is empty. All modes but reqid belong to
+ *   the status/fault group (id/fail_first turn them off).
+ *     echo_key=plain   the status= error body (in the endpoint's style, see
+ *                      status=) has the message "Incorrect API key provided:
+ *                      KEY. See the docs." (JSON-escaped as usual). Without
+ *                      status= the status is 401.
+ *     echo_key=json    the same, but every byte of KEY is written as a
+ *                      \u00XX escape (lowercase hex) inside the JSON string:
+ *                      the raw body never holds KEY, the decoded message
+ *                      does.
+ *     echo_key=url     the same with "key=" and every byte of KEY percent-
+ *                      encoded as %XX (uppercase hex): "Incorrect API key
+ *                      provided: key=%73%6B%2D.... See the docs."
+ *     echo_key=split   the same with KEY in two halves (first = the first
+ *                      len/2 bytes): "Incorrect API key provided: key starts
+ *                      <first> ... and ends <second>. See the docs."
+ *     echo_key=reqid   x-request-id (and request-id for /v1/messages) is KEY
+ *                      instead of req_mock_<n>, on every response. Always
+ *                      applies.
+ *     echo_key=location  307, empty body, "Location: http://127.0.0.1/"
+ *                      then 220 'x', then "?k=" and KEY (the value is 240 +
+ *                      len(KEY) bytes: KEY starts at byte 240, so a client
+ *                      that cuts the value at 256 bytes cuts through a key
+ *                      of 16 or more). Takes precedence over redirect=.
+ *     echo_key=event   the mid-stream error of error_after= / error_event_
+ *                      after= carries the message "Incorrect API key
+ *                      provided: KEY" (OpenAI "message", Anthropic "message",
+ *                      Ollama "error", echo stream "message"; Responses:
+ *                      the error event's "message" and fail_after's
+ *                      response.failed error "message"); use with
+ *                      error_after=K.
  *   Statuses and faults (any endpoint)
  *     status=N         (200..999) respond N with the provider's error body: OpenAI
  *                      {"error":{"message":"mock error N","type":T,
@@ -192,6 +567,10 @@
  *                      overloaded_error 529, api_error other 5xx); Ollama
  *                      (/api/...) {"error":"mock error N"}. status=200 is a
  *                      normal answer; 204 and 304 have an empty body.
+ *     body=1           with status=304: the 304 carries the body
+ *                      {"error":{"message":"mock 304 with a body"}}
+ *                      (application/json, with Content-Length) instead of
+ *                      an empty one.
  *     redirect=URL     307 with "Location: URL" and an empty body.
  *     fault=reset_headers  read the request, then reset without a byte.
  *     fault=reset_body     status line + headers with the full
@@ -210,6 +589,11 @@
  *     fault=html       status (status=, default 502) with an HTML page.
  *     fault=empty      status (status=, default 500), empty body.
  *     fault=not_json   200 application/json, body "this is not json".
+ *     fault=empty_stream  200 with the headers of a stream (Content-Type
+ *                      text/event-stream, or application/x-ndjson for
+ *                      /api/...; Transfer-Encoding: chunked) and an empty
+ *                      body: only the terminating 0-chunk. The connection
+ *                      stays usable (keep-alive).
  *     (truncated/reset_body apply to the non-streamed JSON answer even when
  *     the request asked for a stream; drip, truncated and reset_body also
  *     apply to a status= error response.)
@@ -218,15 +602,26 @@
  *     retry_after_date=S  "Retry-After" as an IMF-fixdate S seconds from now.
  *     should_retry=V   header "x-should-retry: V" (true/false, verbatim).
  *     id=STR fail_first=K  a counter per id: the first K requests carrying
- *                      that id get the status/fault group (status, fault,
- *                      redirect, retry_after*, should_retry, stall_after,
- *                      error_after, error_event_after, reset_after); later
- *                      ones are answered normally. Without fail_first the
- *                      group applies to every request. delay, pace, split,
- *                      close etc. always apply.
+ *                      that id get the status/fault group (status, fault
+ *                      (empty_stream included), redirect, retry_after*,
+ *                      should_retry, stall_after, error_after,
+ *                      error_event_after, reset_after, fail_after, echo_key
+ *                      except reqid); later ones are answered normally. Without
+ *                      fail_first the group applies to every request.
+ *                      delay, pace, split, close, fill, long_vector,
+ *                      usage_max, header_bytes, header_lines etc. always
+ *                      apply.
  *     close=1          "Connection: close" and close after the response.
+ *     header_bytes=N   one more response header line "x-mock-pad: " + N
+ *                      bytes 'a' (N capped at 100000000).
+ *     header_lines=K   K more response header lines "x-mock-pad-<i>: " (i =
+ *                      0..K-1) + 1000 bytes 'a' each (K capped at 100000).
+ *                      Both apply to every response (status= errors,
+ *                      faults with headers, streams included); nothing on
+ *                      the response side limits the head's size.
  *     shuffle=1        OpenAI embeddings: data items in reverse order.
- *   Order of checks: directives' status/fault group first, then the
+ *   Order of checks: directives' status/fault group first (echo_key=location,
+ *   redirect, fault, then status / echo_key error), then fill=, then the
  *   endpoint's auth and validation, then the normal answer.
  */
 
@@ -904,20 +1299,42 @@ enum {
     F_WRONG_CTYPE,
     F_HTML,
     F_EMPTY,
-    F_NOT_JSON
+    F_NOT_JSON,
+    F_EMPTY_STREAM
 };
 
 static const char *const fault_names[] = {
     "none",   "reset_headers", "reset_body", "truncated",
     "garbage", "drip",         "never",      "huge",
-    "wrong_ctype", "html",     "empty",      "not_json"};
+    "wrong_ctype", "html",     "empty",      "not_json",
+    "empty_stream"};
+
+/* fill= shapes */
+enum { FILL_NONE, FILL_ZEROS, FILL_EMPTIES, FILL_NESTED, FILL_KEYS };
+
+static const char *const fill_names[] = {"none", "zeros", "empties", "nested",
+                                         "keys"};
+
+/* echo_key= modes */
+enum { EK_NONE, EK_PLAIN, EK_JSON, EK_URL, EK_SPLIT, EK_REQID, EK_LOCATION,
+       EK_EVENT };
+
+static const char *const echo_key_names[] = {
+    "none", "plain", "json", "url", "split", "reqid", "location", "event"};
+
+/* Caps that keep a header directive from exhausting memory. */
+#define MAX_HEADER_BYTES 100000000L
+#define MAX_HEADER_LINES 100000L
 
 typedef struct {
     long tokens, delay, pace, split, split_gap, keepalive;
     long stall_after, error_after, error_event_after, reset_after;
     long tools, fail_first, status;
+    long long_vector, header_bytes, header_lines;
+    long fail_after, audio_bytes, chunk_bytes;
     long long huge_bytes;
     int unicode, json, eol, bom, usage, thinking, fault, close, shuffle;
+    int fill, usage_max, echo_key, body, refusal;
     int has_retry_after_date;
     double retry_after_date;
     char error_type[64], id[128], retry_after[64], retry_after_ms[64];
@@ -934,6 +1351,9 @@ static void dir_init(directives_t *d)
     d->stall_after = d->error_after = d->error_event_after = -1;
     d->reset_after = -1;
     d->fail_first = -1;
+    d->long_vector = -1;
+    d->fail_after = -1;
+    d->audio_bytes = -1;
     d->huge_bytes = 104857600LL;
     d->usage = 1;
 }
@@ -980,6 +1400,12 @@ static void dir_set(directives_t *d, const char *k, const char *v)
         {"reset_after", offsetof(directives_t, reset_after)},
         {"tools", offsetof(directives_t, tools)},
         {"fail_first", offsetof(directives_t, fail_first)},
+        {"long_vector", offsetof(directives_t, long_vector)},
+        {"header_bytes", offsetof(directives_t, header_bytes)},
+        {"header_lines", offsetof(directives_t, header_lines)},
+        {"fail_after", offsetof(directives_t, fail_after)},
+        {"audio_bytes", offsetof(directives_t, audio_bytes)},
+        {"chunk_bytes", offsetof(directives_t, chunk_bytes)},
     };
     static const struct {
         const char *name;
@@ -992,6 +1418,9 @@ static void dir_set(directives_t *d, const char *k, const char *v)
         {"thinking", offsetof(directives_t, thinking)},
         {"close", offsetof(directives_t, close)},
         {"shuffle", offsetof(directives_t, shuffle)},
+        {"usage_max", offsetof(directives_t, usage_max)},
+        {"body", offsetof(directives_t, body)},
+        {"refusal", offsetof(directives_t, refusal)},
     };
     long long n = 0;
     int isnum = parse_ll(v, &n) == 0 && n <= LONG_MAX;
@@ -1028,6 +1457,14 @@ static void dir_set(directives_t *d, const char *k, const char *v)
         for (i = 1; i < sizeof fault_names / sizeof fault_names[0]; i++)
             if (!strcmp(v, fault_names[i]))
                 d->fault = (int)i;
+    } else if (!strcmp(k, "fill")) {
+        for (i = 1; i < sizeof fill_names / sizeof fill_names[0]; i++)
+            if (!strcmp(v, fill_names[i]))
+                d->fill = (int)i;
+    } else if (!strcmp(k, "echo_key")) {
+        for (i = 1; i < sizeof echo_key_names / sizeof echo_key_names[0]; i++)
+            if (!strcmp(v, echo_key_names[i]))
+                d->echo_key = (int)i;
     } else if (!strcmp(k, "error_type")) {
         copy_str(d->error_type, sizeof d->error_type, v);
     } else if (!strcmp(k, "id")) {
@@ -1145,8 +1582,13 @@ static struct {
     long requests, connections, open_conns, inflight, max_inflight;
     char *last_method, *last_path, *last_auth, *last_xapikey, *last_version;
     char *last_ua, *last_ctype, *last_xmock;
+    char *last_proxy; /* absolute-form target of the last request, or NULL */
+    long proxied;     /* requests that came with an absolute-form target */
     buf_t last_body;
     int have_last;
+    int last_body_mp;  /* last_body is a multipart body: shown truncated */
+    long last_images;  /* image inputs of the last request */
+    buf_t last_mp;     /* "last_multipart" JSON, empty = null */
     idcount_t *ids;
     int64_t accept_pause_until;
 #ifdef MOCK_TLS
@@ -1209,7 +1651,9 @@ typedef struct {
 typedef struct {
     char method[16];
     char *head;   /* private copy of the header block, split in place */
-    char *target; /* into head */
+    char *target; /* origin form (path + query): into head or origin */
+    char *proxy_target; /* absolute-form target as received, or NULL */
+    char *origin; /* malloc'd origin form when it is not inside head */
     char *path;   /* malloc'd target up to '?' */
     char *query;  /* into path's allocation, or NULL */
     header_t h[MAX_HEADERS];
@@ -1218,6 +1662,29 @@ typedef struct {
     long long content_length;
     buf_t body;
 } request_t;
+
+/* A multipart/form-data body: its parts, data pointing into the body. */
+typedef struct {
+    char *name, *filename, *ctype; /* filename, ctype: NULL when absent */
+    const char *data;
+    size_t len;
+} mpart_t;
+
+typedef struct {
+    mpart_t *p;
+    size_t n, cap;
+    char err[160]; /* why the body is not well-formed multipart */
+} mform_t;
+
+/* speech: a body of total bytes generated lazily, sent as HTTP chunks of
+ * `piece` bytes with `pace` ms between them. */
+typedef struct {
+    uint32_t h;
+    unsigned long long total, limit, pos, piece, piece_left;
+    long pace;
+    int64_t next_at;
+    int ended;
+} abytes_t;
 
 /* The reply text of a chat endpoint. */
 typedef struct {
@@ -1241,7 +1708,19 @@ typedef struct {
 
 /* Stream phases, in order. */
 enum { PH_PRE, PH_TOK, PH_POST, PH_STALL, PH_END, PH_RESET, PH_DONE };
-enum { FK_NONE, FK_STALL, FK_ERROR, FK_ERROR_EVENT, FK_RESET };
+enum { FK_NONE, FK_STALL, FK_ERROR, FK_ERROR_EVENT, FK_RESET, FK_FAIL };
+
+/* In a fault event (err, errev, fail) this byte stands for the sequence
+ * number of the event (= events sent so far); JSON text never holds it raw. */
+#define SEQ_MARK '\x01'
+
+/* One choice of a multi-choice (n > 1) stream: its reply, its read position
+ * and the start of its token events. */
+typedef struct {
+    reply_t reply;
+    size_t pos;
+    buf_t pfx;
+} schoice_t;
 
 /* A streamed body: a few pre-built events, then the reply tokens generated
  * lazily one event at a time (so tokens=200000 never sits in memory), then
@@ -1255,12 +1734,22 @@ typedef struct {
     long lazy_n, lazy_k;
     size_t text_pos;
     buf_t tok_prefix, tok_suffix, scratch;
+    /* seq: a lazy token event is tok_prefix + (seq_base + k) + tok_mid +
+     * token + tok_suffix (Responses API sequence numbers) */
+    int seq;
+    long seq_base;
+    buf_t tok_mid;
+    /* nch > 1: the lazy tokens interleave the choices ch[0..nch-1], token
+     * `round` of every choice in index order (cur = next choice) */
+    schoice_t *ch;
+    long nch, round, cur;
     int phase;
     size_t idx;
     long tokens_sent;
+    long events_sent; /* events emitted (keep-alives and BOM excluded) */
     int fault_kind, fault_fired;
     long fault_at;
-    buf_t err, errev;
+    buf_t err, errev, fail; /* fail: fail_after's event (Responses only) */
     long pace, keepalive, split, split_gap;
     int64_t next_event_at, last_send_at;
     buf_t pending; /* split mode: body bytes not yet framed */
@@ -1269,7 +1758,23 @@ typedef struct {
 
 enum { RS_HEAD, RS_BODY_CL, RS_CHUNK_SIZE, RS_CHUNK_DATA, RS_CHUNK_CRLF,
        RS_TRAILER };
-enum { K_STATIC, K_HUGE, K_STREAM };
+/* A JSON body generated lazily, in order: head, count elements separated
+ * by commas, pad spaces, tail (fill= and long_vector=). */
+enum { G_ZEROS = 1, G_EMPTIES, G_NESTED, G_KEYS, G_VECTOR };
+enum { GP_HEAD, GP_ELEMS, GP_PAD, GP_TAIL, GP_DONE };
+
+typedef struct {
+    int shape;
+    long depth; /* G_NESTED: brackets on each side of one element */
+    buf_t head, tail;
+    unsigned long long count, i, pad;
+    int phase;
+    unsigned long long total; /* body length */
+    unsigned long long limit; /* bytes to produce (< total when truncated) */
+    unsigned long long made;
+} gen_t;
+
+enum { K_STATIC, K_HUGE, K_STREAM, K_GEN, K_BYTES };
 enum { END_DONE, END_CLOSE, END_RESET, END_HOLD };
 enum { P_MORE, P_WAIT, P_FINISHED };
 enum { STYLE_OPENAI, STYLE_ANTHROPIC, STYLE_OLLAMA };
@@ -1302,6 +1807,8 @@ typedef struct conn {
     int kind, end_action, reset_waited;
     unsigned long long huge_total, huge_pos;
     stream_t *st;
+    gen_t *gen;
+    abytes_t *ab;
 } conn_t;
 
 /* Everything a handler needs while building one response. */
@@ -1315,6 +1822,10 @@ typedef struct {
     int faulty; /* the status/fault group applies to this request */
     int force_nonstream;
     buf_t extra; /* extra response header lines */
+    const char *apikey; /* the key the request carried, or "nokey" */
+    const char *reqid;  /* echo_key=reqid: x-request-id value, else NULL */
+    mform_t form;   /* the parsed multipart/form-data body */
+    int form_state; /* 0 not multipart/form-data, 1 parsed, -1 malformed */
 } ctx_t;
 
 static void evl_add(evlist_t *l, buf_t *ev, int is_token)
@@ -1350,16 +1861,36 @@ static void stream_free(stream_t *st)
     free(st->reply.text);
     buf_free(&st->tok_prefix);
     buf_free(&st->tok_suffix);
+    buf_free(&st->tok_mid);
     buf_free(&st->scratch);
     buf_free(&st->err);
     buf_free(&st->errev);
+    buf_free(&st->fail);
     buf_free(&st->pending);
+    if (st->ch) {
+        long i;
+        for (i = 0; i < st->nch; i++) {
+            free(st->ch[i].reply.text);
+            buf_free(&st->ch[i].pfx);
+        }
+        free(st->ch);
+    }
     free(st);
+}
+
+static void gen_free(gen_t *g)
+{
+    if (!g)
+        return;
+    buf_free(&g->head);
+    buf_free(&g->tail);
+    free(g);
 }
 
 static void req_free(request_t *r)
 {
     free(r->head);
+    free(r->origin);
     free(r->path);
     buf_free(&r->body);
     memset(r, 0, sizeof *r);
@@ -1490,6 +2021,8 @@ static void conn_free(conn_t *c)
     buf_free(&c->out);
     req_free(&c->req);
     stream_free(c->st);
+    gen_free(c->gen);
+    free(c->ab);
     free(c);
 }
 
@@ -1543,9 +2076,16 @@ static void write_head(ctx_t *x, long status, const char *ctype,
         buf_printf(o, "Content-Length: %lld\r\n", clen);
     else
         buf_adds(o, "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n");
-    buf_printf(o, "x-request-id: req_mock_%llu\r\n", x->c->n);
-    if (x->r->path && !strcmp(x->r->path, "/v1/messages"))
-        buf_printf(o, "request-id: req_mock_%llu\r\n", x->c->n);
+    if (x->reqid)
+        buf_printf(o, "x-request-id: %s\r\n", x->reqid);
+    else
+        buf_printf(o, "x-request-id: req_mock_%llu\r\n", x->c->n);
+    if (x->r->path && !strcmp(x->r->path, "/v1/messages")) {
+        if (x->reqid)
+            buf_printf(o, "request-id: %s\r\n", x->reqid);
+        else
+            buf_printf(o, "request-id: req_mock_%llu\r\n", x->c->n);
+    }
     buf_addb(o, &x->extra);
     if (x->c->close_after)
         buf_adds(o, "Connection: close\r\n");
@@ -1634,24 +2174,25 @@ static const char *an_err_type(long s)
     }
 }
 
-/* An error in the endpoint's own style. type NULL: derived from status. */
-static void send_error(ctx_t *x, long status, const char *msg,
-                       const char *type)
+/* An error in the endpoint's own style, its message given as a complete
+ * JSON string (quotes included). type NULL: derived from status. */
+static void send_error_j(ctx_t *x, long status, const char *msg_json,
+                         const char *type)
 {
     buf_t b = {0};
     if (x->style == STYLE_OLLAMA) {
         buf_adds(&b, "{\"error\":");
-        buf_json_str(&b, msg, strlen(msg));
+        buf_adds(&b, msg_json);
         buf_adds(&b, "}");
     } else if (x->style == STYLE_ANTHROPIC) {
         buf_adds(&b, "{\"type\":\"error\",\"error\":{\"type\":");
         buf_json_str_or_null(&b, type ? type : an_err_type(status));
         buf_adds(&b, ",\"message\":");
-        buf_json_str(&b, msg, strlen(msg));
+        buf_adds(&b, msg_json);
         buf_adds(&b, "}}");
     } else {
         buf_adds(&b, "{\"error\":{\"message\":");
-        buf_json_str(&b, msg, strlen(msg));
+        buf_adds(&b, msg_json);
         buf_adds(&b, ",\"type\":");
         buf_json_str_or_null(&b, type ? type : oa_err_type(status));
         buf_printf(&b, ",\"param\":null,\"code\":\"%s\"}}", oa_err_code(status));
@@ -1660,15 +2201,703 @@ static void send_error(ctx_t *x, long status, const char *msg,
     buf_free(&b);
 }
 
+/* An error in the endpoint's own style. type NULL: derived from status. */
+static void send_error(ctx_t *x, long status, const char *msg,
+                       const char *type)
+{
+    buf_t m = {0};
+    buf_json_str(&m, msg, strlen(msg));
+    send_error_j(x, status, m.p, type);
+    buf_free(&m);
+}
+
+/* The API key the request carried: "Authorization: Bearer <key>" or
+ * "x-api-key: <key>" (x-api-key first for /v1/messages); "nokey" when
+ * there is none or it is empty. */
+static const char *request_api_key(const request_t *r, int style)
+{
+    const char *a = hdr(r, "authorization"), *k = hdr(r, "x-api-key");
+    const char *bearer = NULL;
+    if (a && !strncasecmp(a, "Bearer ", 7)) {
+        bearer = a + 7;
+        while (*bearer == ' ')
+            bearer++;
+        if (!*bearer)
+            bearer = NULL;
+    }
+    if (k && !*k)
+        k = NULL;
+    if (style == STYLE_ANTHROPIC)
+        return k ? k : (bearer ? bearer : "nokey");
+    return bearer ? bearer : (k ? k : "nokey");
+}
+
+static int echo_key_in_error(const directives_t *d)
+{
+    return d->echo_key == EK_PLAIN || d->echo_key == EK_JSON ||
+           d->echo_key == EK_URL || d->echo_key == EK_SPLIT;
+}
+
+#define KEY_MSG_PRE "Incorrect API key provided: "
+#define KEY_MSG_POST ". See the docs."
+
+/* Appends the echo_key error message as a complete JSON string. */
+static void key_message(const ctx_t *x, buf_t *b)
+{
+    const char *key = x->apikey ? x->apikey : "nokey";
+    size_t n = strlen(key), i, h;
+    buf_addc(b, '"');
+    buf_adds(b, KEY_MSG_PRE);
+    switch (x->d.echo_key) {
+    case EK_JSON: /* every byte as \u00XX: never the key in the raw body */
+        for (i = 0; i < n; i++)
+            buf_printf(b, "\\u%04x", (unsigned)(unsigned char)key[i]);
+        break;
+    case EK_URL: /* every byte percent-encoded */
+        buf_adds(b, "key=");
+        for (i = 0; i < n; i++)
+            buf_printf(b, "%%%02X", (unsigned)(unsigned char)key[i]);
+        break;
+    case EK_SPLIT:
+        h = n / 2;
+        buf_adds(b, "key starts ");
+        buf_json_esc(b, key, h);
+        buf_adds(b, " ... and ends ");
+        buf_json_esc(b, key + h, n - h);
+        break;
+    default:
+        buf_json_esc(b, key, n);
+        break;
+    }
+    buf_adds(b, KEY_MSG_POST "\"");
+}
+
+/* A usage number as sent: the count, or LLONG_MAX with usage_max=1. */
+static long long unum(const ctx_t *x, long v)
+{
+    return x->d.usage_max == 1 ? LLONG_MAX : (long long)v;
+}
+
+/* Appends a mid-stream error message as a JSON string: dflt, or with
+ * echo_key=event the API key message. */
+static void stream_err_msg(const ctx_t *x, buf_t *b, const char *dflt)
+{
+    if (x->d.echo_key == EK_EVENT) {
+        const char *key = x->apikey ? x->apikey : "nokey";
+        buf_adds(b, "\"" KEY_MSG_PRE);
+        buf_json_esc(b, key, strlen(key));
+        buf_addc(b, '"');
+    } else {
+        buf_json_str(b, dflt, strlen(dflt));
+    }
+}
+
 static void send_status_error(ctx_t *x, long status)
 {
-    char msg[64];
+    static const char body304[] = "{\"error\":{\"message\":\"mock 304 with "
+                                  "a body\"}}";
+    buf_t m = {0};
+    if (status == 304 && x->d.body == 1) {
+        send_static(x, 304, "application/json", body304, sizeof body304 - 1);
+        return;
+    }
     if (status == 204 || status == 304) {
         send_static(x, status, NULL, "", 0);
         return;
     }
-    snprintf(msg, sizeof msg, "mock error %ld", status);
-    send_error(x, status, msg, x->d.error_type[0] ? x->d.error_type : NULL);
+    if (echo_key_in_error(&x->d))
+        key_message(x, &m);
+    else
+        buf_printf(&m, "\"mock error %ld\"", status);
+    send_error_j(x, status, m.p, x->d.error_type[0] ? x->d.error_type : NULL);
+    buf_free(&m);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there
+ * are not one (bad lead, bad continuation, overlong, surrogate, > U+10FFFF,
+ * cut short). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t k, i;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        k = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        k = 4;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    for (i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
+        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return k;
+}
+
+/* Like buf_json_esc, but every byte that is not part of a valid UTF-8
+ * sequence becomes \u00XX: the result is valid UTF-8 JSON whatever the
+ * input (multipart bodies carry binary files). */
+static void buf_json_esc_bin(buf_t *b, const char *s, size_t n)
+{
+    size_t i = 0, start = 0;
+    while (i < n) {
+        size_t k = utf8_len((const unsigned char *)s + i, n - i);
+        if (k) {
+            i += k;
+            continue;
+        }
+        buf_json_esc(b, s + start, i - start);
+        buf_printf(b, "\\u%04x", (unsigned)(unsigned char)s[i]);
+        start = ++i;
+    }
+    buf_json_esc(b, s + start, n - start);
+}
+
+/* ------------------------------------------------------------------------ */
+/* multipart/form-data                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define MP_MAX_PARTS 10000
+#define MP_MAX_PART_HEAD (16 * 1024)
+#define MP_SHOW_MAX (64 * 1024) /* bytes of a body/field shown in stats */
+
+static int is_multipart(const char *ct)
+{
+    if (!ct)
+        return 0;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return strncasecmp(ct, "multipart/form-data", 19) == 0;
+}
+
+/* The boundary parameter of a "multipart/form-data; boundary=..."
+ * Content-Type (quoted or not), 1..200 bytes. 0 ok, -1 not multipart. */
+static int mp_boundary(const char *ct, char *out, size_t cap)
+{
+    const char *p;
+    size_t n = 0;
+    if (!ct)
+        return -1;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, "multipart/form-data", 19) != 0)
+        return -1;
+    p = ct + 19;
+    while ((p = strchr(p, ';')) != NULL) {
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncasecmp(p, "boundary=", 9) != 0)
+            continue;
+        p += 9;
+        if (*p == '"') {
+            for (p++; *p && *p != '"' && n + 1 < cap; p++)
+                out[n++] = *p;
+            if (*p != '"')
+                return -1;
+        } else {
+            for (; *p && *p != ';' && *p != ' ' && *p != '\t' && n + 1 < cap;
+                 p++)
+                out[n++] = *p;
+        }
+        out[n] = '\0';
+        return n > 0 && n <= 200 ? 0 : -1;
+    }
+    return -1;
+}
+
+/* Parameter `key` of a header value like `form-data; name="a"; filename=b`
+ * (quoted strings may use backslash escapes), malloc'd, or NULL. */
+static char *mp_param(const char *v, const char *key)
+{
+    const char *p = strchr(v, ';');
+    size_t kl = strlen(key);
+    while (p && *p == ';') {
+        const char *k, *ke;
+        buf_t val = {0};
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        k = p;
+        while (*p && *p != '=' && *p != ';')
+            p++;
+        ke = p;
+        while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
+            ke--;
+        if (*p != '=')
+            continue;
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        buf_reserve(&val, 0);
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+                buf_addc(&val, *p);
+            }
+            if (*p == '"')
+                p++;
+        } else {
+            while (*p && *p != ';' && *p != ' ' && *p != '\t')
+                buf_addc(&val, *p++);
+        }
+        while (*p && *p != ';')
+            p++;
+        if ((size_t)(ke - k) == kl && !strncasecmp(k, key, kl))
+            return val.p;
+        buf_free(&val);
+    }
+    return NULL;
+}
+
+static void mform_free(mform_t *f)
+{
+    size_t i;
+    for (i = 0; i < f->n; i++) {
+        free(f->p[i].name);
+        free(f->p[i].filename);
+        free(f->p[i].ctype);
+    }
+    free(f->p);
+    memset(f, 0, sizeof *f);
+}
+
+/* Offset of the next "\n--boundary" at or after `from` (the offset of the
+ * '\n'), or -1. */
+static long long mp_next(const char *b, size_t n, size_t from, const char *d,
+                         size_t dl)
+{
+    size_t i = from;
+    while (i < n) {
+        const char *nl = memchr(b + i, '\n', n - i);
+        size_t k;
+        if (!nl)
+            return -1;
+        k = (size_t)(nl - b);
+        if (n - k - 1 >= dl && memcmp(nl + 1, d, dl) == 0)
+            return (long long)k;
+        i = k + 1;
+    }
+    return -1;
+}
+
+/* Parses a multipart/form-data body into f (data pointers point into b).
+ * 0 ok; -1 with f->err set. */
+static int mform_parse(mform_t *f, const char *ctype, const char *b, size_t n)
+{
+    char bnd[256], d[260];
+    size_t dl, pos;
+    memset(f, 0, sizeof *f);
+    if (mp_boundary(ctype, bnd, sizeof bnd) != 0) {
+        copy_str(f->err, sizeof f->err, "Content-Type is not multipart/"
+                                        "form-data with a boundary");
+        return -1;
+    }
+    snprintf(d, sizeof d, "--%s", bnd);
+    dl = strlen(d);
+    if (n >= dl && memcmp(b, d, dl) == 0) {
+        pos = 0;
+    } else {
+        long long k = mp_next(b, n, 0, d, dl); /* after a preamble */
+        if (k < 0) {
+            copy_str(f->err, sizeof f->err, "no opening boundary line");
+            return -1;
+        }
+        pos = (size_t)k + 1;
+    }
+    for (;;) {
+        size_t q = pos + dl, hs, he;
+        char *head, *line, *hp, *disp = NULL, *ctp = NULL;
+        mpart_t part;
+        long long next;
+        if (q + 2 <= n && b[q] == '-' && b[q + 1] == '-')
+            return 0; /* closing delimiter: the epilogue is ignored */
+        while (q < n && (b[q] == ' ' || b[q] == '\t'))
+            q++;
+        if (q < n && b[q] == '\r')
+            q++;
+        if (q >= n || b[q] != '\n') {
+            copy_str(f->err, sizeof f->err,
+                     q >= n ? "missing closing boundary"
+                            : "garbage after a boundary line");
+            goto fail;
+        }
+        hs = ++q;
+        /* the part's headers end at an empty line */
+        for (he = hs;;) {
+            const char *nl = memchr(b + he, '\n', n - he);
+            size_t ll;
+            if (!nl || (size_t)(nl - b) - hs > MP_MAX_PART_HEAD) {
+                copy_str(f->err, sizeof f->err, "part headers without an "
+                                                "end (no blank line)");
+                goto fail;
+            }
+            ll = (size_t)(nl - (b + he));
+            if (ll == 0 || (ll == 1 && b[he] == '\r')) {
+                he = (size_t)(nl - b) + 1;
+                break;
+            }
+            he = (size_t)(nl - b) + 1;
+        }
+        if (f->n >= MP_MAX_PARTS) {
+            copy_str(f->err, sizeof f->err, "too many parts");
+            goto fail;
+        }
+        head = xstrndup(b + hs, he - hs);
+        hp = head;
+        while ((line = hp) != NULL) {
+            char *colon, *v, *nl = strchr(line, '\n');
+            size_t ll;
+            hp = nl ? nl + 1 : NULL;
+            if (nl)
+                *nl = '\0';
+            ll = strlen(line);
+            colon = strchr(line, ':');
+            if (ll && line[ll - 1] == '\r')
+                line[ll - 1] = '\0';
+            if (!colon)
+                continue;
+            *colon = '\0';
+            v = colon + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (!strcasecmp(line, "content-disposition"))
+                disp = v;
+            else if (!strcasecmp(line, "content-type"))
+                ctp = v;
+        }
+        memset(&part, 0, sizeof part);
+        if (disp && !strncasecmp(disp, "form-data", 9) &&
+            (disp[9] == ';' || disp[9] == ' ' || disp[9] == '\t'))
+            part.name = mp_param(disp, "name");
+        if (!part.name) {
+            free(head);
+            copy_str(f->err, sizeof f->err, "a part without Content-"
+                     "Disposition: form-data; name=\"...\"");
+            goto fail;
+        }
+        part.filename = mp_param(disp, "filename");
+        part.ctype = ctp ? xstrdup(ctp) : NULL;
+        free(head);
+        next = mp_next(b, n, he, d, dl);
+        if (next < 0) {
+            free(part.name);
+            free(part.filename);
+            free(part.ctype);
+            copy_str(f->err, sizeof f->err, "a part without a closing "
+                                            "boundary");
+            goto fail;
+        }
+        part.data = b + he;
+        part.len = (size_t)next - he;
+        if (part.len && part.data[part.len - 1] == '\r')
+            part.len--;
+        if (f->n == f->cap) {
+            f->cap = f->cap ? f->cap * 2 : 8;
+            f->p = xrealloc(f->p, f->cap * sizeof *f->p);
+        }
+        f->p[f->n++] = part;
+        pos = (size_t)next + 1;
+    }
+fail:
+    {
+        char err[sizeof f->err];
+        memcpy(err, f->err, sizeof err);
+        mform_free(f);
+        memcpy(f->err, err, sizeof err);
+    }
+    return -1;
+}
+
+/* The file part: the first part named "file" with a filename (else the
+ * first named "file"), or NULL. */
+static const mpart_t *mform_file(const mform_t *f)
+{
+    size_t i;
+    for (i = 0; i < f->n; i++)
+        if (!strcmp(f->p[i].name, "file") && f->p[i].filename)
+            return &f->p[i];
+    for (i = 0; i < f->n; i++)
+        if (!strcmp(f->p[i].name, "file"))
+            return &f->p[i];
+    return NULL;
+}
+
+/* The last part with that name (the file part excluded), or NULL. */
+static const mpart_t *mform_field(const mform_t *f, const char *name)
+{
+    const mpart_t *file = mform_file(f), *r = NULL;
+    size_t i;
+    for (i = 0; i < f->n; i++)
+        if (&f->p[i] != file && !strcmp(f->p[i].name, name))
+            r = &f->p[i];
+    return r;
+}
+
+static int mfield_is(const mpart_t *p, const char *v)
+{
+    return p && p->len == strlen(v) && !strncasecmp(p->data, v, p->len);
+}
+
+/* Renders /mock/stats "last_multipart". */
+static void mform_stats(buf_t *b, const mform_t *f)
+{
+    const mpart_t *file = mform_file(f);
+    size_t i;
+    int first = 1;
+    buf_clear(b);
+    if (file) {
+        buf_printf(b, "{\"file_bytes\":%zu,\"filename\":", file->len);
+        if (file->filename) {
+            buf_addc(b, '"');
+            buf_json_esc_bin(b, file->filename, strlen(file->filename));
+            buf_addc(b, '"');
+        } else {
+            buf_adds(b, "null");
+        }
+        buf_adds(b, ",\"file_content_type\":");
+        if (file->ctype) {
+            buf_addc(b, '"');
+            buf_json_esc_bin(b, file->ctype, strlen(file->ctype));
+            buf_addc(b, '"');
+        } else {
+            buf_adds(b, "null");
+        }
+        buf_printf(b, ",\"file_fnv\":\"%08x\"",
+                   (unsigned)fnv1a(file->data, file->len));
+    } else {
+        buf_adds(b, "{\"file_bytes\":0,\"filename\":null,\"file_content_type\""
+                    ":null,\"file_fnv\":null");
+    }
+    buf_adds(b, ",\"fields\":{");
+    for (i = 0; i < f->n; i++) {
+        const mpart_t *p = &f->p[i];
+        if (p == file)
+            continue;
+        buf_adds(b, first ? "\"" : ",\"");
+        buf_json_esc_bin(b, p->name, strlen(p->name));
+        buf_adds(b, "\":\"");
+        buf_json_esc_bin(b, p->data, p->len < MP_SHOW_MAX ? p->len
+                                                          : MP_SHOW_MAX);
+        buf_addc(b, '"');
+        first = 0;
+    }
+    buf_adds(b, "}}");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lazily generated JSON bodies (fill=, long_vector=)                       */
+/* ------------------------------------------------------------------------ */
+
+/* Bytes of elements [0, k): all of them, commas excluded. */
+static unsigned long long gen_elem_bytes(const gen_t *g, unsigned long long k)
+{
+    unsigned long long sum = 0, lo = 0, hi = 10;
+    unsigned d = 1;
+    switch (g->shape) {
+    case G_ZEROS: return k;
+    case G_EMPTIES: return 2 * k;
+    case G_NESTED: return 2 * (unsigned long long)g->depth * k;
+    case G_VECTOR: return 3 * k;
+    default: /* G_KEYS: "a<i>":0 is 5 + digits(i) bytes */
+        while (lo < k) {
+            unsigned long long top = hi < k ? hi : k;
+            sum += (top - lo) * (5 + d);
+            lo = hi;
+            hi *= 10;
+            d++;
+        }
+        return sum;
+    }
+}
+
+static void gen_total(gen_t *g)
+{
+    g->total = g->head.len + gen_elem_bytes(g, g->count) +
+               (g->count ? g->count - 1 : 0) + g->pad + g->tail.len;
+    g->limit = g->total;
+}
+
+/* Plans a fill= body of exactly n bytes where the shape allows it: the
+ * most elements that fit, then spaces before the closing bracket. The
+ * smallest body is the 2-byte [] or {}. */
+static gen_t *gen_fill(int fill, unsigned long long n)
+{
+    gen_t *g = xcalloc(1, sizeof *g);
+    unsigned long long room = n > 1 ? n - 1 : 0; /* = 1 + count*(L+1) - 1 */
+    buf_adds(&g->head, fill == FILL_KEYS ? "{" : "[");
+    buf_adds(&g->tail, fill == FILL_KEYS ? "}" : "]");
+    switch (fill) {
+    case FILL_ZEROS:
+        g->shape = G_ZEROS;
+        g->count = room / 2;
+        break;
+    case FILL_EMPTIES:
+        g->shape = G_EMPTIES;
+        g->count = room / 3;
+        break;
+    case FILL_NESTED:
+        g->shape = G_NESTED;
+        if (n >= 202) {
+            g->depth = 100; /* the outer array makes it 101 */
+            g->count = room / 201;
+        } else if (n >= 4) {
+            g->depth = (long)((n - 2) / 2);
+            g->count = 1;
+        }
+        break;
+    default: { /* FILL_KEYS: each member costs 6 + digits(i) with its comma */
+        unsigned long long lo = 0, hi = 10, left = room;
+        unsigned d = 1;
+        g->shape = G_KEYS;
+        for (;;) {
+            unsigned long long per = 6 + d, fit = left / per;
+            if (fit < hi - lo) {
+                g->count += fit;
+                break;
+            }
+            g->count += hi - lo;
+            left -= (hi - lo) * per;
+            lo = hi;
+            hi *= 10;
+            d++;
+        }
+        break;
+    }
+    }
+    g->pad = 0;
+    gen_total(g);
+    if (g->total < n)
+        g->pad = n - g->total;
+    gen_total(g);
+    return g;
+}
+
+static void gen_elem(buf_t *o, const gen_t *g, unsigned long long i)
+{
+    switch (g->shape) {
+    case G_ZEROS:
+        buf_addc(o, '0');
+        break;
+    case G_EMPTIES:
+        buf_add(o, i % 2 ? "{}" : "[]", 2);
+        break;
+    case G_NESTED:
+        buf_reserve(o, 2 * (size_t)g->depth);
+        memset(o->p + o->len, '[', (size_t)g->depth);
+        memset(o->p + o->len + g->depth, ']', (size_t)g->depth);
+        o->len += 2 * (size_t)g->depth;
+        o->p[o->len] = '\0';
+        break;
+    case G_VECTOR:
+        buf_add(o, "0.5", 3);
+        break;
+    default: {
+        char tmp[32];
+        size_t k = sizeof tmp;
+        tmp[--k] = '0';
+        tmp[--k] = ':';
+        tmp[--k] = '"';
+        do {
+            tmp[--k] = (char)('0' + i % 10);
+            i /= 10;
+        } while (i);
+        tmp[--k] = 'a';
+        tmp[--k] = '"';
+        buf_add(o, tmp + k, sizeof tmp - k);
+        break;
+    }
+    }
+}
+
+/* Produces the next batch of a generated body into c->out. */
+static int produce_gen(conn_t *c)
+{
+    gen_t *g = c->gen;
+    size_t start = c->out.len, n;
+    if (g->made >= g->limit)
+        return P_FINISHED;
+    while (c->out.len - start < OUT_BATCH && g->phase != GP_DONE) {
+        switch (g->phase) {
+        case GP_HEAD:
+            buf_addb(&c->out, &g->head);
+            g->phase = GP_ELEMS;
+            break;
+        case GP_ELEMS:
+            if (g->i >= g->count) {
+                g->phase = GP_PAD;
+                break;
+            }
+            if (g->i)
+                buf_addc(&c->out, ',');
+            gen_elem(&c->out, g, g->i);
+            g->i++;
+            break;
+        case GP_PAD: {
+            size_t k = g->pad < OUT_BATCH ? (size_t)g->pad : OUT_BATCH;
+            buf_reserve(&c->out, k);
+            memset(c->out.p + c->out.len, ' ', k);
+            c->out.len += k;
+            c->out.p[c->out.len] = '\0';
+            g->pad -= k;
+            if (g->pad == 0)
+                g->phase = GP_TAIL;
+            break;
+        }
+        default:
+            buf_addb(&c->out, &g->tail);
+            g->phase = GP_DONE;
+            break;
+        }
+    }
+    n = c->out.len - start;
+    if (g->made + n > g->limit) { /* truncated / reset_body */
+        n = (size_t)(g->limit - g->made);
+        c->out.len = start + n;
+        c->out.p[c->out.len] = '\0';
+    }
+    if (n == 0)
+        return P_FINISHED; /* cannot happen: total is exact */
+    g->made += n;
+    return P_MORE;
+}
+
+/* Sends a generated body (takes g). Applies truncated/reset_body like
+ * send_static. */
+static void send_gen(ctx_t *x, long status, gen_t *g)
+{
+    conn_t *c = x->c;
+    long long clen = (long long)g->total;
+    gen_free(c->gen);
+    c->gen = g;
+    c->kind = K_GEN;
+    c->end_action = END_DONE;
+    if (x->faulty && x->d.fault == F_TRUNCATED) {
+        g->limit = g->total / 2;
+        clen = (long long)g->limit;
+    } else if (x->faulty && x->d.fault == F_RESET_BODY) {
+        g->limit = g->total / 2;
+        c->end_action = END_RESET;
+    }
+    write_head(x, status, "application/json", clen);
+    if (x->head_only)
+        g->made = g->limit;
+    finish_setup(x, status, 0);
+}
+
+static void send_fill(ctx_t *x, long status)
+{
+    unsigned long long n =
+        x->d.huge_bytes > 0 ? (unsigned long long)x->d.huge_bytes : 0;
+    send_gen(x, status, gen_fill(x->d.fill, n));
 }
 
 static void http_date(char *out, size_t cap, time_t t)
@@ -1711,8 +2940,13 @@ static void ctx_directives(ctx_t *x, const char *src, size_t n)
         d->should_retry[0] = '\0';
         d->has_retry_after_date = 0;
         d->stall_after = d->error_after = d->error_event_after = -1;
-        d->reset_after = -1;
+        d->reset_after = d->fail_after = -1;
+        if (d->echo_key != EK_REQID)
+            d->echo_key = EK_NONE;
     }
+    x->apikey = request_api_key(x->r, x->style);
+    if (d->echo_key == EK_REQID)
+        x->reqid = x->apikey;
     if (d->close == 1)
         x->c->close_after = 1;
     x->force_nonstream = d->fault == F_TRUNCATED || d->fault == F_RESET_BODY;
@@ -1728,11 +2962,33 @@ static void ctx_directives(ctx_t *x, const char *src, size_t n)
     }
     if (d->should_retry[0])
         buf_printf(&x->extra, "x-should-retry: %s\r\n", d->should_retry);
+    if (d->header_bytes > 0) {
+        size_t n = (size_t)(d->header_bytes < MAX_HEADER_BYTES
+                                ? d->header_bytes
+                                : MAX_HEADER_BYTES);
+        buf_adds(&x->extra, "x-mock-pad: ");
+        buf_reserve(&x->extra, n + 2);
+        memset(x->extra.p + x->extra.len, 'a', n);
+        x->extra.len += n;
+        buf_adds(&x->extra, "\r\n");
+    }
+    if (d->header_lines > 0) {
+        long k, lines = d->header_lines < MAX_HEADER_LINES ? d->header_lines
+                                                           : MAX_HEADER_LINES;
+        char pad[1000];
+        memset(pad, 'a', sizeof pad);
+        for (k = 0; k < lines; k++) {
+            buf_printf(&x->extra, "x-mock-pad-%ld: ", k);
+            buf_add(&x->extra, pad, sizeof pad);
+            buf_adds(&x->extra, "\r\n");
+        }
+    }
 }
 
-/* Applies redirect / fault / status. Returns 1 when the response is set up
- * (the handler stops), 0 when the normal answer follows (drip, truncated,
- * reset_body and stream faults act on the normal answer). */
+/* Applies redirect / fault / status, then fill= (which replaces the normal
+ * answer of a POST). Returns 1 when the response is set up (the handler
+ * stops), 0 when the normal answer follows (drip, truncated, reset_body and
+ * stream faults act on the normal answer). */
 static int apply_failure(ctx_t *x)
 {
     static const char garbage[] = "\x01\x02\x03GARBAGE-NOT-HTTP\xff\xfe\r\n\r\n";
@@ -1740,8 +2996,18 @@ static int apply_failure(ctx_t *x)
         "<html><body><h1>mock: this is HTML, not JSON</h1></body></html>\n";
     directives_t *d = &x->d;
     conn_t *c = x->c;
+    long status;
     if (!x->faulty)
-        return 0;
+        goto normal;
+    if (d->echo_key == EK_LOCATION) {
+        char xs[220];
+        memset(xs, 'x', sizeof xs);
+        buf_adds(&x->extra, "Location: http://127.0.0.1/");
+        buf_add(&x->extra, xs, sizeof xs);
+        buf_printf(&x->extra, "?k=%s\r\n", x->apikey);
+        send_static(x, 307, NULL, "", 0);
+        return 1;
+    }
     if (d->redirect[0]) {
         buf_printf(&x->extra, "Location: %s\r\n", d->redirect);
         send_static(x, 307, NULL, "", 0);
@@ -1790,11 +3056,32 @@ static int apply_failure(ctx_t *x)
     case F_NOT_JSON:
         send_static(x, 200, "application/json", "this is not json", 16);
         return 1;
+    case F_EMPTY_STREAM:
+        c->kind = K_STATIC;
+        c->end_action = END_DONE;
+        write_head(x, 200, x->style == STYLE_OLLAMA ? "application/x-ndjson"
+                                                    : "text/event-stream",
+                   -1);
+        if (!x->head_only)
+            buf_adds(&c->out, "0\r\n\r\n");
+        finish_setup(x, 200, 0);
+        return 1;
     default:
         break;
     }
-    if (d->status && d->status != 200) {
-        send_status_error(x, d->status);
+    status = d->status;
+    if (!status && echo_key_in_error(d))
+        status = 401;
+    if (status && status != 200) {
+        if (d->fill && status != 204 && status != 304)
+            send_fill(x, status);
+        else
+            send_status_error(x, status);
+        return 1;
+    }
+normal:
+    if (d->fill && !strcmp(x->r->method, "POST")) {
+        send_fill(x, 200);
         return 1;
     }
     return 0;
@@ -1931,20 +3218,66 @@ static long count_tokens(const char *s, size_t len)
     return n;
 }
 
+/* Appends token k of rp (read position *pos) JSON-escaped. */
+static void reply_token(buf_t *ev, const reply_t *rp, long k, size_t *pos)
+{
+    if (rp->gen) {
+        buf_printf(ev, "%stok%ld", k ? " " : "", k);
+    } else {
+        size_t e = token_end(rp->text, rp->len, *pos);
+        buf_json_esc(ev, rp->text + *pos, e - *pos);
+        *pos = e;
+    }
+}
+
 static void st_token_event(stream_t *st, buf_t *ev)
 {
     buf_clear(ev);
-    buf_addb(ev, &st->tok_prefix);
-    if (st->echo_numbers) {
-        buf_printf(ev, "%ld", st->lazy_k);
-    } else if (st->reply.gen) {
-        buf_printf(ev, "%stok%ld", st->lazy_k ? " " : "", st->lazy_k);
-    } else {
-        size_t e = token_end(st->reply.text, st->reply.len, st->text_pos);
-        buf_json_esc(ev, st->reply.text + st->text_pos, e - st->text_pos);
-        st->text_pos = e;
+    if (st->nch > 1) {
+        schoice_t *ch;
+        for (;;) { /* lazy_n is the sum of the choices' tokens: terminates */
+            if (st->cur >= st->nch) {
+                st->cur = 0;
+                st->round++;
+            }
+            ch = &st->ch[st->cur];
+            if (st->round < ch->reply.ntok)
+                break;
+            st->cur++;
+        }
+        buf_addb(ev, &ch->pfx);
+        reply_token(ev, &ch->reply, st->round, &ch->pos);
+        st->cur++;
+        buf_addb(ev, &st->tok_suffix);
+        return;
     }
+    buf_addb(ev, &st->tok_prefix);
+    if (st->seq) {
+        buf_printf(ev, "%ld", st->seq_base + st->lazy_k);
+        buf_addb(ev, &st->tok_mid);
+    }
+    if (st->echo_numbers)
+        buf_printf(ev, "%ld", st->lazy_k);
+    else
+        reply_token(ev, &st->reply, st->lazy_k, &st->text_pos);
     buf_addb(ev, &st->tok_suffix);
+}
+
+/* Emits a fault event, its SEQ_MARK (if any) replaced by the number of
+ * events sent so far. */
+static void emit_marked(conn_t *c, stream_t *st, const buf_t *ev, int64_t now)
+{
+    const char *m = ev->len ? memchr(ev->p, SEQ_MARK, ev->len) : NULL;
+    buf_t t = {0};
+    if (!m) {
+        emit(c, st, ev->p, ev->len, now);
+        return;
+    }
+    buf_add(&t, ev->p, (size_t)(m - ev->p));
+    buf_printf(&t, "%ld", st->events_sent);
+    buf_add(&t, m + 1, ev->len - (size_t)(m - ev->p) - 1);
+    emit(c, st, t.p, t.len, now);
+    buf_free(&t);
 }
 
 /* Fires the configured stream fault when its token count is reached (or
@@ -1961,11 +3294,15 @@ static int stream_fault(conn_t *c, stream_t *st, int at_end, int64_t now)
         st->phase = PH_STALL;
         break;
     case FK_ERROR:
-        emit(c, st, st->err.p, st->err.len, now);
+        emit_marked(c, st, &st->err, now);
         st->phase = PH_END;
         break;
     case FK_ERROR_EVENT:
-        emit(c, st, st->errev.p, st->errev.len, now);
+        emit_marked(c, st, &st->errev, now);
+        st->phase = PH_END;
+        break;
+    case FK_FAIL:
+        emit_marked(c, st, &st->fail, now);
         st->phase = PH_END;
         break;
     default:
@@ -1986,6 +3323,7 @@ static void stream_step(conn_t *c, stream_t *st, int64_t now)
                     return;
                 emit(c, st, e->p, e->len, now);
                 st->idx++;
+                st->events_sent++;
                 if (e->is_token)
                     st->tokens_sent++;
                 return;
@@ -2001,6 +3339,7 @@ static void stream_step(conn_t *c, stream_t *st, int64_t now)
                 emit(c, st, st->scratch.p, st->scratch.len, now);
                 st->lazy_k++;
                 st->tokens_sent++;
+                st->events_sent++;
                 return;
             }
             st->phase = PH_POST;
@@ -2013,6 +3352,7 @@ static void stream_step(conn_t *c, stream_t *st, int64_t now)
             if (st->idx < st->post.n) {
                 sev_t *e = &st->post.v[st->idx++];
                 emit(c, st, e->p, e->len, now);
+                st->events_sent++;
                 return;
             }
             st->phase = PH_END;
@@ -2090,7 +3430,7 @@ static void stream_begin(ctx_t *x, stream_t *st, const char *ctype)
     struct {
         int kind;
         long at;
-    } f[4];
+    } f[5];
     int i;
 
     c->st = st;
@@ -2113,8 +3453,10 @@ static void stream_begin(ctx_t *x, stream_t *st, const char *ctype)
     f[2].at = d->error_event_after;
     f[3].kind = FK_STALL;
     f[3].at = d->stall_after;
+    f[4].kind = FK_FAIL; /* only streams that have a fail event */
+    f[4].at = st->fail.len ? d->fail_after : -1;
     st->fault_kind = FK_NONE;
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 5; i++)
         if (x->faulty && f[i].at >= 0 &&
             (st->fault_kind == FK_NONE || f[i].at < st->fault_at)) {
             st->fault_kind = f[i].kind;
@@ -2191,6 +3533,23 @@ static void chat_extract(const jnode_t *root, chatinfo_t *ci)
     buf_free(&t);
 }
 
+/* Cuts a reply to max_tok tokens (max_tok < 0: no limit). */
+static void reply_cut(reply_t *rp, long max_tok)
+{
+    if (max_tok >= 0 && max_tok < rp->ntok) {
+        rp->cut = 1;
+        rp->ntok = max_tok;
+        if (!rp->gen) {
+            size_t pos = 0;
+            long k;
+            for (k = 0; k < max_tok; k++)
+                pos = token_end(rp->text, rp->len, pos);
+            rp->len = pos;
+            rp->text[pos] = '\0';
+        }
+    }
+}
+
 static void make_reply(reply_t *rp, const directives_t *d, const char *user,
                        size_t ulen, int json_mode, long max_tok)
 {
@@ -2224,18 +3583,37 @@ static void make_reply(reply_t *rp, const directives_t *d, const char *user,
         rp->len = b.len;
         rp->ntok = count_tokens(b.p, b.len);
     }
-    if (max_tok >= 0 && max_tok < rp->ntok) {
-        rp->cut = 1;
-        rp->ntok = max_tok;
-        if (!rp->gen) {
-            size_t pos = 0;
-            long k;
-            for (k = 0; k < max_tok; k++)
-                pos = token_end(rp->text, rp->len, pos);
-            rp->len = pos;
-            rp->text[pos] = '\0';
-        }
+    reply_cut(rp, max_tok);
+}
+
+/* A reply of the given text (cut like make_reply). */
+static void make_reply_str(reply_t *rp, const char *s, size_t n, long max_tok)
+{
+    memset(rp, 0, sizeof *rp);
+    rp->text = xstrndup(s, n);
+    rp->len = n;
+    rp->ntok = count_tokens(s, n);
+    reply_cut(rp, max_tok);
+}
+
+/* Choice i > 0 of a chat answer with "n": "Echo <i>: <text>" for the
+ * default echo reply, otherwise the same content as choice 0. */
+static void make_reply_choice(reply_t *rp, const directives_t *d,
+                              const char *user, size_t ulen, int json_mode,
+                              long max_tok, long i)
+{
+    buf_t b = {0};
+    if (i == 0 || d->tokens >= 0 || d->unicode == 1 || json_mode) {
+        make_reply(rp, d, user, ulen, json_mode, max_tok);
+        return;
     }
+    buf_printf(&b, "Echo %ld:", i);
+    if (ulen) {
+        buf_addc(&b, ' ');
+        buf_add(&b, user, ulen);
+    }
+    make_reply_str(rp, b.p, b.len, max_tok);
+    buf_free(&b);
 }
 
 /* Appends the whole reply as the inside of a JSON string. */
@@ -2276,19 +3654,168 @@ static long clamp_tools(long n)
     return n < 0 ? 0 : (n > 1000 ? 1000 : n);
 }
 
+#define MAX_CHOICES 8 /* OpenAI chat "n" */
+#define REFUSAL_TEXT "I'm sorry, I cannot help with that."
+
+/* Image inputs: an OpenAI image URL (chat image_url.url, Responses
+ * input_image.image_url). */
+static int image_url_ok(const jnode_t *u)
+{
+    const char *s = jstr(u);
+    if (!s || !*s)
+        return 0;
+    return !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8) ||
+           !strncasecmp(s, "data:image/", 11);
+}
+
+/* Non-empty and only standard base64 characters. */
+static int is_base64(const jnode_t *n)
+{
+    size_t i;
+    if (!n || n->type != J_STR || n->len == 0)
+        return 0;
+    for (i = 0; i < n->len; i++) {
+        unsigned char ch = (unsigned char)n->str[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+              is_digit(ch) || ch == '+' || ch == '/' || ch == '='))
+            return 0;
+    }
+    return 1;
+}
+
+/* OpenAI chat: counts the image_url parts of every message; err receives
+ * the first invalid one (err[0] stays '\0' when all are valid). */
+static long oa_count_images(const jnode_t *root, char *err, size_t cap)
+{
+    const jnode_t *msgs = jget(root, "messages"), *m, *part;
+    long n = 0;
+    int mi, pi;
+    if (!msgs || msgs->type != J_ARR)
+        return 0;
+    for (m = msgs->child, mi = 0; m; m = m->next, mi++) {
+        const jnode_t *content = jget(m, "content");
+        if (!content || content->type != J_ARR)
+            continue;
+        for (part = content->child, pi = 0; part; part = part->next, pi++) {
+            const char *type = jstr(jget(part, "type"));
+            if (!type || strcmp(type, "image_url"))
+                continue;
+            n++;
+            if (!err[0] && !image_url_ok(jget(jget(part, "image_url"), "url")))
+                snprintf(err, cap, "mock: invalid request: messages[%d]."
+                                   "content[%d].image_url.url must be a "
+                                   "non-empty string starting with http://, "
+                                   "https:// or data:image/",
+                         mi, pi);
+        }
+    }
+    return n;
+}
+
+static int an_image_ok(const jnode_t *src)
+{
+    static const char *const types[] = {"image/png", "image/jpeg",
+                                        "image/gif", "image/webp"};
+    const char *t = jstr(jget(src, "type"));
+    size_t i;
+    if (t && !strcmp(t, "base64")) {
+        const char *mt = jstr(jget(src, "media_type"));
+        int ok = 0;
+        for (i = 0; mt && i < sizeof types / sizeof types[0]; i++)
+            ok |= !strcmp(mt, types[i]);
+        return ok && is_base64(jget(src, "data"));
+    }
+    if (t && !strcmp(t, "url")) {
+        const char *u = jstr(jget(src, "url"));
+        return u && (!strncasecmp(u, "http://", 7) ||
+                     !strncasecmp(u, "https://", 8));
+    }
+    return 0;
+}
+
+/* Anthropic: image blocks of a content array (and of the content of its
+ * tool_result blocks). */
+static void an_count_blocks(const jnode_t *content, long *n, char *err,
+                            size_t cap, int mi)
+{
+    const jnode_t *b;
+    if (!content || content->type != J_ARR)
+        return;
+    for (b = content->child; b; b = b->next) {
+        const char *type = jstr(jget(b, "type"));
+        if (!type)
+            continue;
+        if (!strcmp(type, "tool_result")) {
+            an_count_blocks(jget(b, "content"), n, err, cap, mi);
+            continue;
+        }
+        if (strcmp(type, "image"))
+            continue;
+        (*n)++;
+        if (!err[0] && !an_image_ok(jget(b, "source")))
+            snprintf(err, cap, "mock: invalid request: messages.%d.content: "
+                               "an image source must be {\"type\":\"base64\","
+                               "\"media_type\":\"image/png|jpeg|gif|webp\","
+                               "\"data\":<non-empty base64>} or {\"type\":"
+                               "\"url\",\"url\":\"http(s)://...\"}",
+                     mi);
+    }
+}
+
+static long an_count_images(const jnode_t *root, char *err, size_t cap)
+{
+    const jnode_t *msgs = jget(root, "messages"), *m;
+    long n = 0;
+    int mi;
+    if (!msgs || msgs->type != J_ARR)
+        return 0;
+    for (m = msgs->child, mi = 0; m; m = m->next, mi++)
+        an_count_blocks(jget(m, "content"), &n, err, cap, mi);
+    return n;
+}
+
+/* Ollama: the "images" arrays of the messages. */
+static long ol_count_images(const jnode_t *root, char *err, size_t cap)
+{
+    const jnode_t *msgs = jget(root, "messages"), *m, *im, *it;
+    long n = 0;
+    int mi;
+    if (!msgs || msgs->type != J_ARR)
+        return 0;
+    for (m = msgs->child, mi = 0; m; m = m->next, mi++) {
+        int ok = 1;
+        im = jget(m, "images");
+        if (!im || im->type == J_NULL)
+            continue;
+        if (im->type != J_ARR)
+            ok = 0;
+        else
+            for (it = im->child; it; it = it->next) {
+                n++;
+                ok &= is_base64(it);
+            }
+        if (!ok && !err[0])
+            snprintf(err, cap, "mock: invalid request: messages[%d].images "
+                               "must be an array of non-empty base64 "
+                               "strings", mi);
+    }
+    return n;
+}
+
 /* ------------------------------------------------------------------------ */
 /* OpenAI chat                                                              */
 /* ------------------------------------------------------------------------ */
 
 static void oa_stream(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
-                      reply_t *rp, int inc_usage)
+                      reply_t *rps, long nch, int inc_usage)
 {
     stream_t *st = stream_new(x, 1);
     buf_t head = {0}, j = {0}, a = {0};
     const char *unull = inc_usage ? ",\"usage\":null" : "";
-    long ntools = clamp_tools(x->d.tools), i, C = 0;
-    const char *finish;
+    int refusal = x->d.refusal == 1;
+    long ntools = refusal ? 0 : clamp_tools(x->d.tools), i, k, C = 0;
     const char *etype = x->d.error_type[0] ? x->d.error_type : "server_error";
+    const char *dkey = refusal ? "refusal" : "content";
 
     /* Every chunk starts with the same id/object/created/model. */
     buf_printf(&head, "{\"id\":\"chatcmpl-mock-%llu\",\"object\":\"chat."
@@ -2297,81 +3824,114 @@ static void oa_stream(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
     buf_json_str(&head, model->str, model->len);
     buf_adds(&head, ",\"system_fingerprint\":\"fp_mock\",\"choices\":");
 
-    buf_addb(&j, &head);
-    buf_printf(&j, "[{\"index\":0,\"delta\":{\"role\":\"assistant\","
-                   "\"content\":%s},\"logprobs\":null,\"finish_reason\":null}]"
-                   "%s}",
-               ntools > 0 ? "null" : "\"\"", unull);
-    st_add(st, &st->pre, 0, NULL, &j);
+    for (k = 0; k < nch; k++) {
+        buf_clear(&j);
+        buf_addb(&j, &head);
+        buf_printf(&j, "[{\"index\":%ld,\"delta\":{\"role\":\"assistant\","
+                       "\"content\":%s},\"logprobs\":null,\"finish_reason\":"
+                       "null}]%s}",
+                   k, refusal ? "null,\"refusal\":\"\""
+                              : (ntools > 0 ? "null" : "\"\""),
+                   unull);
+        st_add(st, &st->pre, 0, NULL, &j);
+    }
 
     if (ntools > 0) {
         for (i = 0; i < ntools; i++) {
             size_t off;
-            buf_clear(&j);
-            buf_addb(&j, &head);
-            buf_printf(&j, "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":"
-                           "%ld,\"id\":\"call_%ld\",\"type\":\"function\","
-                           "\"function\":{\"name\":\"get_weather\","
-                           "\"arguments\":\"\"}}]},\"logprobs\":null,"
-                           "\"finish_reason\":null}]%s}",
-                       i, i, unull);
-            st_add(st, &st->pre, 0, NULL, &j);
+            for (k = 0; k < nch; k++) {
+                buf_clear(&j);
+                buf_addb(&j, &head);
+                buf_printf(&j, "[{\"index\":%ld,\"delta\":{\"tool_calls\":[{"
+                               "\"index\":%ld,\"id\":\"call_%ld\",\"type\":"
+                               "\"function\",\"function\":{\"name\":"
+                               "\"get_weather\",\"arguments\":\"\"}}]},"
+                               "\"logprobs\":null,\"finish_reason\":null}]%s}",
+                           k, i, i, unull);
+                st_add(st, &st->pre, 0, NULL, &j);
+            }
             buf_clear(&a);
             tool_args(&a, i);
             for (off = 0; off < a.len; off += TOOL_FRAG) {
                 size_t n = a.len - off < TOOL_FRAG ? a.len - off : TOOL_FRAG;
-                buf_clear(&j);
-                buf_addb(&j, &head);
-                buf_printf(&j, "[{\"index\":0,\"delta\":{\"tool_calls\":[{"
-                               "\"index\":%ld,\"function\":{\"arguments\":",
-                           i);
-                buf_json_str(&j, a.p + off, n);
-                buf_printf(&j, "}}]},\"logprobs\":null,\"finish_reason\":null}]"
-                               "%s}",
-                           unull);
-                st_add(st, &st->pre, 1, NULL, &j);
-                C++;
+                for (k = 0; k < nch; k++) {
+                    buf_clear(&j);
+                    buf_addb(&j, &head);
+                    buf_printf(&j, "[{\"index\":%ld,\"delta\":{\"tool_calls\":"
+                                   "[{\"index\":%ld,\"function\":{"
+                                   "\"arguments\":",
+                               k, i);
+                    buf_json_str(&j, a.p + off, n);
+                    buf_printf(&j, "}}]},\"logprobs\":null,\"finish_reason\":"
+                                   "null}]%s}",
+                               unull);
+                    st_add(st, &st->pre, 1, NULL, &j);
+                    C++;
+                }
             }
         }
-        finish = "tool_calls";
-    } else {
+    } else if (nch == 1) {
         st_tok_prefix(st, NULL);
         buf_addb(&st->tok_prefix, &head);
-        buf_adds(&st->tok_prefix, "[{\"index\":0,\"delta\":{\"content\":\"");
+        buf_printf(&st->tok_prefix, "[{\"index\":0,\"delta\":{\"%s\":\"", dkey);
+        st->reply = rps[0];
+        rps[0].text = NULL; /* the stream owns it now */
+        st->lazy_n = st->reply.ntok;
+        C = st->reply.ntok;
+    } else {
+        st->ch = xcalloc((size_t)nch, sizeof *st->ch);
+        st->nch = nch;
+        for (k = 0; k < nch; k++) {
+            schoice_t *ch = &st->ch[k];
+            buf_adds(&ch->pfx, "data: ");
+            buf_addb(&ch->pfx, &head);
+            buf_printf(&ch->pfx, "[{\"index\":%ld,\"delta\":{\"%s\":\"", k,
+                       dkey);
+            ch->reply = rps[k];
+            rps[k].text = NULL;
+            st->lazy_n += ch->reply.ntok;
+        }
+        C = st->lazy_n;
+    }
+    if (ntools == 0) {
         buf_printf(&st->tok_suffix, "\"},\"logprobs\":null,\"finish_reason\":"
                                     "null}]%s}",
                    unull);
         st_tok_suffix_end(st);
-        st->reply = *rp;
-        rp->text = NULL; /* the stream owns it now */
-        st->lazy_n = st->reply.ntok;
-        C = st->reply.ntok;
-        finish = st->reply.cut ? "length" : "stop";
     }
 
-    buf_clear(&j);
-    buf_addb(&j, &head);
-    buf_printf(&j, "[{\"index\":0,\"delta\":{},\"logprobs\":null,"
-                   "\"finish_reason\":\"%s\"}]%s}",
-               finish, unull);
-    st_add(st, &st->post, 0, NULL, &j);
+    for (k = 0; k < nch; k++) {
+        int cut = nch == 1 ? st->reply.cut : (ntools ? 0 : st->ch[k].reply.cut);
+        buf_clear(&j);
+        buf_addb(&j, &head);
+        buf_printf(&j, "[{\"index\":%ld,\"delta\":{},\"logprobs\":null,"
+                       "\"finish_reason\":\"%s\"}]%s}",
+                   k, ntools > 0 ? "tool_calls" : (cut ? "length" : "stop"),
+                   unull);
+        st_add(st, &st->post, 0, NULL, &j);
+    }
     if (inc_usage) {
         buf_clear(&j);
         buf_addb(&j, &head);
-        buf_printf(&j, "[],\"usage\":{\"prompt_tokens\":%ld,\"completion_tokens"
-                       "\":%ld,\"total_tokens\":%ld}}",
-                   ci->prompt_words, C, ci->prompt_words + C);
+        buf_printf(&j, "[],\"usage\":{\"prompt_tokens\":%lld,\"completion_"
+                       "tokens\":%lld,\"total_tokens\":%lld}}",
+                   unum(x, ci->prompt_words), unum(x, C),
+                   unum(x, ci->prompt_words + C));
         st_add(st, &st->post, 0, NULL, &j);
     }
     st_add_s(st, &st->post, NULL, "[DONE]");
 
     buf_clear(&j);
-    buf_adds(&j, "{\"error\":{\"message\":\"mock stream error\",\"type\":");
+    buf_adds(&j, "{\"error\":{\"message\":");
+    stream_err_msg(x, &j, "mock stream error");
+    buf_adds(&j, ",\"type\":");
     buf_json_str(&j, etype, strlen(etype));
     buf_adds(&j, ",\"code\":\"mock_error\"}}");
     st_format(st, &st->err, NULL, j.p, j.len);
     buf_clear(&j);
-    buf_adds(&j, "{\"error\":{\"message\":\"mock error event\",\"type\":");
+    buf_adds(&j, "{\"error\":{\"message\":");
+    stream_err_msg(x, &j, "mock error event");
+    buf_adds(&j, ",\"type\":");
     buf_json_str(&j, etype, strlen(etype));
     buf_adds(&j, "}}");
     st_format(st, &st->errev, "error", j.p, j.len);
@@ -2383,44 +3943,57 @@ static void oa_stream(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
 }
 
 static void oa_full(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
-                    const reply_t *rp)
+                    const reply_t *rps, long nch)
 {
     buf_t b = {0}, a = {0};
-    long ntools = clamp_tools(x->d.tools), i, C;
-    const char *finish;
+    int refusal = x->d.refusal == 1;
+    long ntools = refusal ? 0 : clamp_tools(x->d.tools), i, k, C = 0;
     buf_printf(&b, "{\"id\":\"chatcmpl-mock-%llu\",\"object\":\"chat.completion"
                    "\",\"created\":%d,\"model\":",
                x->c->n, CREATED);
     buf_json_str(&b, model->str, model->len);
-    buf_adds(&b, ",\"choices\":[{\"index\":0,\"message\":{\"role\":"
-                 "\"assistant\",\"content\":");
-    if (ntools > 0) {
-        buf_adds(&b, "null,\"tool_calls\":[");
-        for (i = 0; i < ntools; i++) {
-            buf_clear(&a);
-            tool_args(&a, i);
-            buf_printf(&b, "%s{\"id\":\"call_%ld\",\"type\":\"function\","
-                           "\"function\":{\"name\":\"get_weather\","
-                           "\"arguments\":",
-                       i ? "," : "", i);
-            buf_json_str(&b, a.p, a.len);
-            buf_adds(&b, "}}");
+    buf_adds(&b, ",\"choices\":[");
+    for (k = 0; k < nch; k++) {
+        const reply_t *rp = &rps[k];
+        const char *finish;
+        buf_printf(&b, "%s{\"index\":%ld,\"message\":{\"role\":\"assistant\","
+                       "\"content\":",
+                   k ? "," : "", k);
+        if (ntools > 0) {
+            buf_adds(&b, "null,\"tool_calls\":[");
+            for (i = 0; i < ntools; i++) {
+                buf_clear(&a);
+                tool_args(&a, i);
+                buf_printf(&b, "%s{\"id\":\"call_%ld\",\"type\":\"function\","
+                               "\"function\":{\"name\":\"get_weather\","
+                               "\"arguments\":",
+                           i ? "," : "", i);
+                buf_json_str(&b, a.p, a.len);
+                buf_adds(&b, "}}");
+            }
+            buf_adds(&b, "],\"refusal\":null");
+            C += tool_frag_total(ntools);
+            finish = "tool_calls";
+        } else if (refusal) {
+            buf_adds(&b, "null,\"refusal\":\"");
+            reply_json_esc(&b, rp);
+            buf_addc(&b, '"');
+            C += rp->ntok;
+            finish = rp->cut ? "length" : "stop";
+        } else {
+            buf_addc(&b, '"');
+            reply_json_esc(&b, rp);
+            buf_adds(&b, "\",\"refusal\":null");
+            C += rp->ntok;
+            finish = rp->cut ? "length" : "stop";
         }
-        buf_adds(&b, "]");
-        C = tool_frag_total(ntools);
-        finish = "tool_calls";
-    } else {
-        buf_addc(&b, '"');
-        reply_json_esc(&b, rp);
-        buf_addc(&b, '"');
-        C = rp->ntok;
-        finish = rp->cut ? "length" : "stop";
+        buf_printf(&b, "},\"logprobs\":null,\"finish_reason\":\"%s\"}", finish);
     }
-    buf_printf(&b, ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":"
-                   "\"%s\"}],\"usage\":{\"prompt_tokens\":%ld,"
-                   "\"completion_tokens\":%ld,\"total_tokens\":%ld},"
+    buf_printf(&b, "],\"usage\":{\"prompt_tokens\":%lld,"
+                   "\"completion_tokens\":%lld,\"total_tokens\":%lld},"
                    "\"system_fingerprint\":\"fp_mock\"}",
-               finish, ci->prompt_words, C, ci->prompt_words + C);
+               unum(x, ci->prompt_words), unum(x, C),
+               unum(x, ci->prompt_words + C));
     send_json(x, 200, &b);
     buf_free(&b);
     buf_free(&a);
@@ -2433,16 +4006,18 @@ static void h_openai_chat(ctx_t *x)
     request_t *r = x->r;
     jnode_t *root = json_parse(r->body.p, r->body.len);
     const char *auth = hdr(r, "authorization");
-    const jnode_t *model, *msgs, *m;
+    const jnode_t *model, *msgs, *m, *nn;
     chatinfo_t ci;
-    reply_t rp;
-    char *clean = NULL;
+    reply_t rps[MAX_CHOICES];
+    char *clean = NULL, imgerr[300];
     size_t clean_len = 0;
-    long max_tok = -1;
+    long max_tok = -1, nch = 1, k;
     int idx, stream, inc_usage, json_mode;
 
-    memset(&rp, 0, sizeof rp);
+    memset(rps, 0, sizeof rps);
+    imgerr[0] = '\0';
     chat_extract(root, &ci);
+    S.last_images = oa_count_images(root, imgerr, sizeof imgerr);
     ctx_directives(x, ci.user, ci.user_len);
     if (apply_failure(x))
         goto out;
@@ -2469,10 +4044,10 @@ static void h_openai_chat(ctx_t *x)
     }
     for (m = msgs->child, idx = 0; m; m = m->next, idx++) {
         const char *role = jstr(jget(m, "role"));
-        size_t k;
+        size_t q;
         int ok = 0;
-        for (k = 0; role && k < sizeof roles / sizeof roles[0]; k++)
-            ok |= !strcmp(role, roles[k]);
+        for (q = 0; role && q < sizeof roles / sizeof roles[0]; q++)
+            ok |= !strcmp(role, roles[q]);
         if (!ok) {
             char msg[200];
             snprintf(msg, sizeof msg, "mock: invalid request: messages[%d]."
@@ -2481,6 +4056,10 @@ static void h_openai_chat(ctx_t *x)
             send_error(x, 400, msg, NULL);
             goto out;
         }
+    }
+    if (imgerr[0]) {
+        send_error(x, 400, imgerr, NULL);
+        goto out;
     }
     if (jget(root, "tools") && jget(root, "tools")->type != J_ARR &&
         jget(root, "tools")->type != J_NULL) {
@@ -2494,6 +4073,16 @@ static void h_openai_chat(ctx_t *x)
                            "integer >= 1", NULL);
         goto out;
     }
+    nn = jget(root, "n");
+    if (nn && nn->type != J_NULL) {
+        if (nn->type != J_NUM || nn->num < 1 || nn->num > MAX_CHOICES ||
+            nn->num != (double)(long)nn->num) {
+            send_error(x, 400, "mock: invalid request: n must be an integer "
+                               "in 1..8", NULL);
+            goto out;
+        }
+        nch = (long)nn->num;
+    }
     stream = jtrue(jget(root, "stream")) && !x->force_nonstream;
     inc_usage = stream && x->d.usage != 0 &&
                 jtrue(jget(jget(root, "stream_options"), "include_usage"));
@@ -2502,15 +4091,527 @@ static void h_openai_chat(ctx_t *x)
         json_mode = x->d.json == 1 || (rf && rf->type != J_NULL);
     }
     clean = strip_directive(ci.user, ci.user_len, &clean_len);
-    make_reply(&rp, &x->d, clean, clean_len, json_mode, max_tok);
+    for (k = 0; k < nch; k++) {
+        if (x->d.refusal == 1)
+            make_reply_str(&rps[k], REFUSAL_TEXT, strlen(REFUSAL_TEXT),
+                           max_tok);
+        else
+            make_reply_choice(&rps[k], &x->d, clean, clean_len, json_mode,
+                              max_tok, k);
+    }
     if (stream)
-        oa_stream(x, model, &ci, &rp, inc_usage);
+        oa_stream(x, model, &ci, rps, nch, inc_usage);
     else
-        oa_full(x, model, &ci, &rp);
+        oa_full(x, model, &ci, rps, nch);
+out:
+    for (k = 0; k < MAX_CHOICES; k++)
+        free(rps[k].text);
+    free(clean);
+    free(ci.user);
+    json_free(root);
+}
+
+/* ------------------------------------------------------------------------ */
+/* OpenAI Responses API                                                     */
+/* ------------------------------------------------------------------------ */
+
+#define REASONING_SUMMARY "mock reasoning summary"
+#define REASONING_TOKENS 5
+
+typedef struct {
+    char *user; /* string input or last user message text, or NULL */
+    size_t user_len;
+    long prompt_words, images;
+    char err[300]; /* first problem found in "input", or "" */
+} rinfo_t;
+
+static void resp_extract(const jnode_t *root, rinfo_t *ri)
+{
+    static const char *const roles[] = {"user", "assistant", "system",
+                                        "developer"};
+    const jnode_t *input = jget(root, "input"), *it, *part;
+    const char *ins = jstr(jget(root, "instructions"));
+    buf_t t = {0};
+    int ii, pi;
+    memset(ri, 0, sizeof *ri);
+    buf_reserve(&t, 0);
+    if (ins)
+        ri->prompt_words += count_words(ins, strlen(ins));
+    if (input && input->type == J_STR) {
+        ri->user = xstrndup(input->str, input->len);
+        ri->user_len = input->len;
+        ri->prompt_words += count_words(input->str, input->len);
+    }
+    for (it = input && input->type == J_ARR ? input->child : NULL, ii = 0; it;
+         it = it->next, ii++) {
+        const char *type = jstr(jget(it, "type")), *role;
+        const jnode_t *content;
+        size_t k;
+        int ok = 0;
+        if (it->type != J_OBJ) {
+            if (!ri->err[0])
+                snprintf(ri->err, sizeof ri->err, "mock: invalid request: "
+                         "input[%d] must be an object", ii);
+            continue;
+        }
+        if (type && !strcmp(type, "function_call_output")) {
+            const jnode_t *out = jget(it, "output");
+            if (!jstr(jget(it, "call_id")) || !out || out->type != J_STR) {
+                if (!ri->err[0])
+                    snprintf(ri->err, sizeof ri->err, "mock: invalid request: "
+                             "input[%d]: a function_call_output needs the "
+                             "strings call_id and output", ii);
+            } else {
+                ri->prompt_words += count_words(out->str, out->len);
+            }
+            continue;
+        }
+        if (type && strcmp(type, "message"))
+            continue; /* function_call, reasoning, item_reference, ... */
+        role = jstr(jget(it, "role"));
+        for (k = 0; role && k < sizeof roles / sizeof roles[0]; k++)
+            ok |= !strcmp(role, roles[k]);
+        content = jget(it, "content");
+        if (!ok || !content ||
+            (content->type != J_STR && content->type != J_ARR)) {
+            if (!ri->err[0])
+                snprintf(ri->err, sizeof ri->err, "mock: invalid request: "
+                         "input[%d] must have a role (user, assistant, system,"
+                         " developer) and a content string or array", ii);
+            continue;
+        }
+        if (content->type == J_ARR)
+            for (part = content->child, pi = 0; part;
+                 part = part->next, pi++) {
+                const char *pt = jstr(jget(part, "type"));
+                const char *fid = jstr(jget(part, "file_id"));
+                if (!pt || strcmp(pt, "input_image"))
+                    continue;
+                ri->images++;
+                if (!ri->err[0] && !image_url_ok(jget(part, "image_url")) &&
+                    !(fid && *fid))
+                    snprintf(ri->err, sizeof ri->err, "mock: invalid request:"
+                             " input[%d].content[%d].image_url must be a "
+                             "non-empty string starting with http://, "
+                             "https:// or data:image/", ii, pi);
+            }
+        buf_clear(&t);
+        content_text(content, &t);
+        ri->prompt_words += count_words(t.p, t.len);
+        if (!strcmp(role, "user")) {
+            free(ri->user);
+            ri->user = xstrndup(t.p, t.len);
+            ri->user_len = t.len;
+        }
+    }
+    buf_free(&t);
+}
+
+/* Everything needed to render one Responses answer. */
+typedef struct {
+    ctx_t *x;
+    const jnode_t *root, *model;
+    const reply_t *rp;
+    long ntools, I;
+    int reasoning, refusal;
+} rctx_t;
+
+enum { RST_PROGRESS, RST_DONE, RST_FAILED };
+
+static int resp_incomplete(const rctx_t *q)
+{
+    return q->ntools == 0 && q->rp->cut;
+}
+
+static long resp_out_tokens(const rctx_t *q)
+{
+    return (q->ntools > 0 ? tool_frag_total(q->ntools) : q->rp->ntok) +
+           (q->reasoning ? REASONING_TOKENS : 0);
+}
+
+static void resp_reasoning_item(buf_t *b, const rctx_t *q, int full)
+{
+    buf_printf(b, "{\"type\":\"reasoning\",\"id\":\"rs_mock_%llu\","
+                  "\"summary\":[%s]}",
+               q->x->c->n, full ? "{\"type\":\"summary_text\",\"text\":\""
+                                  REASONING_SUMMARY "\"}" : "");
+}
+
+/* The content part of the message: output_text or refusal. */
+static void resp_part(buf_t *b, const rctx_t *q, int full)
+{
+    if (q->refusal) {
+        buf_adds(b, "{\"type\":\"refusal\",\"refusal\":\"");
+        if (full)
+            reply_json_esc(b, q->rp);
+        buf_adds(b, "\"}");
+    } else {
+        buf_adds(b, "{\"type\":\"output_text\",\"text\":\"");
+        if (full)
+            reply_json_esc(b, q->rp);
+        buf_adds(b, "\",\"annotations\":[]}");
+    }
+}
+
+static void resp_msg_item(buf_t *b, const rctx_t *q, int full)
+{
+    buf_printf(b, "{\"type\":\"message\",\"id\":\"msg_mock_%llu\",\"role\":"
+                  "\"assistant\",\"status\":\"%s\",\"content\":[",
+               q->x->c->n, !full ? "in_progress"
+                                 : (q->rp->cut ? "incomplete" : "completed"));
+    if (full)
+        resp_part(b, q, 1);
+    buf_adds(b, "]}");
+}
+
+static void resp_fc_item(buf_t *b, long i, int full)
+{
+    buf_printf(b, "{\"type\":\"function_call\",\"id\":\"fc_%ld\",\"call_id\":"
+                  "\"call_%ld\",\"name\":\"get_weather\",\"arguments\":",
+               i, i);
+    if (full) {
+        buf_t a = {0};
+        tool_args(&a, i);
+        buf_json_str(b, a.p, a.len);
+        buf_free(&a);
+    } else {
+        buf_adds(b, "\"\"");
+    }
+    buf_printf(b, ",\"status\":\"%s\"}", full ? "completed" : "in_progress");
+}
+
+/* The response object: in progress (no output, usage null), done
+ * (completed or incomplete) or failed. */
+static void resp_obj(buf_t *b, const rctx_t *q, int mode)
+{
+    ctx_t *x = q->x;
+    const jnode_t *prev = jget(q->root, "previous_response_id");
+    const jnode_t *store = jget(q->root, "store");
+    const jnode_t *ins = jget(q->root, "instructions");
+    int incomplete = mode == RST_DONE && resp_incomplete(q);
+    long i;
+    buf_printf(b, "{\"id\":\"resp_mock_%llu\",\"object\":\"response\","
+                  "\"created_at\":%d,\"status\":\"%s\",\"model\":",
+               x->c->n, CREATED,
+               mode == RST_PROGRESS ? "in_progress"
+               : mode == RST_FAILED ? "failed"
+               : incomplete         ? "incomplete"
+                                    : "completed");
+    buf_json_str(b, q->model->str, q->model->len);
+    buf_adds(b, ",\"output\":[");
+    if (mode == RST_DONE) {
+        if (q->reasoning) {
+            resp_reasoning_item(b, q, 1);
+            buf_addc(b, ','); /* a message or function calls follow */
+        }
+        if (q->ntools > 0)
+            for (i = 0; i < q->ntools; i++) {
+                if (i)
+                    buf_addc(b, ',');
+                resp_fc_item(b, i, 1);
+            }
+        else
+            resp_msg_item(b, q, 1);
+    }
+    buf_adds(b, "],\"usage\":");
+    if (mode == RST_DONE) {
+        long O = resp_out_tokens(q);
+        buf_printf(b, "{\"input_tokens\":%lld,\"output_tokens\":%lld,"
+                      "\"total_tokens\":%lld,\"input_tokens_details\":{"
+                      "\"cached_tokens\":0},\"output_tokens_details\":{"
+                      "\"reasoning_tokens\":%lld}}",
+                   unum(x, q->I), unum(x, O), unum(x, q->I + O),
+                   unum(x, q->reasoning ? REASONING_TOKENS : 0));
+    } else {
+        buf_adds(b, "null");
+    }
+    buf_adds(b, ",\"incomplete_details\":");
+    buf_adds(b, incomplete ? "{\"reason\":\"max_output_tokens\"}" : "null");
+    buf_adds(b, ",\"error\":");
+    if (mode == RST_FAILED) {
+        buf_adds(b, "{\"code\":\"server_error\",\"message\":");
+        stream_err_msg(x, b, "mock response failed");
+        buf_addc(b, '}');
+    } else {
+        buf_adds(b, "null");
+    }
+    buf_adds(b, ",\"previous_response_id\":");
+    if (prev && prev->type == J_STR)
+        buf_json_str(b, prev->str, prev->len);
+    else
+        buf_adds(b, "null");
+    buf_printf(b, ",\"store\":%s", store && store->type == J_FALSE ? "false"
+                                                                   : "true");
+    buf_adds(b, ",\"instructions\":");
+    if (ins && ins->type == J_STR)
+        buf_json_str(b, ins->str, ins->len);
+    else
+        buf_adds(b, "null");
+    buf_addc(b, '}');
+}
+
+/* One Responses stream event: "event: T" + data {"type":T,
+ * "sequence_number":seq<rest>}; rest starts with a comma. */
+static void rs_ev(stream_t *st, evlist_t *l, int is_token, long *seq,
+                  const char *type, const buf_t *rest)
+{
+    buf_t j = {0};
+    buf_printf(&j, "{\"type\":\"%s\",\"sequence_number\":%ld", type, *seq);
+    if (rest)
+        buf_addb(&j, rest);
+    buf_addc(&j, '}');
+    st_add(st, l, is_token, type, &j);
+    buf_free(&j);
+    (*seq)++;
+}
+
+static void resp_stream(const rctx_t *q, reply_t *rp)
+{
+    ctx_t *x = q->x;
+    stream_t *st = stream_new(x, 1);
+    buf_t j = {0}, a = {0};
+    unsigned long long n = x->c->n;
+    long seq = 0, oi = 0, i;
+    const char *etype = x->d.error_type[0] ? x->d.error_type : "server_error";
+
+    buf_adds(&j, ",\"response\":");
+    resp_obj(&j, q, RST_PROGRESS);
+    rs_ev(st, &st->pre, 0, &seq, "response.created", &j);
+    rs_ev(st, &st->pre, 0, &seq, "response.in_progress", &j);
+
+    if (q->reasoning) {
+        static const char *const words[] = {"mock", " reasoning", " summary"};
+        size_t w;
+        buf_clear(&j);
+        buf_adds(&j, ",\"output_index\":0,\"item\":");
+        resp_reasoning_item(&j, q, 0);
+        rs_ev(st, &st->pre, 0, &seq, "response.output_item.added", &j);
+        for (w = 0; w < sizeof words / sizeof words[0]; w++) {
+            buf_clear(&j);
+            buf_printf(&j, ",\"item_id\":\"rs_mock_%llu\",\"output_index\":0,"
+                           "\"summary_index\":0,\"delta\":\"%s\"",
+                       n, words[w]);
+            rs_ev(st, &st->pre, 0, &seq,
+                  "response.reasoning_summary_text.delta", &j);
+        }
+        buf_clear(&j);
+        buf_printf(&j, ",\"item_id\":\"rs_mock_%llu\",\"output_index\":0,"
+                       "\"summary_index\":0,\"text\":\"" REASONING_SUMMARY
+                       "\"",
+                   n);
+        rs_ev(st, &st->pre, 0, &seq, "response.reasoning_summary_text.done",
+              &j);
+        buf_clear(&j);
+        buf_adds(&j, ",\"output_index\":0,\"item\":");
+        resp_reasoning_item(&j, q, 1);
+        rs_ev(st, &st->pre, 0, &seq, "response.output_item.done", &j);
+        oi = 1;
+    }
+
+    if (q->ntools > 0) {
+        for (i = 0; i < q->ntools; i++, oi++) {
+            size_t off;
+            buf_clear(&j);
+            buf_printf(&j, ",\"output_index\":%ld,\"item\":", oi);
+            resp_fc_item(&j, i, 0);
+            rs_ev(st, &st->pre, 0, &seq, "response.output_item.added", &j);
+            buf_clear(&a);
+            tool_args(&a, i);
+            for (off = 0; off < a.len; off += TOOL_FRAG) {
+                size_t k = a.len - off < TOOL_FRAG ? a.len - off : TOOL_FRAG;
+                buf_clear(&j);
+                buf_printf(&j, ",\"item_id\":\"fc_%ld\",\"output_index\":%ld,"
+                               "\"delta\":",
+                           i, oi);
+                buf_json_str(&j, a.p + off, k);
+                rs_ev(st, &st->pre, 1, &seq,
+                      "response.function_call_arguments.delta", &j);
+            }
+            buf_clear(&j);
+            buf_printf(&j, ",\"item_id\":\"fc_%ld\",\"output_index\":%ld,"
+                           "\"arguments\":",
+                       i, oi);
+            buf_json_str(&j, a.p, a.len);
+            rs_ev(st, &st->pre, 0, &seq,
+                  "response.function_call_arguments.done", &j);
+            buf_clear(&j);
+            buf_printf(&j, ",\"output_index\":%ld,\"item\":", oi);
+            resp_fc_item(&j, i, 1);
+            rs_ev(st, &st->pre, 0, &seq, "response.output_item.done", &j);
+        }
+    } else {
+        const char *kind = q->refusal ? "refusal" : "output_text";
+        char dtype[64], ttype[64];
+        snprintf(dtype, sizeof dtype, "response.%s.delta", kind);
+        snprintf(ttype, sizeof ttype, "response.%s.done", kind);
+        buf_clear(&j);
+        buf_printf(&j, ",\"output_index\":%ld,\"item\":", oi);
+        resp_msg_item(&j, q, 0);
+        rs_ev(st, &st->pre, 0, &seq, "response.output_item.added", &j);
+        buf_clear(&j);
+        buf_printf(&j, ",\"item_id\":\"msg_mock_%llu\",\"output_index\":%ld,"
+                       "\"content_index\":0,\"part\":",
+                   n, oi);
+        resp_part(&j, q, 0);
+        rs_ev(st, &st->pre, 0, &seq, "response.content_part.added", &j);
+        /* the deltas: lazy, numbered from seq_base */
+        st->seq = 1;
+        st->seq_base = seq;
+        st_tok_prefix(st, dtype);
+        buf_printf(&st->tok_prefix, "{\"type\":\"%s\",\"sequence_number\":",
+                   dtype);
+        buf_printf(&st->tok_mid, ",\"item_id\":\"msg_mock_%llu\","
+                                 "\"output_index\":%ld,\"content_index\":0,"
+                                 "\"delta\":\"",
+                   n, oi);
+        buf_adds(&st->tok_suffix, "\"}");
+        st_tok_suffix_end(st);
+        seq += rp->ntok;
+        buf_clear(&j);
+        buf_printf(&j, ",\"item_id\":\"msg_mock_%llu\",\"output_index\":%ld,"
+                       "\"content_index\":0,\"%s\":\"",
+                   n, oi, q->refusal ? "refusal" : "text");
+        reply_json_esc(&j, rp);
+        buf_addc(&j, '"');
+        rs_ev(st, &st->post, 0, &seq, ttype, &j);
+        buf_clear(&j);
+        buf_printf(&j, ",\"item_id\":\"msg_mock_%llu\",\"output_index\":%ld,"
+                       "\"content_index\":0,\"part\":",
+                   n, oi);
+        resp_part(&j, q, 1);
+        rs_ev(st, &st->post, 0, &seq, "response.content_part.done", &j);
+        buf_clear(&j);
+        buf_printf(&j, ",\"output_index\":%ld,\"item\":", oi);
+        resp_msg_item(&j, q, 1);
+        rs_ev(st, &st->post, 0, &seq, "response.output_item.done", &j);
+    }
+    buf_clear(&j);
+    buf_adds(&j, ",\"response\":");
+    resp_obj(&j, q, RST_DONE);
+    rs_ev(st, &st->post, 0, &seq,
+          resp_incomplete(q) ? "response.incomplete" : "response.completed",
+          &j);
+    if (q->ntools == 0) {
+        st->reply = *rp; /* the stream owns the text now */
+        rp->text = NULL;
+        st->lazy_n = st->reply.ntok;
+    }
+
+    /* Faults: SEQ_MARK becomes the event's sequence number. */
+    buf_clear(&j);
+    buf_adds(&j, "{\"type\":\"error\",\"code\":");
+    buf_json_str(&j, etype, strlen(etype));
+    buf_adds(&j, ",\"message\":");
+    stream_err_msg(x, &j, "mock stream error");
+    buf_adds(&j, ",\"param\":null,\"sequence_number\":");
+    buf_addc(&j, SEQ_MARK);
+    buf_addc(&j, '}');
+    st_format(st, &st->err, "error", j.p, j.len);
+    st_format(st, &st->errev, "error", j.p, j.len);
+    buf_clear(&j);
+    buf_adds(&j, "{\"type\":\"response.failed\",\"sequence_number\":");
+    buf_addc(&j, SEQ_MARK);
+    buf_adds(&j, ",\"response\":");
+    resp_obj(&j, q, RST_FAILED);
+    buf_addc(&j, '}');
+    st_format(st, &st->fail, "response.failed", j.p, j.len);
+
+    buf_free(&j);
+    buf_free(&a);
+    stream_begin(x, st, "text/event-stream");
+}
+
+static void h_responses(ctx_t *x)
+{
+    request_t *r = x->r;
+    jnode_t *root = json_parse(r->body.p, r->body.len);
+    const char *auth = hdr(r, "authorization");
+    const jnode_t *input, *tools, *fmt;
+    rinfo_t ri;
+    rctx_t q;
+    reply_t rp;
+    char *clean = NULL;
+    size_t clean_len = 0;
+    long max_tok = -1;
+    int json_mode;
+
+    memset(&rp, 0, sizeof rp);
+    memset(&q, 0, sizeof q);
+    resp_extract(root, &ri);
+    S.last_images = ri.images;
+    ctx_directives(x, ri.user, ri.user_len);
+    if (apply_failure(x))
+        goto out;
+    if (auth && !strcmp(auth, "Bearer bad-key")) {
+        send_error(x, 401, "mock: incorrect API key provided", NULL);
+        goto out;
+    }
+    if (!root || root->type != J_OBJ) {
+        send_error(x, 400, "mock: invalid request: body is not a JSON object",
+                   NULL);
+        goto out;
+    }
+    q.model = jget(root, "model");
+    if (!q.model || q.model->type != J_STR || q.model->len == 0) {
+        send_error(x, 400, "mock: invalid request: model must be a non-empty "
+                           "string", NULL);
+        goto out;
+    }
+    input = jget(root, "input");
+    if (!input || (input->type != J_STR && input->type != J_ARR)) {
+        send_error(x, 400, "mock: invalid request: input must be a string or "
+                           "an array of input items", NULL);
+        goto out;
+    }
+    if (input->type == J_ARR && !input->child) {
+        send_error(x, 400, "mock: invalid request: input must not be empty",
+                   NULL);
+        goto out;
+    }
+    if (ri.err[0]) {
+        send_error(x, 400, ri.err, NULL);
+        goto out;
+    }
+    tools = jget(root, "tools");
+    if (tools && tools->type != J_ARR && tools->type != J_NULL) {
+        send_error(x, 400, "mock: invalid request: tools must be an array",
+                   NULL);
+        goto out;
+    }
+    if (jget_posint(root, "max_output_tokens", &max_tok) < 0) {
+        send_error(x, 400, "mock: invalid request: max_output_tokens must be "
+                           "an integer >= 1", NULL);
+        goto out;
+    }
+    fmt = jget(jget(jget(root, "text"), "format"), "type");
+    json_mode = x->d.json == 1 ||
+                (jstr(fmt) && (!strcmp(fmt->str, "json_schema") ||
+                               !strcmp(fmt->str, "json_object")));
+    clean = strip_directive(ri.user, ri.user_len, &clean_len);
+    q.x = x;
+    q.root = root;
+    q.refusal = x->d.refusal == 1;
+    q.ntools = q.refusal ? 0 : clamp_tools(x->d.tools);
+    q.reasoning = jget(root, "reasoning") &&
+                  jget(root, "reasoning")->type != J_NULL;
+    q.I = ri.prompt_words;
+    if (q.refusal)
+        make_reply_str(&rp, REFUSAL_TEXT, strlen(REFUSAL_TEXT), max_tok);
+    else
+        make_reply(&rp, &x->d, clean, clean_len, json_mode, max_tok);
+    q.rp = &rp;
+    if (jtrue(jget(root, "stream")) && !x->force_nonstream) {
+        resp_stream(&q, &rp);
+    } else {
+        buf_t b = {0};
+        resp_obj(&b, &q, RST_DONE);
+        send_json(x, 200, &b);
+        buf_free(&b);
+    }
 out:
     free(rp.text);
     free(clean);
-    free(ci.user);
+    free(ri.user);
     json_free(root);
 }
 
@@ -2527,7 +4628,8 @@ static void an_stream(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
 {
     stream_t *st = stream_new(x, 1);
     buf_t j = {0}, a = {0};
-    long ntools = clamp_tools(x->d.tools), i, C = 0;
+    int refusal = x->d.refusal == 1;
+    long ntools = refusal ? 0 : clamp_tools(x->d.tools), i, C = 0;
     int ti = x->d.thinking == 1 ? 1 : 0; /* index of the first text/tool block */
     const char *stop;
     const char *etype = x->d.error_type[0] ? x->d.error_type : "overloaded_error";
@@ -2538,8 +4640,9 @@ static void an_stream(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
                x->c->n);
     buf_json_str(&j, model->str, model->len);
     buf_printf(&j, ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":"
-                   "null,\"usage\":{\"input_tokens\":%ld,\"output_tokens\":1}}}",
-               ci->prompt_words);
+                   "null,\"usage\":{\"input_tokens\":%lld,\"output_tokens\":"
+                   "%lld}}}",
+               unum(x, ci->prompt_words), unum(x, 1));
     st_add(st, &st->pre, 0, "message_start", &j);
 
     if (ti) {
@@ -2613,7 +4716,8 @@ static void an_stream(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
         rp->text = NULL;
         st->lazy_n = st->reply.ntok;
         C = st->reply.ntok;
-        stop = st->reply.cut ? "max_tokens" : "end_turn";
+        stop = st->reply.cut ? "max_tokens"
+                             : (refusal ? "refusal" : "end_turn");
         buf_clear(&j);
         buf_printf(&j, "{\"type\":\"content_block_stop\",\"index\":%d}", ti);
         st_add(st, &st->post, 0, "content_block_stop", &j);
@@ -2621,15 +4725,17 @@ static void an_stream(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
     buf_clear(&j);
     buf_printf(&j, "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
                    "\"%s\",\"stop_sequence\":null},\"usage\":{"
-                   "\"output_tokens\":%ld}}",
-               stop, C);
+                   "\"output_tokens\":%lld}}",
+               stop, unum(x, C));
     st_add(st, &st->post, 0, "message_delta", &j);
     st_add_s(st, &st->post, "message_stop", "{\"type\":\"message_stop\"}");
 
     buf_clear(&j);
     buf_adds(&j, "{\"type\":\"error\",\"error\":{\"type\":");
     buf_json_str(&j, etype, strlen(etype));
-    buf_adds(&j, ",\"message\":\"Overloaded\"}}");
+    buf_adds(&j, ",\"message\":");
+    stream_err_msg(x, &j, "Overloaded");
+    buf_adds(&j, "}}");
     st_format(st, &st->err, "error", j.p, j.len);
     st_format(st, &st->errev, "error", j.p, j.len);
 
@@ -2642,7 +4748,8 @@ static void an_full(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
                     const reply_t *rp)
 {
     buf_t b = {0}, a = {0};
-    long ntools = clamp_tools(x->d.tools), i, C;
+    int refusal = x->d.refusal == 1;
+    long ntools = refusal ? 0 : clamp_tools(x->d.tools), i, C;
     const char *stop;
     buf_printf(&b, "{\"id\":\"msg_mock_%llu\",\"type\":\"message\",\"role\":"
                    "\"assistant\",\"model\":",
@@ -2669,11 +4776,11 @@ static void an_full(ctx_t *x, const jnode_t *model, const chatinfo_t *ci,
         reply_json_esc(&b, rp);
         buf_adds(&b, "\"}");
         C = rp->ntok;
-        stop = rp->cut ? "max_tokens" : "end_turn";
+        stop = rp->cut ? "max_tokens" : (refusal ? "refusal" : "end_turn");
     }
     buf_printf(&b, "],\"stop_reason\":\"%s\",\"stop_sequence\":null,\"usage\":"
-                   "{\"input_tokens\":%ld,\"output_tokens\":%ld}}",
-               stop, ci->prompt_words, C);
+                   "{\"input_tokens\":%lld,\"output_tokens\":%lld}}",
+               stop, unum(x, ci->prompt_words), unum(x, C));
     send_json(x, 200, &b);
     buf_free(&b);
     buf_free(&a);
@@ -2687,13 +4794,15 @@ static void h_anthropic(ctx_t *x)
     const jnode_t *model, *msgs, *m;
     chatinfo_t ci;
     reply_t rp;
-    char *clean = NULL;
+    char *clean = NULL, imgerr[300];
     size_t clean_len = 0;
     long max_tok = -1;
     int idx, json_mode;
 
     memset(&rp, 0, sizeof rp);
+    imgerr[0] = '\0';
     chat_extract(root, &ci);
+    S.last_images = an_count_images(root, imgerr, sizeof imgerr);
     ctx_directives(x, ci.user, ci.user_len);
     if (apply_failure(x))
         goto out;
@@ -2738,6 +4847,10 @@ static void h_anthropic(ctx_t *x)
             goto out;
         }
     }
+    if (imgerr[0]) {
+        send_error(x, 400, imgerr, NULL);
+        goto out;
+    }
     if (jget(root, "tools") && jget(root, "tools")->type != J_ARR) {
         send_error(x, 400, "mock: invalid request: tools must be an array",
                    NULL);
@@ -2745,7 +4858,10 @@ static void h_anthropic(ctx_t *x)
     }
     json_mode = x->d.json == 1;
     clean = strip_directive(ci.user, ci.user_len, &clean_len);
-    make_reply(&rp, &x->d, clean, clean_len, json_mode, max_tok);
+    if (x->d.refusal == 1)
+        make_reply_str(&rp, REFUSAL_TEXT, strlen(REFUSAL_TEXT), max_tok);
+    else
+        make_reply(&rp, &x->d, clean, clean_len, json_mode, max_tok);
     if (jtrue(jget(root, "stream")) && !x->force_nonstream)
         an_stream(x, model, &ci, &rp);
     else
@@ -2776,7 +4892,7 @@ static void ol_tool_calls(buf_t *b, long ntools)
 
 static void ol_final(buf_t *b, const char *model, size_t mlen,
                      const char *content_json, long ntools, const char *reason_s,
-                     long P, long C)
+                     long long P, long long C)
 {
     buf_adds(b, "{\"model\":");
     buf_json_str(b, model, mlen);
@@ -2786,8 +4902,8 @@ static void ol_final(buf_t *b, const char *model, size_t mlen,
     if (ntools > 0)
         ol_tool_calls(b, ntools);
     buf_printf(b, "},\"done\":true,\"done_reason\":\"%s\",\"total_duration\":"
-                  "1000,\"load_duration\":0,\"prompt_eval_count\":%ld,"
-                  "\"eval_count\":%ld}",
+                  "1000,\"load_duration\":0,\"prompt_eval_count\":%lld,"
+                  "\"eval_count\":%lld}",
                reason_s, P, C);
 }
 
@@ -2798,14 +4914,16 @@ static void h_ollama_chat(ctx_t *x)
     const jnode_t *model, *msgs, *sn;
     chatinfo_t ci;
     reply_t rp;
-    char *clean = NULL;
+    char *clean = NULL, imgerr[300];
     size_t clean_len = 0;
     long max_tok = -1, ntools;
     int stream;
     buf_t b = {0}, j = {0};
 
     memset(&rp, 0, sizeof rp);
+    imgerr[0] = '\0';
     chat_extract(root, &ci);
+    S.last_images = ol_count_images(root, imgerr, sizeof imgerr);
     ctx_directives(x, ci.user, ci.user_len);
     if (apply_failure(x))
         goto out;
@@ -2823,6 +4941,10 @@ static void h_ollama_chat(ctx_t *x)
     if (msgs && msgs->type != J_ARR) {
         send_error(x, 400, "mock: invalid request: messages must be an array",
                    NULL);
+        goto out;
+    }
+    if (imgerr[0]) {
+        send_error(x, 400, imgerr, NULL);
         goto out;
     }
     {
@@ -2865,18 +4987,23 @@ static void h_ollama_chat(ctx_t *x)
         st->lazy_n = st->reply.ntok;
         buf_clear(&j);
         ol_final(&j, model->str, model->len, "\"\"", 0,
-                 st->reply.cut ? "length" : "stop", ci.prompt_words, C);
+                 st->reply.cut ? "length" : "stop", unum(x, ci.prompt_words),
+                 unum(x, C));
         st_add(st, &st->post, 0, NULL, &j);
-        st_format(st, &st->err, NULL, "{\"error\":\"mock ollama error\"}", 29);
-        st_format(st, &st->errev, NULL, "{\"error\":\"mock ollama error\"}", 29);
+        buf_clear(&j);
+        buf_adds(&j, "{\"error\":");
+        stream_err_msg(x, &j, "mock ollama error");
+        buf_adds(&j, "}");
+        st_format(st, &st->err, NULL, j.p, j.len);
+        st_format(st, &st->errev, NULL, j.p, j.len);
         stream_begin(x, st, "application/x-ndjson");
     } else {
         buf_addc(&j, '"');
         reply_json_esc(&j, &rp);
         buf_addc(&j, '"');
         ol_final(&b, model->str, model->len, j.p, ntools,
-                 rp.cut ? "length" : "stop", ci.prompt_words,
-                 ntools > 0 ? 1 : rp.ntok);
+                 rp.cut ? "length" : "stop", unum(x, ci.prompt_words),
+                 unum(x, ntools > 0 ? 1 : rp.ntok));
         send_json(x, 200, &b);
     }
 out:
@@ -3013,6 +5140,31 @@ static void h_embeddings(ctx_t *x, int ollama)
     for (k = 0; k < nitems; k++)
         P += count_words(items[k]->str, items[k]->len);
     enc = jstr(jget(root, "encoding_format"));
+    if (x->d.long_vector >= 0) {
+        /* One vector of long_vector values 0.5, generated lazily. */
+        gen_t *g = xcalloc(1, sizeof *g);
+        g->shape = G_VECTOR;
+        g->count = (unsigned long long)x->d.long_vector;
+        if (ollama) {
+            buf_adds(&g->head, "{\"model\":");
+            buf_json_str(&g->head, model->str, model->len);
+            buf_adds(&g->head, ",\"embeddings\":[[");
+            buf_printf(&g->tail, "]],\"total_duration\":1000,\"load_duration"
+                                 "\":0,\"prompt_eval_count\":%lld}",
+                       unum(x, P));
+        } else {
+            buf_adds(&g->head, "{\"object\":\"list\",\"data\":[{\"object\":"
+                               "\"embedding\",\"index\":0,\"embedding\":[");
+            buf_adds(&g->tail, "]}],\"model\":");
+            buf_json_str(&g->tail, model->str, model->len);
+            buf_printf(&g->tail, ",\"usage\":{\"prompt_tokens\":%lld,"
+                                 "\"total_tokens\":%lld}}",
+                       unum(x, P), unum(x, P));
+        }
+        gen_total(g);
+        send_gen(x, 200, g);
+        goto out;
+    }
     if (ollama) {
         buf_adds(&b, "{\"model\":");
         buf_json_str(&b, model->str, model->len);
@@ -3023,8 +5175,8 @@ static void h_embeddings(ctx_t *x, int ollama)
             emb_vector(&b, items[k]->str, items[k]->len, dim);
         }
         buf_printf(&b, "],\"total_duration\":1000,\"load_duration\":0,"
-                       "\"prompt_eval_count\":%ld}",
-                   P);
+                       "\"prompt_eval_count\":%lld}",
+                   unum(x, P));
     } else {
         buf_adds(&b, "{\"object\":\"list\",\"data\":[");
         for (k = 0; k < nitems; k++) {
@@ -3041,13 +5193,502 @@ static void h_embeddings(ctx_t *x, int ollama)
         }
         buf_adds(&b, "],\"model\":");
         buf_json_str(&b, model->str, model->len);
-        buf_printf(&b, ",\"usage\":{\"prompt_tokens\":%ld,\"total_tokens\":%ld}}",
-                   P, P);
+        buf_printf(&b, ",\"usage\":{\"prompt_tokens\":%lld,\"total_tokens\":"
+                       "%lld}}",
+                   unum(x, P), unum(x, P));
     }
     send_json(x, 200, &b);
 out:
     buf_free(&b);
     free(items);
+    json_free(root);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Audio: speech, transcriptions, translations                              */
+/* ------------------------------------------------------------------------ */
+
+#define MAX_AUDIO_BYTES 100000000LL
+
+/* Produces the next pieces of a speech body (chunked). */
+static int produce_bytes(conn_t *c, int64_t now)
+{
+    abytes_t *a = c->ab;
+    size_t start = c->out.len;
+    while (c->out.len - start < OUT_BATCH) {
+        size_t k, i;
+        char *dst;
+        if (a->piece_left == 0) {
+            unsigned long long n;
+            if (a->pos >= a->limit)
+                break;
+            if (now < a->next_at) {
+                if (c->out.len > start)
+                    break; /* send what is there, then wait */
+                c->wake_at = a->next_at;
+                return P_WAIT;
+            }
+            n = a->limit - a->pos < a->piece ? a->limit - a->pos : a->piece;
+            buf_printf(&c->out, "%llx\r\n", n);
+            a->piece_left = n;
+        }
+        k = a->piece_left < OUT_BATCH ? (size_t)a->piece_left : OUT_BATCH;
+        buf_reserve(&c->out, k);
+        dst = c->out.p + c->out.len;
+        for (i = 0; i < k; i++)
+            dst[i] = (char)(unsigned char)(((a->pos + i) * 7u + a->h) & 0xffu);
+        c->out.len += k;
+        c->out.p[c->out.len] = '\0';
+        a->pos += k;
+        a->piece_left -= k;
+        if (a->piece_left == 0) {
+            buf_adds(&c->out, "\r\n");
+            if (a->pace > 0)
+                a->next_at = now + a->pace;
+        }
+    }
+    if (c->out.len > start)
+        return P_MORE;
+    if (!a->ended) {
+        a->ended = 1;
+        if (c->end_action != END_RESET) {
+            buf_adds(&c->out, "0\r\n\r\n");
+            return P_MORE;
+        }
+    }
+    return P_FINISHED;
+}
+
+static void h_speech(ctx_t *x)
+{
+    static const struct {
+        const char *fmt, *ctype;
+    } fmts[] = {{"mp3", "audio/mpeg"}, {"opus", "audio/ogg"},
+                {"aac", "audio/aac"},  {"flac", "audio/flac"},
+                {"wav", "audio/wav"},  {"pcm", "audio/pcm"}};
+    static const char *const required[] = {"model", "input", "voice"};
+    request_t *r = x->r;
+    jnode_t *root = json_parse(r->body.p, r->body.len);
+    const jnode_t *input = jget(root, "input"), *rf, *speed, *ins;
+    const char *auth = hdr(r, "authorization"), *ctype = NULL;
+    conn_t *c = x->c;
+    abytes_t *a;
+    size_t i;
+    long long n;
+
+    ctx_directives(x, jstr(input), input && input->type == J_STR ? input->len
+                                                                 : 0);
+    if (apply_failure(x))
+        goto out;
+    if (auth && !strcmp(auth, "Bearer bad-key")) {
+        send_error(x, 401, "mock: incorrect API key provided", NULL);
+        goto out;
+    }
+    if (!root || root->type != J_OBJ) {
+        send_error(x, 400, "mock: invalid request: body is not a JSON object",
+                   NULL);
+        goto out;
+    }
+    for (i = 0; i < sizeof required / sizeof required[0]; i++) {
+        const jnode_t *f = jget(root, required[i]);
+        if (!f || f->type != J_STR || f->len == 0) {
+            char msg[100];
+            snprintf(msg, sizeof msg, "mock: invalid request: %s must be a "
+                                      "non-empty string", required[i]);
+            send_error(x, 400, msg, NULL);
+            goto out;
+        }
+    }
+    rf = jget(root, "response_format");
+    if (!rf || rf->type == J_NULL)
+        ctype = fmts[0].ctype;
+    for (i = 0; !ctype && jstr(rf) && i < sizeof fmts / sizeof fmts[0]; i++)
+        if (!strcmp(rf->str, fmts[i].fmt))
+            ctype = fmts[i].ctype;
+    if (!ctype) {
+        send_error(x, 400, "mock: invalid request: response_format must be "
+                           "one of mp3, opus, aac, flac, wav, pcm", NULL);
+        goto out;
+    }
+    speed = jget(root, "speed");
+    if (speed && speed->type != J_NULL &&
+        (speed->type != J_NUM || speed->num < 0.25 || speed->num > 4.0)) {
+        send_error(x, 400, "mock: invalid request: speed must be a number in "
+                           "0.25..4.0", NULL);
+        goto out;
+    }
+    ins = jget(root, "instructions");
+    if (ins && ins->type != J_NULL && ins->type != J_STR) {
+        send_error(x, 400, "mock: invalid request: instructions must be a "
+                           "string", NULL);
+        goto out;
+    }
+    n = x->d.audio_bytes >= 0 ? (long long)x->d.audio_bytes
+                              : 1000LL * (long long)input->len;
+    if (n > MAX_AUDIO_BYTES)
+        n = MAX_AUDIO_BYTES;
+    a = xcalloc(1, sizeof *a);
+    a->h = fnv1a(input->str, input->len);
+    a->total = a->limit = (unsigned long long)n;
+    a->piece = x->d.chunk_bytes > 0 ? (unsigned long long)x->d.chunk_bytes
+                                     : 4096;
+    a->pace = x->faulty && x->d.fault == F_DRIP ? 0 : x->d.pace;
+    free(c->ab);
+    c->ab = a;
+    c->kind = K_BYTES;
+    c->end_action = END_DONE;
+    if (x->faulty && x->d.fault == F_TRUNCATED) {
+        a->limit = a->total / 2;
+    } else if (x->faulty && x->d.fault == F_RESET_BODY) {
+        a->limit = a->total / 2;
+        c->end_action = END_RESET;
+    }
+    write_head(x, 200, ctype, -1);
+    finish_setup(x, 200, 0);
+out:
+    json_free(root);
+}
+
+/* "hh:mm:ss<sep>mmm" of a millisecond count. */
+static void fmt_ts(buf_t *b, unsigned long long ms, char sep)
+{
+    buf_printf(b, "%02llu:%02llu:%02llu%c%03llu", ms / 3600000,
+               ms / 60000 % 60, ms / 1000 % 60, sep, ms % 1000);
+}
+
+/* n / 32000.0 printed exactly (1/32000 = 0.00003125): "0.03125", "2.0". */
+static void fmt_duration(buf_t *b, unsigned long long n)
+{
+    char frac[16];
+    size_t k;
+    snprintf(frac, sizeof frac, "%08llu", n % 32000 * 3125);
+    k = strlen(frac);
+    while (k > 1 && frac[k - 1] == '0')
+        k--;
+    frac[k] = '\0';
+    buf_printf(b, "%llu.%s", n / 32000, frac);
+}
+
+static void h_audio_text(ctx_t *x, int translate)
+{
+    static const char *const formats[] = {"json", "text", "verbose_json",
+                                          "srt", "vtt"};
+    request_t *r = x->r;
+    const mform_t *f = &x->form;
+    const mpart_t *file = NULL, *model = NULL, *prompt = NULL, *rf = NULL;
+    const mpart_t *lang = NULL;
+    const char *auth = hdr(r, "authorization");
+    const char *fmt = "json";
+    buf_t t = {0}, b = {0};
+    size_t i;
+    long words;
+    unsigned long long nbytes, ms;
+
+    if (x->form_state > 0) {
+        file = mform_file(f);
+        model = mform_field(f, "model");
+        prompt = mform_field(f, "prompt");
+        rf = mform_field(f, "response_format");
+        lang = mform_field(f, "language");
+    }
+    ctx_directives(x, prompt ? prompt->data : NULL, prompt ? prompt->len : 0);
+    if (apply_failure(x))
+        goto out;
+    if (auth && !strcmp(auth, "Bearer bad-key")) {
+        send_error(x, 401, "mock: incorrect API key provided", NULL);
+        goto out;
+    }
+    if (x->form_state == 0) {
+        send_error(x, 400, "mock: invalid request: the body must be "
+                           "multipart/form-data (Content-Type with a "
+                           "boundary)", NULL);
+        goto out;
+    }
+    if (x->form_state < 0) {
+        buf_printf(&t, "mock: invalid request: malformed multipart body: %s",
+                   f->err);
+        send_error(x, 400, t.p, NULL);
+        goto out;
+    }
+    if (!file || !file->filename) {
+        send_error(x, 400, "mock: invalid request: file is required (a form "
+                           "part named \"file\" with a filename)", NULL);
+        goto out;
+    }
+    if (!model || model->len == 0) {
+        send_error(x, 400, "mock: invalid request: model is required", NULL);
+        goto out;
+    }
+    if (rf) {
+        fmt = NULL;
+        for (i = 0; i < sizeof formats / sizeof formats[0]; i++)
+            if (rf->len == strlen(formats[i]) &&
+                !memcmp(rf->data, formats[i], rf->len))
+                fmt = formats[i];
+        if (!fmt) {
+            send_error(x, 400, "mock: invalid request: response_format must "
+                               "be one of json, text, verbose_json, srt, vtt",
+                       NULL);
+            goto out;
+        }
+    }
+    /* T; filename bytes that are not valid UTF-8 become '?' */
+    nbytes = file->len;
+    buf_printf(&t, "%s of %llu bytes from ",
+               translate ? "translation" : "transcript", nbytes);
+    {
+        const char *fn = file->filename;
+        size_t fl = strlen(fn), k;
+        for (i = 0; i < fl; i += k) {
+            k = utf8_len((const unsigned char *)fn + i, fl - i);
+            if (k)
+                buf_add(&t, fn + i, k);
+            else
+                buf_addc(&t, '?');
+            if (!k)
+                k = 1;
+        }
+    }
+    buf_printf(&t, " (%08x)", (unsigned)fnv1a(file->data, file->len));
+    words = count_words(t.p, t.len);
+    ms = (nbytes + 16) / 32; /* n / 32000 s, rounded to the millisecond */
+
+    if (!translate && mfield_is(mform_field(f, "stream"), "true") &&
+        !x->force_nonstream) {
+        stream_t *st = stream_new(x, 1);
+        buf_t j = {0};
+        st_tok_prefix(st, NULL);
+        buf_adds(&st->tok_prefix, "{\"type\":\"transcript.text.delta\","
+                                  "\"delta\":\"");
+        buf_adds(&st->tok_suffix, "\"}");
+        st_tok_suffix_end(st);
+        make_reply_str(&st->reply, t.p, t.len, -1);
+        st->lazy_n = st->reply.ntok;
+        buf_adds(&j, "{\"type\":\"transcript.text.done\",\"text\":");
+        buf_json_str(&j, t.p, t.len);
+        buf_printf(&j, ",\"usage\":{\"type\":\"tokens\",\"input_tokens\":%lld,"
+                       "\"output_tokens\":%lld,\"total_tokens\":%lld}}",
+                   unum(x, (long)((nbytes + 99) / 100)), unum(x, words),
+                   unum(x, (long)((nbytes + 99) / 100) + words));
+        st_add(st, &st->post, 0, NULL, &j);
+        buf_clear(&j);
+        buf_adds(&j, "{\"error\":{\"message\":");
+        stream_err_msg(x, &j, "mock stream error");
+        buf_adds(&j, ",\"type\":");
+        buf_json_str_or_null(&j, x->d.error_type[0] ? x->d.error_type
+                                                    : "server_error");
+        buf_adds(&j, ",\"code\":\"mock_error\"}}");
+        st_format(st, &st->err, NULL, j.p, j.len);
+        st_format(st, &st->errev, "error", j.p, j.len);
+        buf_free(&j);
+        stream_begin(x, st, "text/event-stream");
+        goto out;
+    }
+    if (!strcmp(fmt, "text")) {
+        send_static(x, 200, "text/plain; charset=utf-8", t.p, t.len);
+    } else if (!strcmp(fmt, "srt") || !strcmp(fmt, "vtt")) {
+        int vtt = fmt[0] == 'v';
+        buf_adds(&b, vtt ? "WEBVTT\n\n" : "1\n");
+        fmt_ts(&b, 0, vtt ? '.' : ',');
+        buf_adds(&b, " --> ");
+        fmt_ts(&b, ms, vtt ? '.' : ',');
+        buf_addc(&b, '\n');
+        buf_addb(&b, &t);
+        buf_adds(&b, "\n\n");
+        send_static(x, 200, "text/plain; charset=utf-8", b.p, b.len);
+    } else if (!strcmp(fmt, "verbose_json")) {
+        buf_printf(&b, "{\"task\":\"%s\",\"language\":",
+                   translate ? "translate" : "transcribe");
+        if (lang && lang->len) {
+            buf_addc(&b, '"');
+            buf_json_esc_bin(&b, lang->data, lang->len);
+            buf_addc(&b, '"');
+        } else {
+            buf_adds(&b, "\"english\"");
+        }
+        buf_adds(&b, ",\"duration\":");
+        fmt_duration(&b, nbytes);
+        buf_adds(&b, ",\"text\":");
+        buf_json_str(&b, t.p, t.len);
+        buf_adds(&b, ",\"segments\":[{\"id\":0,\"start\":0.0,\"end\":");
+        fmt_duration(&b, nbytes);
+        buf_adds(&b, ",\"text\":");
+        buf_json_str(&b, t.p, t.len);
+        buf_adds(&b, "}]}");
+        send_json(x, 200, &b);
+    } else {
+        buf_adds(&b, "{\"text\":");
+        buf_json_str(&b, t.p, t.len);
+        if (!translate)
+            buf_printf(&b, ",\"usage\":{\"type\":\"tokens\",\"input_tokens\":"
+                           "%lld,\"output_tokens\":%lld,\"total_tokens\":"
+                           "%lld}",
+                       unum(x, (long)((nbytes + 99) / 100)), unum(x, words),
+                       unum(x, (long)((nbytes + 99) / 100) + words));
+        buf_addc(&b, '}');
+        send_json(x, 200, &b);
+    }
+out:
+    buf_free(&t);
+    buf_free(&b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rerank (Cohere / Jina / OpenAI-compatible servers)                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    long index;
+    double score;
+    const char *text;
+    size_t len;
+} rrdoc_t;
+
+static int rr_cmp(const void *pa, const void *pb)
+{
+    const rrdoc_t *a = pa, *b = pb;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return a->index < b->index ? -1 : (a->index > b->index);
+}
+
+static int is_wordch(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+           c == '_' || c >= 0x80;
+}
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Whether w occurs in d (ASCII case-insensitive) with no word character
+ * right before or after it. */
+static int word_in(const char *w, size_t wl, const char *d, size_t dl)
+{
+    size_t i, k;
+    if (wl == 0 || wl > dl)
+        return 0;
+    for (i = 0; i + wl <= dl; i++) {
+        for (k = 0; k < wl; k++)
+            if (lower((unsigned char)d[i + k]) != lower((unsigned char)w[k]))
+                break;
+        if (k < wl)
+            continue;
+        if ((i == 0 || !is_wordch((unsigned char)d[i - 1])) &&
+            (i + wl == dl || !is_wordch((unsigned char)d[i + wl])))
+            return 1;
+    }
+    return 0;
+}
+
+static double rr_score(const char *q, size_t ql, const char *d, size_t dl)
+{
+    long words = 0, hits = 0;
+    size_t i = 0;
+    while (i < ql) {
+        size_t s;
+        while (i < ql && is_ws((unsigned char)q[i]))
+            i++;
+        if (i >= ql)
+            break;
+        s = i;
+        while (i < ql && !is_ws((unsigned char)q[i]))
+            i++;
+        words++;
+        hits += word_in(q + s, i - s, d, dl);
+    }
+    return (words ? (double)hits / (double)words : 0.0) +
+           (double)(fnv1a(d, dl) % 1000u) / 1e6;
+}
+
+static void h_rerank(ctx_t *x)
+{
+    request_t *r = x->r;
+    jnode_t *root = json_parse(r->body.p, r->body.len);
+    const jnode_t *query, *docs, *it, *model;
+    const char *auth = hdr(r, "authorization");
+    rrdoc_t *v = NULL;
+    size_t nd = 0, k;
+    long top_n = -1, T;
+    int bad = 0, ret;
+    buf_t b = {0};
+
+    ctx_directives(x, r->body.p, r->body.len);
+    if (apply_failure(x))
+        goto out;
+    if (auth && !strcmp(auth, "Bearer bad-key")) {
+        send_error(x, 401, "mock: incorrect API key provided", NULL);
+        goto out;
+    }
+    if (!root || root->type != J_OBJ) {
+        send_error(x, 400, "mock: invalid request: body is not a JSON object",
+                   NULL);
+        goto out;
+    }
+    query = jget(root, "query");
+    if (!query || query->type != J_STR ||
+        count_words(query->str, query->len) == 0) {
+        send_error(x, 400, "mock: invalid request: query must be a non-empty "
+                           "string", NULL);
+        goto out;
+    }
+    docs = jget(root, "documents");
+    if (docs && docs->type == J_ARR)
+        for (it = docs->child; it; it = it->next) {
+            const jnode_t *t = it->type == J_STR ? it : jget(it, "text");
+            if (!t || t->type != J_STR)
+                bad = 1;
+            nd++;
+        }
+    if (!docs || docs->type != J_ARR || nd == 0 || bad) {
+        send_error(x, 400, "mock: invalid request: documents must be a "
+                           "non-empty array of strings or of {\"text\":...} "
+                           "objects", NULL);
+        goto out;
+    }
+    if (jget_posint(root, "top_n", &top_n) < 0) {
+        send_error(x, 400, "mock: invalid request: top_n must be an integer "
+                           ">= 1", NULL);
+        goto out;
+    }
+    ret = jtrue(jget(root, "return_documents"));
+    v = xcalloc(nd, sizeof *v);
+    T = count_words(query->str, query->len);
+    for (it = docs->child, k = 0; it; it = it->next, k++) {
+        const jnode_t *t = it->type == J_STR ? it : jget(it, "text");
+        v[k].index = (long)k;
+        v[k].text = t->str;
+        v[k].len = t->len;
+        v[k].score = rr_score(query->str, query->len, t->str, t->len);
+        T += count_words(t->str, t->len);
+    }
+    qsort(v, nd, sizeof *v, rr_cmp);
+    if (top_n > 0 && (size_t)top_n < nd)
+        nd = (size_t)top_n;
+    model = jget(root, "model");
+    buf_printf(&b, "{\"id\":\"rerank-mock-%llu\",\"model\":", x->c->n);
+    if (model && model->type == J_STR)
+        buf_json_str(&b, model->str, model->len);
+    else
+        buf_adds(&b, "null");
+    buf_adds(&b, ",\"results\":[");
+    for (k = 0; k < nd; k++) {
+        buf_printf(&b, "%s{\"index\":%ld,\"relevance_score\":%.6f",
+                   k ? "," : "", v[k].index, v[k].score);
+        if (ret) {
+            buf_adds(&b, ",\"document\":{\"text\":");
+            buf_json_str(&b, v[k].text, v[k].len);
+            buf_addc(&b, '}');
+        }
+        buf_addc(&b, '}');
+    }
+    buf_printf(&b, "],\"usage\":{\"total_tokens\":%lld}}", unum(x, T));
+    send_json(x, 200, &b);
+out:
+    free(v);
+    buf_free(&b);
     json_free(root);
 }
 
@@ -3095,8 +5736,9 @@ static void h_echo(ctx_t *x)
         buf_adds(&st->tok_suffix, "}");
         st_tok_suffix_end(st);
         st_add_s(st, &st->post, "done", "{}");
-        buf_adds(&j, "{\"error\":{\"message\":\"mock stream error\",\"type\":"
-                     "\"server_error\",\"code\":\"mock_error\"}}");
+        buf_adds(&j, "{\"error\":{\"message\":");
+        stream_err_msg(x, &j, "mock stream error");
+        buf_adds(&j, ",\"type\":\"server_error\",\"code\":\"mock_error\"}}");
         st_format(st, &st->err, NULL, j.p, j.len);
         st_format(st, &st->errev, "error", j.p, j.len);
         buf_free(&j);
@@ -3144,9 +5786,25 @@ static void h_stats(ctx_t *x)
     buf_json_str_or_null(&b, S.last_ctype);
     buf_adds(&b, ",\"last_x_mock\":");
     buf_json_str_or_null(&b, S.last_xmock);
+    buf_adds(&b, ",\"last_proxy_target\":");
+    buf_json_str_or_null(&b, S.last_proxy);
+    buf_printf(&b, ",\"proxied\":%ld", S.proxied);
     buf_adds(&b, ",\"last_body\":");
-    if (S.have_last)
+    if (S.have_last && S.last_body_mp) {
+        /* multipart: at most 64 KiB, bytes that are not UTF-8 as \u00XX */
+        buf_addc(&b, '"');
+        buf_json_esc_bin(&b, S.last_body.p, S.last_body.len < MP_SHOW_MAX
+                                                ? S.last_body.len
+                                                : MP_SHOW_MAX);
+        buf_addc(&b, '"');
+    } else if (S.have_last) {
         buf_json_str(&b, S.last_body.p ? S.last_body.p : "", S.last_body.len);
+    } else {
+        buf_adds(&b, "null");
+    }
+    buf_printf(&b, ",\"last_images\":%ld,\"last_multipart\":", S.last_images);
+    if (S.last_mp.len)
+        buf_addb(&b, &S.last_mp);
     else
         buf_adds(&b, "null");
     buf_adds(&b, "}");
@@ -3159,6 +5817,7 @@ static void h_reset(ctx_t *x)
     static const char ok[] = "{\"ok\":true}";
     S.requests = 0;
     S.connections = 0;
+    S.proxied = 0;
     S.max_inflight = S.inflight; /* in-flight requests are still real */
     id_reset();
     send_static(x, 200, "application/json", ok, sizeof ok - 1);
@@ -3179,6 +5838,17 @@ static void dispatch(ctx_t *x)
         h_ollama_chat(x);
     else if (post && !strcmp(p, "/api/embed"))
         h_embeddings(x, 1);
+    else if (post && !strcmp(p, "/v1/responses"))
+        h_responses(x);
+    else if (post && !strcmp(p, "/v1/audio/speech"))
+        h_speech(x);
+    else if (post && !strcmp(p, "/v1/audio/transcriptions"))
+        h_audio_text(x, 0);
+    else if (post && !strcmp(p, "/v1/audio/translations"))
+        h_audio_text(x, 1);
+    else if (post && (!strcmp(p, "/v1/rerank") || !strcmp(p, "/rerank") ||
+                      !strcmp(p, "/v2/rerank")))
+        h_rerank(x);
     else if (get && !strcmp(p, "/mock/stats"))
         h_stats(x);
     else if (post && !strcmp(p, "/mock/reset"))
@@ -3249,9 +5919,25 @@ static void request_complete(conn_t *c, int64_t now)
         set_str(&S.last_ua, hdr(r, "user-agent"));
         set_str(&S.last_ctype, hdr(r, "content-type"));
         set_str(&S.last_xmock, hdr(r, "x-mock"));
+        set_str(&S.last_proxy, r->proxy_target);
+        if (r->proxy_target)
+            S.proxied++;
         buf_clear(&S.last_body);
         buf_add(&S.last_body, r->body.p, r->body.len);
         S.have_last = 1;
+        S.last_images = 0;
+        buf_clear(&S.last_mp);
+        S.last_body_mp = 0;
+        if (is_multipart(hdr(r, "content-type"))) {
+            S.last_body_mp = 1;
+            if (mform_parse(&x.form, hdr(r, "content-type"), r->body.p,
+                            r->body.len) == 0) {
+                x.form_state = 1;
+                mform_stats(&S.last_mp, &x.form);
+            } else {
+                x.form_state = -1;
+            }
+        }
     }
     if (r->too_large) {
         /* An unread body (Expect: 100-continue refused) leaves the
@@ -3262,6 +5948,7 @@ static void request_complete(conn_t *c, int64_t now)
     } else {
         dispatch(&x);
     }
+    mform_free(&x.form);
     buf_free(&x.extra);
 }
 
@@ -3333,6 +6020,23 @@ static int parse_head(conn_t *c, const char *b, size_t len, int64_t now)
         r->http10 = 1;
     else
         goto bad;
+    /* Absolute form (what a client sends to a plain HTTP proxy): route by
+     * its path + query, remember the whole target. */
+    if (!strncasecmp(r->target, "http://", 7) ||
+        !strncasecmp(r->target, "https://", 8)) {
+        char *host = strstr(r->target, "://") + 3;
+        char *rest = host + strcspn(host, "/?");
+        r->proxy_target = r->target;
+        if (*rest == '/') {
+            r->target = rest;
+        } else { /* no path: "http://host" or "http://host?q" */
+            size_t n = strlen(rest);
+            r->origin = xmalloc(n + 2);
+            r->origin[0] = '/';
+            memcpy(r->origin + 1, rest, n + 1);
+            r->target = r->origin;
+        }
+    }
     r->path = xstrdup(r->target);
     q = strchr(r->path, '?');
     if (q) {
@@ -3596,6 +6300,10 @@ static int produce(conn_t *c, int64_t now)
 {
     if (c->kind == K_STREAM)
         return produce_stream(c, now);
+    if (c->kind == K_GEN)
+        return produce_gen(c);
+    if (c->kind == K_BYTES)
+        return produce_bytes(c, now);
     if (c->kind == K_HUGE && c->huge_pos < c->huge_total) {
         unsigned long long left = c->huge_total - c->huge_pos;
         size_t n = left < OUT_BATCH ? (size_t)left : OUT_BATCH;
@@ -3617,6 +6325,10 @@ static void response_done(conn_t *c, int64_t now)
     }
     stream_free(c->st);
     c->st = NULL;
+    gen_free(c->gen);
+    c->gen = NULL;
+    free(c->ab);
+    c->ab = NULL;
     req_free(&c->req);
     c->busy = 0;
     c->kind = K_STATIC;
@@ -3992,7 +6704,9 @@ static void cleanup(void)
     free(S.last_ua);
     free(S.last_ctype);
     free(S.last_xmock);
+    free(S.last_proxy);
     buf_free(&S.last_body);
+    buf_free(&S.last_mp);
 #ifdef MOCK_TLS
     if (S.tls)
         SSL_CTX_free(S.tls);

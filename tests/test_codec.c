@@ -35,8 +35,8 @@ static int has_header(const llm_request *r, const char *line) {
 
 static void test_openai_body(void) {
     llm_client *c = client();
-    llm_message m[3] = { { "user", "Hi \xC3\xA9", NULL, NULL, NULL }, { "assistant", "Hello", NULL, NULL, NULL },
-                         { "tool", "{\"t\":21}", NULL, "call_1", NULL } };
+    llm_message m[3] = { { "user", "Hi \xC3\xA9", NULL, NULL, NULL, NULL, 0 }, { "assistant", "Hello", NULL, NULL, NULL, NULL, 0 },
+                         { "tool", "{\"t\":21}", NULL, "call_1", NULL, NULL, 0 } };
     llm_chat_desc d;
     llm_request *r;
     llm_json_value *b;
@@ -105,7 +105,7 @@ static void test_openai_body(void) {
 
 static void test_routing(void) {
     llm_client *c = client();
-    llm_message m = { "user", "x", NULL, NULL, NULL };
+    llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     llm_request *r;
     llm_json_value *b;
@@ -140,8 +140,8 @@ static void test_routing(void) {
 
 static void test_anthropic_body(void) {
     llm_client *c = client();
-    llm_message m[4] = { { "system", "Sys two.", NULL, NULL, NULL }, { "user", "Q", NULL, NULL, NULL },
-                         { "assistant", "A", NULL, NULL, NULL }, { "tool", "42", NULL, "toolu_1", NULL } };
+    llm_message m[4] = { { "system", "Sys two.", NULL, NULL, NULL, NULL, 0 }, { "user", "Q", NULL, NULL, NULL, NULL, 0 },
+                         { "assistant", "A", NULL, NULL, NULL, NULL, 0 }, { "tool", "42", NULL, "toolu_1", NULL, NULL, 0 } };
     llm_chat_desc d;
     llm_request *r;
     llm_json_value *b;
@@ -174,7 +174,7 @@ static void test_anthropic_body(void) {
 
 static void test_ollama_body(void) {
     llm_client *c = client();
-    llm_message m = { "user", "Q", NULL, NULL, NULL };
+    llm_message m = { "user", "Q", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     llm_request *r;
     llm_json_value *b;
@@ -248,7 +248,7 @@ static void expect_invalid(llm_client *c, const llm_chat_desc *d, const char *fi
 
 static void test_invalid_arguments(void) {
     llm_client *c = client();
-    llm_message ok = { "user", "x", NULL, NULL, NULL };
+    llm_message ok = { "user", "x", NULL, NULL, NULL, NULL, 0 };
     llm_message m;
     llm_chat_desc d;
     const char *hdr[1];
@@ -627,7 +627,7 @@ static void test_attempt_reset(void) {
    a function call; the tool-call limit holds, and its default is 128. */
 static void test_ollama_mapping(void) {
     llm_client *c = client();
-    llm_message m[2] = { { "developer", "be brief", NULL, NULL, NULL }, { "user", "Q", NULL, NULL, NULL } };
+    llm_message m[2] = { { "developer", "be brief", NULL, NULL, NULL, NULL, 0 }, { "user", "Q", NULL, NULL, NULL, NULL, 0 } };
     llm_chat_desc d;
     llm_request *r;
     llm_json_value *b;

@@ -136,7 +136,7 @@ static void test_poll_is_fast(void) {
 static void test_blocking_moves_others(void) {
     llm_client *c = client_with(0, 0);
     llm_request *bg = ask(c, "background [[delay=50]]", NULL), *r;
-    llm_message m = { "user", "blocking [[delay=400]]", NULL, NULL, NULL };
+    llm_message m = { "user", "blocking [[delay=400]]", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     memset(&d, 0, sizeof d);
     d.model = "mock-model";
@@ -254,7 +254,7 @@ static void on_done_free_other(llm_request *r, void *ud) {
 
 static void test_callbacks(void) {
     llm_client *c = client_with(0, 0);
-    llm_message m = { "user", "cb [[delay=30]]", NULL, NULL, NULL };
+    llm_message m = { "user", "cb [[delay=30]]", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     llm_request *r, *got;
     memset(&d, 0, sizeof d);
@@ -296,7 +296,7 @@ static void free_self(llm_request *r, void *ud) { (void)ud; llm_request_free(r);
    the call then returns NULL, and nothing is touched after the free. */
 static void test_blocking_freed_by_callback(void) {
     llm_client *c = client_with(0, 0);
-    llm_message m = { "user", "x [[delay=20]]", NULL, NULL, NULL };
+    llm_message m = { "user", "x [[delay=20]]", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     memset(&d, 0, sizeof d);
     d.model = "mock-model";
@@ -313,7 +313,7 @@ static llm_client *chain_client;
 static int chain_left;
 static double chain_done_at;
 static void chain_next(llm_request *r, void *ud) {
-    llm_message m = { "user", "next", NULL, NULL, NULL };
+    llm_message m = { "user", "next", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     (void)ud;
     llm_request_free(r);
@@ -348,7 +348,7 @@ static void free_first(llm_request *r, const char *d, size_t n, void *ud) {
 }
 static void test_slot_freed_in_callback(void) {
     llm_client *c = client_with(1, 0);
-    llm_message m1 = { "user", "a", NULL, NULL, NULL }, m2 = { "user", "b", NULL, NULL, NULL };
+    llm_message m1 = { "user", "a", NULL, NULL, NULL, NULL, 0 }, m2 = { "user", "b", NULL, NULL, NULL, NULL, 0 };
     const char *h = "X-Mock: tokens=50 pace=50";
     llm_chat_desc d;
     llm_request *b, *got;

@@ -52,7 +52,7 @@ static llm_client *client_cfg(const cfg *k) {
 static llm_client *client(void) { return client_cfg(NULL); }
 
 static llm_request *chat(llm_client *c, const char *model, const char *directive, int stream) {
-    llm_message m = { "user", "question", NULL, NULL, NULL };
+    llm_message m = { "user", "question", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     char hdr[400];
     const char *h[1];
@@ -555,7 +555,7 @@ static void double_free(void) {
 }
 static void free_client_in_callback(void) {
     llm_client *c = client();
-    llm_message m = { "user", "hi", NULL, NULL, NULL };
+    llm_message m = { "user", "hi", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     memset(&d, 0, sizeof d);
     d.model = "mock-model";

@@ -19,7 +19,7 @@ int __wrap_epoll_ctl(int ep, int op, int fd, struct epoll_event *ev) {
 static void test_unwatchable_socket(void) {
     llm_client_desc cd;
     llm_chat_desc d;
-    llm_message m = { "user", "x [[delay=100]]", NULL, NULL, NULL };
+    llm_message m = { "user", "x [[delay=100]]", NULL, NULL, NULL, NULL, 0 };
     llm_client *c;
     llm_request *r;
     int i, round;

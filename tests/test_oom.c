@@ -11,7 +11,7 @@ static mock M;
 static th_alloc A;
 
 typedef struct scen { const char *name, *model, *directive; int stream, kind, retries; } scen;
-enum { CHAT, EMBED, RAW };
+enum { CHAT, EMBED, RAW, RESPONSES, SPEECH, AUDIO, RERANK };
 static const scen SC[] = {
     { "chat", "mock-model", "", 0, CHAT, 0 },
     { "chat-json", "mock-model", "json=1", 0, CHAT, 0 },
@@ -24,6 +24,13 @@ static const scen SC[] = {
     { "ollama-stream", "ollama/llama", "tokens=4", 1, CHAT, 0 },
     { "embed-batches", "text-embedding-3-small", "", 0, EMBED, 0 },
     { "raw-stream", "", "tokens=3", 1, RAW, 0 },
+    { "responses", "m", "tools=1", 0, RESPONSES, 0 },
+    { "responses-stream", "m", "tools=1 split=13 split_gap=0", 1, RESPONSES, 0 },
+    { "chat-n-refusal", "mock-model", "refusal=1", 1, CHAT, 0 },
+    { "speech", "tts-1", "audio_bytes=9000 chunk_bytes=3000", 0, SPEECH, 0 },
+    { "transcription", "whisper-1", "", 0, AUDIO, 0 },
+    { "transcription-stream", "whisper-1", "", 1, AUDIO, 0 },
+    { "rerank", "r", "", 0, RERANK, 0 },
 };
 enum { NSC = sizeof SC / sizeof SC[0] };
 
@@ -51,7 +58,7 @@ static int life(llm_client *c, const scen *s, llm_status *status, llm_error_kind
     snprintf(hdr, sizeof hdr, "X-Mock: %s", s->directive);
     h[0] = hdr;
     if (s->kind == CHAT) {
-        llm_message m = { "user", "tell me [[x=1]]", NULL, NULL, NULL };
+        llm_message m = { "user", "tell me [[x=1]]", NULL, NULL, NULL, NULL, 0 };
         llm_chat_desc d;
         memset(&d, 0, sizeof d);
         d.model = s->model;
@@ -62,7 +69,60 @@ static int life(llm_client *c, const scen *s, llm_status *status, llm_error_kind
         d.extra_json = "{\"seed\": 1}";
         d.headers = h;
         d.n_headers = 1;
+        if (!strcmp(s->name, "chat-n-refusal")) d.n = 2; /* two choices, choice 0 refusing */
         r = llm_chat(c, &d);
+    } else if (s->kind == RESPONSES) {
+        static const unsigned char png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 1 };
+        llm_image im;
+        llm_message m = { "user", "look", NULL, NULL, NULL, NULL, 1 };
+        llm_responses_desc d;
+        memset(&im, 0, sizeof im);
+        im.data = png;
+        im.len = sizeof png;
+        m.images = &im;
+        memset(&d, 0, sizeof d);
+        d.model = s->model;
+        d.messages = &m;
+        d.n_messages = 1;
+        d.stream = s->stream;
+        d.reasoning_effort = "low";
+        d.max_retries = -1;
+        d.headers = h;
+        d.n_headers = 1;
+        r = llm_responses(c, &d);
+    } else if (s->kind == SPEECH) {
+        llm_speech_desc d;
+        memset(&d, 0, sizeof d);
+        d.model = s->model;
+        d.input = "say";
+        d.voice = "alloy";
+        d.max_retries = -1;
+        d.headers = h;
+        d.n_headers = 1;
+        r = llm_speech(c, &d);
+    } else if (s->kind == AUDIO) {
+        llm_audio_desc d;
+        memset(&d, 0, sizeof d);
+        d.model = s->model;
+        d.audio = "RIFF----WAVE";
+        d.audio_len = 12;
+        d.stream = s->stream;
+        d.max_retries = -1;
+        d.headers = h;
+        d.n_headers = 1;
+        r = llm_transcribe(c, &d);
+    } else if (s->kind == RERANK) {
+        const char *docs[3] = { "a b", "b c", "c d" };
+        llm_rerank_desc d;
+        memset(&d, 0, sizeof d);
+        d.model = s->model;
+        d.query = "b";
+        d.documents = docs;
+        d.n_documents = 3;
+        d.max_retries = -1;
+        d.headers = h;
+        d.n_headers = 1;
+        r = llm_rerank(c, &d);
     } else if (s->kind == EMBED) {
         const char *in[5] = { "a", "bb", "ccc", "dddd", "eeeee" };
         llm_embed_desc d;
@@ -76,7 +136,7 @@ static int life(llm_client *c, const scen *s, llm_status *status, llm_error_kind
     } else {
         llm_raw_desc d;
         memset(&d, 0, sizeof d);
-        d.path = "/v1/responses";
+        d.path = "/v1/echo";
         d.body_json = "{\"stream\": true, \"input\": \"x\"}";
         d.stream = 1;
         d.max_retries = -1;
@@ -99,6 +159,10 @@ static int life(llm_client *c, const scen *s, llm_status *status, llm_error_kind
         llm_request_json(r);
         for (i = 0; i < llm_request_tool_call_count(r); i++) (void)llm_request_tool_call(r, i)->arguments_json;
         for (i = 0; i < llm_request_embedding_count(r); i++) (void)llm_request_embedding(r, i, &dim);
+        for (i = 0; i < llm_request_choice_count(r); i++) (void)llm_request_choice_text(r, i, &n);
+        for (i = 0; i < llm_request_rank_count(r); i++) (void)llm_request_rank(r, i, NULL);
+        llm_request_bytes(r, &n);
+        llm_request_refusal(r, &n);
     }
     llm_request_free(r);
     return 1;

@@ -37,7 +37,7 @@ static llm_client *client(void) { return client_cfg(0, 0); }
 
 static llm_request *chat(llm_client *c, const char *model, const char *text, const char *directive, int stream,
                          const char *extra, void *ud) {
-    llm_message m = { "user", text, NULL, NULL, NULL };
+    llm_message m = { "user", text, NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     char hdr[200];
     const char *h[1];
@@ -108,7 +108,7 @@ static void test_anthropic(void) {
     CHECK(llm_request_tool_call(r, 0) && llm_request_tool_call(r, 0)->arguments_json != NULL);
     /* max_tokens cut */
     {
-        llm_message m = { "user", "a b c d e f g h", NULL, NULL, NULL };
+        llm_message m = { "user", "a b c d e f g h", NULL, NULL, NULL, NULL, 0 };
         llm_chat_desc d;
         memset(&d, 0, sizeof d);
         d.model = "anthropic/claude-test";
@@ -153,7 +153,7 @@ static void test_ollama(void) {
     CHECK_STR(llm_request_text(r, NULL), "tok0 tok1 tok2 tok3 tok4 tok5 tok6");
     CHECK_INT(llm_request_usage(r)->completion_tokens, 7);
     {
-        llm_message m = { "user", "x", NULL, NULL, NULL };
+        llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
         llm_chat_desc d;
         const char *h = "X-Mock: tokens=9";
         memset(&d, 0, sizeof d);
@@ -320,12 +320,12 @@ static void test_raw(void) {
     llm_request *r;
     evlog l;
     memset(&d, 0, sizeof d);
-    d.path = "/responses";
+    d.path = "/echo";
     d.body_json = "{\"model\": \"gpt-x\", \"input\": \"hello\", \"n\": [1, 2]}";
     r = llm_raw(c, &d);
     CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_status(r), LLM_DONE);
-    CHECK_STR(llm_json_string(llm_json_path(llm_request_json(r), "path"), NULL), "/v1/responses");
+    CHECK_STR(llm_json_string(llm_json_path(llm_request_json(r), "path"), NULL), "/v1/echo");
     CHECK_STR(llm_json_string(llm_json_path(llm_request_json(r), "body.input"), NULL), "hello");
     CHECK(strstr(llm_request_text(r, NULL), "\"object\":\"echo\"") != NULL); /* the body as text */
     memset(&l, 0, sizeof l);
@@ -450,7 +450,7 @@ static void test_all_at_once(void) {
     e.inputs = in;
     e.n_inputs = 2;
     memset(&rd, 0, sizeof rd);
-    rd.path = "/responses";
+    rd.path = "/echo";
     rd.body_json = "{\"stream\": true}";
     rd.stream = 1;
     for (i = 0; i < 3; i++) {

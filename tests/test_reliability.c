@@ -43,7 +43,7 @@ static llm_client *client(int max_retries) {
     return client_cfg(&k);
 }
 static llm_request *ask_x(llm_client *c, const char *model, const char *directive, int stream) {
-    llm_message m = { "user", "question", NULL, NULL, NULL };
+    llm_message m = { "user", "question", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     static char hdr[300];
     static const char *h[1];
@@ -134,7 +134,7 @@ static void test_retry_decisions(void) {
     llm_client_free(c);
     c = client(5); /* per request override */
     {
-        llm_message m = { "user", "q", NULL, NULL, NULL };
+        llm_message m = { "user", "q", NULL, NULL, NULL, NULL, 0 };
         llm_chat_desc d;
         const char *h = "X-Mock: status=500 retry_after_ms=1";
         memset(&d, 0, sizeof d);
@@ -248,7 +248,7 @@ static void test_faults(void) {
 /* A response that trickles in forever ends at the total deadline. */
 static void test_drip_total_timeout(void) {
     llm_client *c = client(-1);
-    llm_message m = { "user", "q", NULL, NULL, NULL };
+    llm_message m = { "user", "q", NULL, NULL, NULL, NULL, 0 };
     llm_chat_desc d;
     const char *h = "X-Mock: fault=drip pace=20";
     llm_request *r;

@@ -153,7 +153,7 @@ static void test_soak(void) {
         while (submitted < n && outstanding < outstanding_max) {
             item *it = &items[submitted];
             const scenario *s;
-            llm_message m = { "user", "soak", NULL, NULL, NULL };
+            llm_message m = { "user", "soak", NULL, NULL, NULL, NULL, 0 };
             llm_chat_desc cd;
             char dir[160];
             const char *h[1];

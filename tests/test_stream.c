@@ -496,7 +496,7 @@ static void test_timeouts(void) {
     k.idle_ms = 0;
     c = client_cfg(&k);
     {
-        llm_message m = { "user", "x", NULL, NULL, NULL };
+        llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
         llm_chat_desc d;
         const char *h = "X-Mock: delay=3000";
         memset(&d, 0, sizeof d);
@@ -548,7 +548,7 @@ static void test_idle_clock_and_own_timeouts(void) {
     c = client_cfg(&k);
     CHECK_INT(c->idle_us, 120000LL * 1000);
     {
-        llm_message m = { "user", "x", NULL, NULL, NULL };
+        llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
         llm_chat_desc d;
         const char *h = "X-Mock: tokens=5 stall_after=1";
         memset(&d, 0, sizeof d);
@@ -567,7 +567,7 @@ static void test_idle_clock_and_own_timeouts(void) {
     k.max_retries = 3;
     c = client_cfg(&k);
     {
-        llm_message m = { "user", "x", NULL, NULL, NULL };
+        llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
         llm_chat_desc d;
         const char *h = "X-Mock: fault=never";
         memset(&d, 0, sizeof d);
@@ -610,7 +610,7 @@ static int n_done_times;
 static void on_done_time(llm_request *r, void *ud) { (void)r; (void)ud; if (n_done_times < 30) done_times[n_done_times++] = th_now_ms(); }
 static void test_timeouts_same_frame(void) {
     llm_client *c = client();
-    llm_message m = { "user", "x", NULL, NULL, NULL };
+    llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
     const char *h = "X-Mock: fault=never";
     llm_chat_desc d;
     double t0 = th_now_ms();

@@ -6,8 +6,10 @@ documented shape of Anthropic's Messages request). Prints
 "openapi: N passed, N failed". With an empty spec path (the OpenAPI
 description was not found) only the Anthropic bodies are checked and the
 OpenAI ones are one skipped test, named with $OPENAPI_MISSING."""
+import base64
 import os
 import json
+import re
 import sys
 
 import jsonschema
@@ -30,12 +32,53 @@ def validator_for(name):
     return jsonschema.Draft202012Validator({"$ref": "#/components/schemas/" + name}, resolver=resolver)
 
 
+def multipart(boundary, data):
+    """A multipart/form-data body as the object the schema describes: file
+    parts become a placeholder string, numbers and booleans are read."""
+    obj = {}
+    delim = b"--" + boundary.encode()
+    parts = data.split(delim)
+    if parts[0] != b"" or not parts[-1].startswith(b"--"):
+        raise ValueError("multipart body does not start and end with its boundary")
+    for part in parts[1:-1]:
+        if not part.startswith(b"\r\n") or not part.endswith(b"\r\n"):
+            raise ValueError("multipart part not framed by CRLF")
+        head, sep, value = part[2:-2].partition(b"\r\n\r\n")
+        if not sep:
+            raise ValueError("multipart part without a blank line")
+        disp = [h for h in head.split(b"\r\n") if h.lower().startswith(b"content-disposition:")]
+        if not disp:
+            raise ValueError("multipart part without Content-Disposition")
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', disp[0].decode()))
+        name = attrs["name"]
+        if "filename" in attrs:
+            obj[name] = "<binary %d bytes>" % len(value)
+        else:
+            v = value.decode("utf-8")
+            if name == "temperature":
+                obj[name] = float(v)
+            elif name == "stream":
+                obj[name] = v == "true"
+            else:
+                obj[name] = v
+    return obj
+
+
 passed = failed = skipped = 0
 for n, line in enumerate(sys.stdin, 1):
     line = line.rstrip("\n")
     if not line:
         continue
     schema_name, _, body = line.partition("\t")
+    if schema_name.startswith("multipart:"):
+        schema_name = schema_name[len("multipart:"):]
+        boundary, _, b64 = body.partition("\t")
+        try:
+            body = json.dumps(multipart(boundary, base64.b64decode(b64)))
+        except (ValueError, KeyError) as ex:
+            print(f"  body {n} ({schema_name}): {ex}", file=sys.stderr)
+            failed += 1
+            continue
     if schema_name != "anthropic.Messages" and spec is None:
         skipped += 1
         continue
