@@ -15,7 +15,8 @@ HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 TESTS    := json sse codec e2e stream reliability providers endpoints hardening oom soak iofail diff
 EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator
 
-.PHONY: all test test-data demo examples deps deps-test soak bench mutate clean
+.PHONY: all test test-data demo examples deps deps-test soak bench mutate clean \
+        windows-deps test-windows test-consumers install uninstall
 
 all: examples $(TESTS:%=$(BUILD)/plain/test_%)
 
@@ -27,7 +28,7 @@ include fuzz/Makefile.inc
 deps:
 	@sh tools/deps.sh curl
 deps-test: deps
-	@sh tools/deps.sh curl curlcli valgrind locales schema ssl cjson fuzz
+	@sh tools/deps.sh curl curlcli valgrind locales schema ssl cjson fuzz windows cmake
 
 # LeakSanitizer: glibc's locale cache is not ours (tests/lsan.supp)
 export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
@@ -47,7 +48,7 @@ $(BUILD)/mock_server_tls: tests/mock_server.c | deps-test
 
 $(BUILD)/tls/cert.pem: | deps-test
 	@mkdir -p $(BUILD)/tls
-	openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
 	    -keyout $(BUILD)/tls/key.pem -out $(BUILD)/tls/cert.pem 2>/dev/null
 	openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=other.example -addext subjectAltName=DNS:other.example \
 	    -keyout $(BUILD)/tls/otherkey.pem -out $(BUILD)/tls/other.pem 2>/dev/null
@@ -127,7 +128,18 @@ test-build: $(TEST_BUILD)
 test: deps-test
 	@$(MAKE) --no-print-directory -j$(NPROC) test-build
 	@sh tools/test_data.sh fetch || echo "test-data: a download was refused (above); the suites that need it are skipped"
+	@sh tools/windows.sh deps || echo "windows-deps: failed (above); the Windows suite will fail"
 	@TESTS="$(TESTS)" IO_TESTS="$(IO_TESTS)" EXAMPLES="$(EXAMPLES)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) sh tests/run.sh
+
+# ------------------------------------------------------------- windows --
+# A static libcurl for x86_64-w64-mingw32 (Schannel) from Debian's curl
+# source package, then the end-to-end, streaming, reliability and providers
+# suites and the examples cross-built and run under Wine against the native
+# mock (tools/windows.sh). `make test` runs both.
+windows-deps: | deps-test
+	@sh tools/windows.sh deps
+test-windows: windows-deps $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.pem
+	@BUILD=$(BUILD) sh tools/windows.sh test
 
 # Benchmarks against a raw curl_multi baseline measured in the same run
 # (bench/README.md); prints a table and fails when a self-check fails.

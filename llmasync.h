@@ -443,6 +443,9 @@ typedef struct llm_client_desc {
                                   0: 120000; negative: none */
     int timeout_ms;            /* whole request incl. retries; 0: 600000; <0: none */
     const char *ca_file;       /* PEM bundle to trust (private CA); NULL: system */
+    int native_ca;             /* 1: also trust the operating system's store
+                                  (CURLSSLOPT_NATIVE_CA: Windows with an
+                                  OpenSSL libcurl; Schannel always does) */
     const char *proxy;         /* e.g. "http://proxy:3128"; NULL: libcurl's
                                   environment variables (see the README);
                                   "": no proxy whatever the environment */
@@ -2325,6 +2328,28 @@ typedef struct llm__choice { int index; llm__buf text; char finish[32]; } llm__c
 typedef struct llm__rank { int index; double score; } llm__rank;
 #define LLM__MAX_CHOICES 128
 
+/* The I/O back end's state; its operations are in >>io. */
+#if defined(LLM__IO_EPOLL)
+typedef struct llm__io {
+    int ep;               /* epoll set: curl's sockets and the wake pipe */
+    int wake[2];          /* llm_wakeup writes [1]; the set watches [0] */
+    int64_t curl_due;     /* when curl's own timer fires */
+} llm__io;
+#elif defined(LLM__IO_POLL)
+typedef struct llm__io {
+    struct pollfd *pfd;   /* [0] is the wake pipe, then curl's sockets */
+    int n, cap;
+    int wake[2];
+    int64_t curl_due;
+} llm__io;
+#else
+typedef struct llm__io {
+    volatile long woken;  /* llm_wakeup sets it (atomically) */
+} llm__io;
+#endif
+
+static int llm__io_room(llm_client *c, int transfers); /* >>io */
+
 struct llm_client {
     llm_allocator alloc;
     CURLM *multi;
@@ -2337,6 +2362,7 @@ struct llm_client {
     int max_depth, max_tools;
     char *ca_file;
     char *proxy, *no_proxy;     /* NULL: libcurl's environment */
+    int native_ca;
     char *anthropic_version;
     char user_agent[160];
     llm_log_fn log_fn;
@@ -2353,19 +2379,9 @@ struct llm_client {
     uint64_t rng;
     unsigned seq;
     int curl_global;
-#ifndef _WIN32
-    int wake_fd[2];
-#else
-    volatile long wake_flag;
-#endif
-    int64_t curl_due;     /* when curl's own timer fires (socket backends) */
+    llm__io io;           /* the I/O back end's own state (>>io) */
+    int io_inited;        /* llm__io_init was called: llm__io_free must be */
     int io_failed;        /* some request's socket could not be watched */
-#if defined(LLM__IO_EPOLL)
-    int ep;               /* epoll set: curl's sockets and the wake pipe */
-#elif defined(LLM__IO_POLL)
-    struct pollfd *pfd;   /* [0] is the wake pipe, then curl's sockets */
-    int n_pfd, cap_pfd;
-#endif
 };
 
 /* What one attempt learned and received: reset before each attempt
@@ -4625,6 +4641,9 @@ static int llm__easy_setup(llm_request *r) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+#if LIBCURL_VERSION_NUM >= 0x074700
+    if (c->native_ca) curl_easy_setopt(e, CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NATIVE_CA);
+#endif
     if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);       /* overrides the environment */
     if (c->no_proxy) curl_easy_setopt(e, CURLOPT_NOPROXY, c->no_proxy);
     r->easy = e;
@@ -5099,21 +5118,11 @@ static void llm__start(llm_request *r) {
         llm__fail_or_retry(r, LLM_ERR_NO_MEMORY, 0, 0, LLM_TIMEOUT_NONE, "could not create a transfer");
         return;
     }
-#if defined(LLM__IO_POLL)
-    { /* room for this transfer's sockets (happy eyeballs may open two) */
-        int need = 1 + 3 * (c->lists[LLM__L_ACTIVE].count + 1) + 8;
-        if (c->cap_pfd < need) {
-            struct pollfd *np = (struct pollfd *)llm__realloc(&c->alloc, c->pfd, (size_t)need * sizeof *np);
-            if (!np) {
-                llm__transition(r, LLM_ACTIVE); /* a failed attempt, like any other */
-                llm__fail_or_retry(r, LLM_ERR_NO_MEMORY, 0, 0, LLM_TIMEOUT_NONE, "out of memory for the socket list");
-                return;
-            }
-            c->pfd = np;
-            c->cap_pfd = need;
-        }
+    if (!llm__io_room(c, c->lists[LLM__L_ACTIVE].count + 1)) {
+        llm__transition(r, LLM_ACTIVE); /* a failed attempt, like any other */
+        llm__fail_or_retry(r, LLM_ERR_NO_MEMORY, 0, 0, LLM_TIMEOUT_NONE, "out of memory for the socket list");
+        return;
     }
-#endif
     llm__attempt_reset(r);
     r->t_attempt = r->t_last_event = now;
     if (r->tm.attempts == 0) r->tm.queued_ms = (double)(now - r->t_submit) / 1000.0;
@@ -5252,28 +5261,32 @@ static void llm__deliver(llm_client *c) {
 }
 
 /* >>io ===================================================================
-   With sockets (POSIX) the pump uses curl_multi_socket_action: curl tells us
-   which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when its own timer is
-   due (CURLMOPT_TIMERFUNCTION); we watch them with epoll (Linux) or poll()
-   and hand curl only the sockets that are ready. A pump over 1,000 quiet
-   streams is then one system call instead of a walk over every transfer.
-   On Windows (or with LLMASYNC_IO_PERFORM) it is curl_multi_perform and
-   curl_multi_poll. Both callbacks below only update our watch list; they
-   never call curl. */
-
-static void llm__drain_wake(llm_client *c) {
-#ifndef _WIN32
-    char b[64];
-    while (read(c->wake_fd[0], b, sizeof b) > 0) {}
-#endif
-    c->woken = 1;
-}
+   How the pump learns which transfers can move: one back end per section,
+   each the same six operations, chosen at compile time.
+     llm__io_init(c)        after the multi handle exists; 0 on failure
+     llm__io_free(c)
+     llm__io_room(c, n)     room to watch the sockets of n transfers
+     llm__io_act(c)         hand curl what can move now, never blocking;
+                            1 when it did anything
+     llm__io_wait(c, us)    sleep until a socket is ready, curl's timer,
+                            llm_wakeup or us microseconds (<= 0: no sleep)
+     llm__io_wake(c)        from any thread: make a wait return (and set
+                            c->woken at the next act or wait)
+   epoll (Linux) and poll() (other POSIX systems) drive curl through
+   curl_multi_socket_action: curl tells us which sockets to watch
+   (CURLMOPT_SOCKETFUNCTION) and when its timer is due
+   (CURLMOPT_TIMERFUNCTION), so a pump over 1,000 quiet streams is one
+   system call. perform (Windows, or LLMASYNC_IO_PERFORM) is
+   curl_multi_perform, curl_multi_poll and curl_multi_wakeup: no pipes. A
+   new back end (kqueue, a browser) is one more section. */
 
 #if !defined(LLM__IO_PERFORM)
+/* ---- shared by the socket back ends ---- */
+
 static int llm__on_timer(CURLM *m, long timeout_ms, void *userp) {
     llm_client *c = (llm_client *)userp;
     (void)m;
-    c->curl_due = timeout_ms < 0 ? INT64_MAX : llm__now_us() + (int64_t)timeout_ms * 1000;
+    c->io.curl_due = timeout_ms < 0 ? INT64_MAX : llm__now_us() + (int64_t)timeout_ms * 1000;
     return 0;
 }
 
@@ -5293,38 +5306,209 @@ static int llm__watch_failed(llm_client *c, CURL *e, int err) {
     return 0;
 }
 
+static int llm__pipe(int fd[2]) {
+    int i;
+    if (pipe(fd) != 0) { fd[0] = fd[1] = -1; return 0; }
+    for (i = 0; i < 2; i++) {
+        fcntl(fd[i], F_SETFL, fcntl(fd[i], F_GETFL) | O_NONBLOCK);
+        fcntl(fd[i], F_SETFD, FD_CLOEXEC);
+    }
+    return 1;
+}
+static void llm__drain_wake(llm_client *c) {
+    char b[64];
+    while (read(c->io.wake[0], b, sizeof b) > 0) {}
+    c->woken = 1;
+}
+static void llm__io_wake(llm_client *c) {
+    if (write(c->io.wake[1], "w", 1) < 0) { /* full pipe: a wake-up is pending anyway */ }
+}
+/* Ready sockets (fds, masks) go to curl; then its timer if due. */
+static int llm__io_hand(llm_client *c, const curl_socket_t *fds, const int *masks, int n) {
+    int i, running = 0, acted = 0;
+    for (i = 0; i < n; i++) {
+        if (fds[i] == c->io.wake[0]) { llm__drain_wake(c); continue; }
+        curl_multi_socket_action(c->multi, fds[i], masks[i], &running);
+        acted = 1;
+    }
+    if (llm__now_us() >= c->io.curl_due) {
+        c->io.curl_due = INT64_MAX;
+        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        acted = 1;
+    }
+    return acted;
+}
+static int llm__io_ms(llm_client *c, int64_t us) { /* a sleep never past curl's timer */
+    int64_t t = c->io.curl_due - llm__now_us();
+    if (t < us) us = t;
+    if (us < 0) us = 0;
+    if (us > (int64_t)86400 * 1000000) us = (int64_t)86400 * 1000000;
+    return (int)((us + 999) / 1000);
+}
+static int llm__io_watch(llm_client *c, CURL *e, curl_socket_t s, int what);
 static int llm__on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
-    llm_client *c = (llm_client *)userp;
-#if defined(LLM__IO_EPOLL)
-    struct epoll_event ev;
     (void)socketp;
+    return llm__io_watch((llm_client *)userp, e, s, what);
+}
+static int llm__io_callbacks(llm_client *c) {
+    return curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, llm__on_socket) == CURLM_OK &&
+           curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c) == CURLM_OK &&
+           curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, llm__on_timer) == CURLM_OK &&
+           curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, (void *)c) == CURLM_OK;
+}
+#endif
+
+#if defined(LLM__IO_EPOLL)
+/* ---- >>io: epoll (Linux) ---- */
+#define LLM__IO_MAX_ROUNDS 8
+
+static int llm__io_init(llm_client *c) {
+    struct epoll_event ev;
+    c->io.curl_due = INT64_MAX;
+    c->io.ep = -1;
+    if (!llm__pipe(c->io.wake)) return 0;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = c->io.wake[0];
+    c->io.ep = epoll_create1(EPOLL_CLOEXEC);
+    return c->io.ep >= 0 && epoll_ctl(c->io.ep, EPOLL_CTL_ADD, c->io.wake[0], &ev) == 0 && llm__io_callbacks(c);
+}
+static void llm__io_free(llm_client *c) {
+    if (c->io.ep >= 0) close(c->io.ep);
+    if (c->io.wake[0] >= 0) close(c->io.wake[0]);
+    if (c->io.wake[1] >= 0) close(c->io.wake[1]);
+}
+static int llm__io_room(llm_client *c, int transfers) { (void)c; (void)transfers; return 1; }
+static int llm__io_watch(llm_client *c, CURL *e, curl_socket_t s, int what) {
+    struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.data.fd = s;
     if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(c->ep, EPOLL_CTL_DEL, s, &ev); /* may be closed already: fine */
+        epoll_ctl(c->io.ep, EPOLL_CTL_DEL, s, &ev); /* may be closed already: fine */
         return 0;
     }
     ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-    if (epoll_ctl(c->ep, EPOLL_CTL_MOD, s, &ev) == 0) return 0;
-    if (errno == ENOENT && epoll_ctl(c->ep, EPOLL_CTL_ADD, s, &ev) == 0) return 0;
+    if (epoll_ctl(c->io.ep, EPOLL_CTL_MOD, s, &ev) == 0) return 0;
+    if (errno == ENOENT && epoll_ctl(c->io.ep, EPOLL_CTL_ADD, s, &ev) == 0) return 0;
     return llm__watch_failed(c, e, errno);
-#else
+}
+static int llm__io_act(llm_client *c) {
+    struct epoll_event ev[64];
+    curl_socket_t fds[64];
+    int masks[64], i, n = epoll_wait(c->io.ep, ev, 64, 0);
+    for (i = 0; i < n; i++) {
+        fds[i] = ev[i].data.fd;
+        masks[i] = ((ev[i].events & (EPOLLIN | EPOLLHUP)) ? CURL_CSELECT_IN : 0) |
+                   ((ev[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) | ((ev[i].events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+    }
+    return llm__io_hand(c, fds, masks, n < 0 ? 0 : n);
+}
+static void llm__io_wait(llm_client *c, int64_t us) {
+    struct epoll_event ev; /* level-triggered: the next act sees it again */
+    if (epoll_wait(c->io.ep, &ev, 1, llm__io_ms(c, us)) == 1 && ev.data.fd == c->io.wake[0]) llm__drain_wake(c);
+}
+
+#elif defined(LLM__IO_POLL)
+/* ---- >>io: poll() (POSIX) ---- */
+#define LLM__IO_MAX_ROUNDS 8
+
+static int llm__io_init(llm_client *c) {
+    c->io.curl_due = INT64_MAX;
+    if (!llm__pipe(c->io.wake)) return 0;
+    c->io.cap = 16;
+    c->io.pfd = (struct pollfd *)llm__malloc(&c->alloc, (size_t)c->io.cap * sizeof *c->io.pfd);
+    if (!c->io.pfd) return 0;
+    c->io.pfd[0].fd = c->io.wake[0];
+    c->io.pfd[0].events = POLLIN;
+    c->io.pfd[0].revents = 0;
+    c->io.n = 1;
+    return llm__io_callbacks(c);
+}
+static void llm__io_free(llm_client *c) {
+    llm__free(&c->alloc, c->io.pfd);
+    if (c->io.wake[0] >= 0) close(c->io.wake[0]);
+    if (c->io.wake[1] >= 0) close(c->io.wake[1]);
+}
+/* Room for every transfer's sockets (happy eyeballs may open two each):
+   the socket callback cannot allocate. */
+static int llm__io_room(llm_client *c, int transfers) {
+    int need = 1 + 3 * transfers + 8;
+    struct pollfd *np;
+    if (c->io.cap >= need) return 1;
+    np = (struct pollfd *)llm__realloc(&c->alloc, c->io.pfd, (size_t)need * sizeof *np);
+    if (!np) return 0;
+    c->io.pfd = np;
+    c->io.cap = need;
+    return 1;
+}
+static int llm__io_watch(llm_client *c, CURL *e, curl_socket_t s, int what) {
     int i;
-    (void)socketp;
-    for (i = 1; i < c->n_pfd && c->pfd[i].fd != s; i++) {}
+    for (i = 1; i < c->io.n && c->io.pfd[i].fd != s; i++) {}
     if (what == CURL_POLL_REMOVE) {
-        if (i < c->n_pfd) c->pfd[i] = c->pfd[--c->n_pfd];
+        if (i < c->io.n) c->io.pfd[i] = c->io.pfd[--c->io.n];
         return 0;
     }
-    if (i == c->n_pfd) {
-        if (c->n_pfd == c->cap_pfd) return llm__watch_failed(c, e, ENOMEM); /* llm__start grows it */
-        c->pfd[i].fd = s;
-        c->n_pfd++;
+    if (i == c->io.n) {
+        if (c->io.n == c->io.cap) return llm__watch_failed(c, e, ENOMEM); /* llm__io_room grows it */
+        c->io.pfd[i].fd = s;
+        c->io.n++;
     }
-    c->pfd[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
-    c->pfd[i].revents = 0;
+    c->io.pfd[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+    c->io.pfd[i].revents = 0;
     return 0;
+}
+static int llm__io_act(llm_client *c) {
+    curl_socket_t fds[64];
+    int masks[64], i, n = 0;
+    if (poll(c->io.pfd, (nfds_t)c->io.n, 0) > 0) /* copy first: acting changes the set */
+        for (i = 0; i < c->io.n && n < 64; i++) {
+            short re = c->io.pfd[i].revents;
+            if (!re) continue;
+            fds[n] = c->io.pfd[i].fd;
+            masks[n++] = ((re & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) | ((re & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+                         ((re & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+        }
+    return llm__io_hand(c, fds, masks, n);
+}
+static void llm__io_wait(llm_client *c, int64_t us) {
+    c->io.pfd[0].revents = 0;
+    if (poll(c->io.pfd, (nfds_t)c->io.n, llm__io_ms(c, us)) > 0 && c->io.pfd[0].revents) llm__drain_wake(c);
+}
+
+#else
+/* ---- >>io: perform (Windows, or LLMASYNC_IO_PERFORM) ---- */
+#define LLM__IO_MAX_ROUNDS 4
+/* llm_wakeup's flag, set and taken atomically (another thread sets it). */
+#if defined(_WIN32)
+#define LLM__FLAG_SET(p) InterlockedExchange((volatile LONG *)(p), 1)
+#define LLM__FLAG_TAKE(p) InterlockedExchange((volatile LONG *)(p), 0)
+#elif defined(__GNUC__) || defined(__clang__)
+#define LLM__FLAG_SET(p) __atomic_store_n((p), 1L, __ATOMIC_SEQ_CST)
+#define LLM__FLAG_TAKE(p) __atomic_exchange_n((p), 0L, __ATOMIC_SEQ_CST)
+#else
+#error "llmasync: the perform back end needs atomics (Windows Interlocked* or GCC/Clang __atomic builtins)"
 #endif
+
+static int llm__io_init(llm_client *c) { c->io.woken = 0; return 1; }
+static void llm__io_free(llm_client *c) { (void)c; }
+static int llm__io_room(llm_client *c, int transfers) { (void)c; (void)transfers; return 1; }
+static void llm__io_woken(llm_client *c) {
+    if (LLM__FLAG_TAKE(&c->io.woken)) c->woken = 1;
+}
+static int llm__io_act(llm_client *c) {
+    int running = 0;
+    curl_multi_perform(c->multi, &running);
+    llm__io_woken(c);
+    return 1;
+}
+static void llm__io_wait(llm_client *c, int64_t us) {
+    int ms = us <= 0 ? 0 : us > (int64_t)86400 * 1000000 ? 86400 * 1000 : (int)((us + 999) / 1000);
+    curl_multi_poll(c->multi, NULL, 0, ms, NULL); /* returns early on curl_multi_wakeup */
+    llm__io_woken(c);
+}
+static void llm__io_wake(llm_client *c) {
+    LLM__FLAG_SET(&c->io.woken);
+    curl_multi_wakeup(c->multi);
 }
 #endif
 
@@ -5343,54 +5527,14 @@ static void llm__fail_unwatched(llm_client *c) {
 }
 
 /* Lets curl move whatever can move now; never blocks. */
-static void llm__io(llm_client *c) {
-    int running = 0, round;
-    for (round = 0; round < 8; round++) { /* again while finishing frees slots */
-        int acted = 0;
-#if defined(LLM__IO_PERFORM)
-        curl_multi_perform(c->multi, &running);
-        acted = 1;
-#else
-        int n, i;
-        curl_socket_t fds[64];
-        int masks[64];
-#if defined(LLM__IO_EPOLL)
-        struct epoll_event ev[64];
-        n = epoll_wait(c->ep, ev, 64, 0);
-        for (i = 0; i < n; i++) {
-            fds[i] = ev[i].data.fd;
-            masks[i] = ((ev[i].events & (EPOLLIN | EPOLLHUP)) ? CURL_CSELECT_IN : 0) |
-                       ((ev[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) | ((ev[i].events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
-        }
-#else
-        n = 0;
-        if (poll(c->pfd, (nfds_t)c->n_pfd, 0) > 0) /* copy first: acting changes the set */
-            for (i = 0; i < c->n_pfd && n < 64; i++) {
-                short re = c->pfd[i].revents;
-                if (!re) continue;
-                fds[n] = c->pfd[i].fd;
-                masks[n++] = ((re & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) | ((re & POLLOUT) ? CURL_CSELECT_OUT : 0) |
-                             ((re & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
-            }
-#endif
-        for (i = 0; i < n; i++) {
-            if (fds[i] == c->wake_fd[0]) { llm__drain_wake(c); continue; }
-            curl_multi_socket_action(c->multi, fds[i], masks[i], &running);
-            acted = 1;
-        }
-        if (llm__now_us() >= c->curl_due) {
-            c->curl_due = INT64_MAX;
-            curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-            acted = 1;
-        }
-#endif
+static void llm__io_move(llm_client *c) {
+    int round;
+    for (round = 0; round < LLM__IO_MAX_ROUNDS; round++) { /* again while finishing frees slots */
+        int acted = llm__io_act(c);
         llm__drain(c);
         llm__fail_unwatched(c);
         if (llm__admit(c)) acted = 1; /* slots freed: start the next ones now */
         if (!acted) break;
-#if defined(LLM__IO_PERFORM)
-        if (round >= 3) break;
-#endif
     }
 }
 
@@ -5401,37 +5545,10 @@ static int llm__can_admit(const llm_client *c) {
 /* Sleeps until socket activity, llm_wakeup, the host's limit, curl's timer
    or our earliest deadline, whichever comes first. */
 static void llm__sleep(llm_client *c, int64_t max_us) {
-    int64_t now = llm__now_us(), t = c->next_timer - now;
-    int ms;
+    int64_t t = c->next_timer - llm__now_us();
     if (t < max_us) max_us = t;
-#if !defined(LLM__IO_PERFORM)
-    if (c->curl_due - now < max_us) max_us = c->curl_due - now;
-#endif
     if (llm__can_admit(c)) max_us = 0; /* work is waiting: do not sleep */
-    if (max_us < 0) max_us = 0;
-    if (max_us > (int64_t)86400 * 1000000) max_us = (int64_t)86400 * 1000000;
-    ms = (int)((max_us + 999) / 1000);
-#if defined(LLM__IO_EPOLL)
-    {
-        struct epoll_event ev; /* level-triggered: the pump sees it again */
-        if (epoll_wait(c->ep, &ev, 1, ms) == 1 && ev.data.fd == c->wake_fd[0]) llm__drain_wake(c);
-    }
-#elif defined(LLM__IO_POLL)
-    c->pfd[0].revents = 0;
-    if (poll(c->pfd, (nfds_t)c->n_pfd, ms) > 0 && c->pfd[0].revents) llm__drain_wake(c);
-#elif !defined(_WIN32)
-    {
-        struct curl_waitfd w;
-        w.fd = c->wake_fd[0];
-        w.events = CURL_WAIT_POLLIN;
-        w.revents = 0;
-        curl_multi_poll(c->multi, &w, 1, ms, NULL);
-        if (w.revents) llm__drain_wake(c);
-    }
-#else
-    curl_multi_poll(c->multi, NULL, 0, ms, NULL);
-    if (InterlockedExchange(&c->wake_flag, 0)) c->woken = 1;
-#endif
+    llm__io_wait(c, max_us);
 }
 
 static void llm__pump(llm_client *c) {
@@ -5440,7 +5557,7 @@ static void llm__pump(llm_client *c) {
     if (now >= c->next_timer) llm__timers(c, now);
     for (round = 0; round < 4; round++) {
         llm__admit(c);
-        llm__io(c);
+        llm__io_move(c);
         llm__deliver(c);
         /* callbacks may have submitted requests or freed slots: start them
            now, not at the next unrelated event */
@@ -6272,12 +6389,6 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
     c = (llm_client *)llm__calloc(&a, sizeof *c);
     if (!c) return NULL;
     c->alloc = a;
-#ifndef _WIN32
-    c->wake_fd[0] = c->wake_fd[1] = -1;
-#endif
-#if defined(LLM__IO_EPOLL)
-    c->ep = -1;
-#endif
     c->log_fn = d.log_fn;
     c->log_ud = d.log_user_data;
     c->max_concurrent = d.max_concurrent > 0 ? d.max_concurrent : LLM__DEF_MAX_CONCURRENT;
@@ -6298,6 +6409,7 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
     else snprintf(c->user_agent, sizeof c->user_agent, "llmasync/%s libcurl/%s", LLMASYNC_VERSION, curl_version_info(CURLVERSION_NOW)->version);
     c->ca_file = d.ca_file ? llm__strdup(&a, d.ca_file) : NULL;
     c->proxy = d.proxy ? llm__strdup(&a, d.proxy) : NULL;
+    c->native_ca = d.native_ca != 0;
     c->no_proxy = d.no_proxy ? llm__strdup(&a, d.no_proxy) : NULL;
     c->anthropic_version = llm__strdup(&a, d.anthropic_version ? d.anthropic_version : "2023-06-01");
     c->prov = (llm__provider *)llm__calloc(&a, (size_t)(3 + d.n_providers) * sizeof(llm__provider));
@@ -6328,46 +6440,10 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
     }
 #endif
     if (ok) ok = (c->multi = curl_multi_init()) != NULL;
-#ifndef _WIN32
     if (ok) {
-        ok = pipe(c->wake_fd) == 0;
-        for (i = 0; ok && i < 2; i++) {
-            fcntl(c->wake_fd[i], F_SETFL, fcntl(c->wake_fd[i], F_GETFL) | O_NONBLOCK);
-            fcntl(c->wake_fd[i], F_SETFD, FD_CLOEXEC);
-        }
+        c->io_inited = 1;
+        ok = llm__io_init(c);
     }
-#endif
-    c->curl_due = INT64_MAX;
-#if defined(LLM__IO_EPOLL)
-    if (ok) {
-        struct epoll_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.events = EPOLLIN;
-        ev.data.fd = c->wake_fd[0];
-        c->ep = epoll_create1(EPOLL_CLOEXEC);
-        ok = c->ep >= 0 && epoll_ctl(c->ep, EPOLL_CTL_ADD, c->wake_fd[0], &ev) == 0;
-    }
-#elif defined(LLM__IO_POLL)
-    if (ok) {
-        c->cap_pfd = 16;
-        c->pfd = (struct pollfd *)llm__malloc(&a, (size_t)c->cap_pfd * sizeof *c->pfd);
-        ok = c->pfd != NULL;
-        if (ok) {
-            c->pfd[0].fd = c->wake_fd[0];
-            c->pfd[0].events = POLLIN;
-            c->pfd[0].revents = 0;
-            c->n_pfd = 1;
-        }
-    }
-#endif
-#if !defined(LLM__IO_PERFORM)
-    if (ok) {
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, llm__on_socket);
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, llm__on_timer);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, (void *)c);
-    }
-#endif
     if (!ok) {
         llm_client_free(c);
         return NULL;
@@ -6390,16 +6466,8 @@ LLMASYNC_API void llm_client_free(llm_client *c) {
             r = c->lists[l].head;
         }
     }
+    if (c->io_inited) llm__io_free(c);
     if (c->multi) curl_multi_cleanup(c->multi);
-#ifndef _WIN32
-    for (i = 0; i < 2; i++)
-        if (c->wake_fd[i] >= 0) close(c->wake_fd[i]);
-#endif
-#if defined(LLM__IO_EPOLL)
-    if (c->ep >= 0) close(c->ep);
-#elif defined(LLM__IO_POLL)
-    llm__free(&c->alloc, c->pfd);
-#endif
     for (i = 0; c->prov && i < c->n_prov; i++) {
         llm__free(&c->alloc, c->prov[i].name);
         llm__free(&c->alloc, c->prov[i].base_url);
@@ -6421,12 +6489,7 @@ LLMASYNC_API void llm_client_free(llm_client *c) {
 
 LLMASYNC_API void llm_wakeup(llm_client *c) {
     if (!c) return;
-#ifndef _WIN32
-    if (write(c->wake_fd[1], "w", 1) < 0) { /* full pipe: a wake-up is pending anyway */ }
-#else
-    InterlockedExchange(&c->wake_flag, 1);
-    curl_multi_wakeup(c->multi);
-#endif
+    llm__io_wake(c);
 }
 
 /* >>driving ============================================================== */

@@ -13,6 +13,17 @@
 #define NPCS 6
 #define MAX_FRAMES (60 * 30)
 
+#ifdef _WIN32 /* windows.h came with llmasync.h's implementation */
+static double now_ms(void) {
+    LARGE_INTEGER f, t;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&t);
+    return (double)t.QuadPart * 1e3 / (double)f.QuadPart;
+}
+static void sleep_ms(double ms) {
+    if (ms > 0) Sleep((DWORD)(ms + 0.5));
+}
+#else
 static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -25,6 +36,7 @@ static void sleep_ms(double ms) {
     ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1000) * 1e6);
     nanosleep(&ts, NULL);
 }
+#endif
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;

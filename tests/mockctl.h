@@ -1,16 +1,25 @@
 /* Start and stop the mock LLM server from a test: it listens on an
-   ephemeral loopback port and dies with its parent (stdin EOF). */
+   ephemeral loopback port and dies with its parent (stdin EOF).
+   On Windows (the suites run under Wine, tools/windows.sh) the mocks run
+   natively beside Wine and the runner names their ports in MOCK_PORTS
+   ("plain:P,plain:P,tls:P,tls-other:P"): mock_start takes the next plain
+   one, mock_start_args(.., "--tls", cert, ..) the HTTPS one for that
+   certificate. */
 #ifndef LLM_TEST_MOCKCTL_H
 #define LLM_TEST_MOCKCTL_H
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <signal.h>
 #include <unistd.h>
 #include <poll.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#endif
 #include <curl/curl.h>
 
 typedef struct mock {
-    pid_t pid;
+    long pid;           /* the child (POSIX), or the MOCK_PORTS slot + 1 (Windows) */
     int port;
     int in_fd, out_fd;
     char base[64];      /* http://127.0.0.1:PORT */
@@ -24,6 +33,35 @@ static TH_UNUSED const char *mock_path(void) {
     return p ? p : "build/mock_server";
 }
 
+#ifdef _WIN32
+static int mock__used[8];
+static TH_UNUSED int mock_start_args(mock *m, const char *a1, const char *a2, const char *a3) {
+    const char *ports = getenv("MOCK_PORTS"), *want = "plain:", *p;
+    int k = 0;
+    (void)a3;
+    memset(m, 0, sizeof *m);
+    if (a1 && !strcmp(a1, "--tls")) want = a2 && strstr(a2, "other") ? "tls-other:" : "tls:";
+    for (p = ports; p && *p; k++) {
+        const char *comma = strchr(p, ',');
+        if (!strncmp(p, want, strlen(want)) && k < 8 && !mock__used[k]) {
+            mock__used[k] = 1;
+            m->port = atoi(p + strlen(want));
+            m->pid = k + 1;
+            break;
+        }
+        p = comma ? comma + 1 : NULL;
+    }
+    if (!m->port) {
+        fprintf(stderr, "no mock for %s in MOCK_PORTS (%s)\n", want, ports ? ports : "unset");
+        return 0;
+    }
+    snprintf(m->base, sizeof m->base, "http://127.0.0.1:%d", m->port);
+    snprintf(m->openai, sizeof m->openai, "http://127.0.0.1:%d/v1", m->port);
+    return 1;
+}
+static TH_UNUSED int mock_start(mock *m) { return mock_start_args(m, NULL, NULL, NULL); }
+static TH_UNUSED void mock_stop(mock *m) { m->pid = 0; } /* the runner stops it */
+#else
 static TH_UNUSED int mock_start_args(mock *m, const char *a1, const char *a2, const char *a3) {
     int in[2], out[2];
     char line[64];
@@ -76,6 +114,8 @@ static TH_UNUSED void mock_stop(mock *m) {
     close(m->out_fd);
     m->pid = 0;
 }
+
+#endif
 
 static size_t mock__collect(char *p, size_t s, size_t n, void *ud) {
     llm__buf *b = (llm__buf *)ud;
@@ -140,6 +180,15 @@ static TH_UNUSED llm_request *th_next(llm_client *c, double ms) {
     }
 }
 
+#ifdef _WIN32
+static TH_UNUSED void th_sleep_ms(double ms) { Sleep((DWORD)(ms + 0.5)); }
+static TH_UNUSED double th_now_ms(void) {
+    LARGE_INTEGER f, t;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&t);
+    return (double)t.QuadPart * 1000.0 / (double)f.QuadPart;
+}
+#else
 static TH_UNUSED void th_sleep_ms(double ms) {
     struct timespec ts;
     ts.tv_sec = (time_t)(ms / 1000);
@@ -151,4 +200,5 @@ static TH_UNUSED double th_now_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
+#endif
 #endif

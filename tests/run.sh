@@ -95,6 +95,9 @@ examples_run() {
     echo "examples: $p passed, $f failed"
 }
 suite "examples (mock)" examples_run
+# Windows: the suites and examples cross-built with MinGW-w64 against a
+# static Schannel libcurl and run under Wine (tools/windows.sh)
+suite "windows (mingw-w64, wine)" env BUILD="$B" sh tools/windows.sh test
 rm -f "$log"
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" = 0 ]

@@ -32,6 +32,7 @@ static llm_client *client_cfg(const cfg *k) {
     d.max_response_bytes = k ? k->max_response : 0;
     d.max_json_depth = k ? k->depth : 0;
     d.ca_file = k ? k->ca : NULL;
+    d.native_ca = k && k->ca; /* the system store as well: must not weaken a private CA */
     d.retry_seed = 1234;
     d.log_fn = log_fn;
     return llm_client_new(&d);
@@ -348,6 +349,21 @@ static void test_json_depth_cap(void) {
     llm_client_free(c);
 }
 
+/* Schannel checks a private CA's certificate against DNS names only: on
+   Windows the test names the mock "localhost" (the certificate has both). */
+#ifdef _WIN32
+#define TLS_HOST "localhost"
+/* Wine's crypt32 accepts an unknown root that real Windows refuses: the
+   check that needs a refusal without ca_file is Windows', not Wine's. */
+static int under_wine(void) {
+    HMODULE nt = GetModuleHandleA("ntdll.dll");
+    return nt && GetProcAddress(nt, "wine_get_version") != NULL;
+}
+#else
+#define TLS_HOST "127.0.0.1"
+static int under_wine(void) { return 0; }
+#endif
+
 /* TLS: verification is on by default; ca_file trusts a private CA. */
 static void test_tls(void) {
     const char *dir = getenv("TLS_DIR");
@@ -365,18 +381,22 @@ static void test_tls(void) {
     mock__path = getenv("MOCK_SERVER_TLS") ? getenv("MOCK_SERVER_TLS") : "build/mock_server_tls";
     CHECK(mock_start_args(&t, "--tls", cert, key));
     if (!t.port) { mock__path = NULL; return; }
-    snprintf(base, sizeof base, "https://127.0.0.1:%d/v1", t.port);
+    snprintf(base, sizeof base, "https://" TLS_HOST ":%d/v1", t.port);
     memset(&k, 0, sizeof k);
     k.base = base;
     k.max_retries = 2;
     c = client_cfg(&k); /* no ca_file: refused, and not retried */
     r = ask(c, "");
     CHECK(th_next(c, 5000) == r);
-    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_CONNECTION);
-    CHECK_INT(llm_request_error(r)->retries, 0);
-    CHECK(strstr(llm_request_error(r)->message, "certificate") != NULL);
+    if (!under_wine()) {
+        CHECK_INT(llm_request_error(r)->kind, LLM_ERR_CONNECTION);
+        CHECK_INT(llm_request_error(r)->retries, 0);
+        CHECK(strstr(llm_request_error(r)->message, "certificate") != NULL);
+    } else {
+        printf("  note: under Wine an unknown root is not refused; the refusal is checked on Linux\n");
+    }
     llm_client_free(c);
-    k.ca = cert; /* trusted */
+    k.ca = cert; /* trusted (with the system's store as well: native_ca) */
     c = client_cfg(&k);
     r = ask(c, "");
     CHECK(th_next(c, 5000) == r);
@@ -386,7 +406,7 @@ static void test_tls(void) {
     mock_stop(&t);
     /* a certificate for another name, even from a trusted CA: refused */
     CHECK(mock_start_args(&t, "--tls", other, otherkey));
-    snprintf(base, sizeof base, "https://127.0.0.1:%d/v1", t.port);
+    snprintf(base, sizeof base, "https://" TLS_HOST ":%d/v1", t.port);
     k.ca = other;
     c = client_cfg(&k);
     r = ask(c, "");

@@ -10,6 +10,8 @@
 #   ssl        OpenSSL (TLS mock server, self-signed certificate)
 #   fuzz       clang's libFuzzer runtime
 #   curlcli    the curl command (the mock server's self-test)
+#   windows    MinGW-w64 cross compilers, Wine and dpkg-dev (Windows tests)
+#   cmake      cmake and pkg-config (build-system consumer tests)
 set -u
 CC=${CC:-cc}
 need=""
@@ -32,6 +34,14 @@ for cap in "$@"; do
             add libcurl4-openssl-dev ;;
     valgrind) command -v valgrind >/dev/null 2>&1 || add valgrind ;;
     curlcli) command -v curl >/dev/null 2>&1 || add curl ;;
+    windows)
+        command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || add gcc-mingw-w64-x86-64
+        command -v x86_64-w64-mingw32-g++ >/dev/null 2>&1 || add g++-mingw-w64-x86-64
+        { command -v wine64 >/dev/null 2>&1 || [ -x /usr/lib/wine/wine64 ] || command -v wine >/dev/null 2>&1; } || add wine64
+        command -v dpkg-source >/dev/null 2>&1 || add dpkg-dev ;;
+    cmake)
+        command -v cmake >/dev/null 2>&1 || add cmake
+        command -v pkg-config >/dev/null 2>&1 || add pkg-config ;;
     locales) { command -v localedef >/dev/null 2>&1 && [ -f /usr/share/i18n/locales/de_DE ]; } || add locales ;;
     schema) /usr/bin/python3 -c 'import jsonschema, yaml' >/dev/null 2>&1 || add python3 python3-jsonschema python3-yaml ;;
     cjson)
