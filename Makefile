@@ -161,5 +161,42 @@ MUTATE_SEED ?= 1
 mutate: $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD)/tls/cert.pem $(BUILD)/locale/de_DE.UTF-8 | deps-test
 	MUTATE_N=$(MUTATE_N) MUTATE_SEED=$(MUTATE_SEED) /usr/bin/python3 tools/mutate.py
 
+# ------------------------------------------------------------- install --
+# The header, llmasync.pc and the CMake package (find_package(llmasync
+# CONFIG)): the same files as `cmake --install`. Nothing is compiled.
+PREFIX       ?= /usr/local
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
+CMAKEDIR     ?= $(PREFIX)/share/cmake/llmasync
+VERSION      := $(shell sed -n 's/^\#define LLMASYNC_VERSION "\([0-9.]*\)"$$/\1/p' llmasync.h)
+# relocatable (paths relative to the prefix) when the layout is the default
+ifeq ($(INCLUDEDIR)|$(CMAKEDIR),$(PREFIX)/include|$(PREFIX)/share/cmake/llmasync)
+  PC_INCLUDEDIR := $${prefix}/include
+  CMAKE_INCLUDE := ../../../include
+else
+  PC_INCLUDEDIR := $(INCLUDEDIR)
+  CMAKE_INCLUDE := $(INCLUDEDIR)
+endif
+install:
+	@test -n "$(VERSION)" || { echo "install: no LLMASYNC_VERSION in llmasync.h"; exit 1; }
+	install -d "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(PKGCONFIGDIR)" "$(DESTDIR)$(CMAKEDIR)"
+	install -m 644 llmasync.h "$(DESTDIR)$(INCLUDEDIR)/llmasync.h"
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    llmasync.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/llmasync.pc"
+	sed -e 's|@LLMASYNC_INCLUDE@|$(CMAKE_INCLUDE)|g' -e 's|@LLMASYNC_VERSION@|$(VERSION)|g' \
+	    cmake/llmasyncConfig.cmake.in > "$(DESTDIR)$(CMAKEDIR)/llmasyncConfig.cmake"
+	sed -e 's|@LLMASYNC_VERSION@|$(VERSION)|g' \
+	    cmake/llmasyncConfigVersion.cmake.in > "$(DESTDIR)$(CMAKEDIR)/llmasyncConfigVersion.cmake"
+	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/llmasync.pc" "$(DESTDIR)$(CMAKEDIR)/llmasyncConfig.cmake" \
+	    "$(DESTDIR)$(CMAKEDIR)/llmasyncConfigVersion.cmake"
+uninstall:
+	rm -f "$(DESTDIR)$(INCLUDEDIR)/llmasync.h" "$(DESTDIR)$(PKGCONFIGDIR)/llmasync.pc" \
+	    "$(DESTDIR)$(CMAKEDIR)/llmasyncConfig.cmake" "$(DESTDIR)$(CMAKEDIR)/llmasyncConfigVersion.cmake"
+	-rmdir "$(DESTDIR)$(CMAKEDIR)" 2>/dev/null
+
+# Every way in that the README names, tried as a user would (tests/consumers.sh).
+test-consumers: $(BUILD)/mock_server | deps-test
+	@BUILD=$(BUILD) sh tests/consumers.sh
+
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,6 @@
 /* llmasync.h -- talk to LLM HTTP APIs from your own loop, never blocking it.
    Single-file C library (C99 / C++11), needs libcurl. Licence at the end.
+   SPDX-License-Identifier: MIT
 
    ==========================================================================
    HOW TO INCLUDE
@@ -223,6 +224,29 @@
      llm_request_content_json and llm_tool_call.arguments_json belong to the
      request.
 
+   llm_version(&num)        The implementation's version string and number:
+                            compare with LLMASYNC_VERSION(_NUM) to catch a
+                            header and an implementation of two versions.
+
+   ==========================================================================
+   VERSIONS AND COMPATIBILITY
+   ==========================================================================
+
+   Versions are MAJOR.MINOR.PATCH (CHANGELOG.md). Before 1.0 a MINOR step
+   may change the API (each change is named in REVISION HISTORY and the
+   changelog); a PATCH step never does. From 1.0 on only a MAJOR step may.
+   How descs grow without breaking callers: every desc is read as
+   "zero means default", so a caller that zero-initialises it (= {0},
+   memset, designated initializers) keeps compiling and keeps the old
+   behaviour when a field is added. New fields are only ever appended at
+   the end of a struct, never inserted or reordered, and a new field's zero
+   is the old behaviour. Positional initializers keep compiling too, but
+   gcc/clang's -Wextra (-Wmissing-field-initializers) warns about a
+   partial one once a field is added (0.2.0 added images and n_images to
+   llm_message), so prefer designated initializers. The structs the
+   library fills (llm_usage, llm_timings, ...) grow the same way: read
+   them by field name.
+
    ==========================================================================
    ERRORS AND LOGGING
    ==========================================================================
@@ -260,7 +284,7 @@
    REVISION HISTORY
    ==========================================================================
 
-   0.2.0  (in progress)
+   0.2.0  (unreleased; CHANGELOG.md has the same list)
           - Response memory bound (2 x max_response_bytes + 1 MiB), header
             block limit, provider messages whole up to 4 KiB, keys masked in
             every encoding and every string handed out, empty streams
@@ -273,14 +297,19 @@
             llm_translate, llm_rerank; llm_message.images (vision) and
             llm_chat_desc.n (choices: llm_request_choice_*); refusals
             (llm_request_refusal). Provider code is one section and one
-            table row per wire API. llm_message gained two fields (images,
-            n_images): positional initializers need them, or use
-            designated initializers / memset.
+            table row per wire API. llm_message gained two fields at its
+            end (images, n_images): partial positional initializers now
+            warn under -Wextra; designated initializers / memset do not.
           - llm_wait_any no longer returns NULL when a polled stream got
             text: NULL now always means waiting is over, so the canonical
             while ((r = llm_wait_any(c, -1))) loop drains streams too.
             Hosts that relied on the early return call the new llm_wait()
             (LLM_WAIT_TEXT) instead.
+          - Windows proven under Wine in make test; the I/O back ends
+            (epoll, poll, curl_multi_poll) behind one interface;
+            llm_client_desc.native_ca; CMake (llmasync::llmasync) and
+            pkg-config (llmasync.pc), make install; LLMASYNC_VERSION_NUM,
+            llm_version().
    0.1.0  first release: chat (OpenAI-compatible, Anthropic, Ollama),
           streaming, embeddings, raw calls, retries, timeouts, JSON.
 */
@@ -288,9 +317,12 @@
 #define LLMASYNC_H
 
 #define LLMASYNC_VERSION_MAJOR 0
-#define LLMASYNC_VERSION_MINOR 1
+#define LLMASYNC_VERSION_MINOR 2
 #define LLMASYNC_VERSION_PATCH 0
-#define LLMASYNC_VERSION "0.1.0"
+#define LLMASYNC_VERSION "0.2.0"
+/* one number for #if: MAJOR * 10000 + MINOR * 100 + PATCH (0.2.0 -> 200) */
+#define LLMASYNC_VERSION_NUM \
+    (LLMASYNC_VERSION_MAJOR * 10000 + LLMASYNC_VERSION_MINOR * 100 + LLMASYNC_VERSION_PATCH)
 
 /* The implementation needs POSIX declarations (clock_gettime, pipe); they
    must be requested before the first system header, which is here. */
@@ -443,15 +475,6 @@ typedef struct llm_client_desc {
                                   0: 120000; negative: none */
     int timeout_ms;            /* whole request incl. retries; 0: 600000; <0: none */
     const char *ca_file;       /* PEM bundle to trust (private CA); NULL: system */
-    int native_ca;             /* 1: also trust the operating system's store
-                                  (CURLSSLOPT_NATIVE_CA: Windows with an
-                                  OpenSSL libcurl; Schannel always does) */
-    const char *proxy;         /* e.g. "http://proxy:3128"; NULL: libcurl's
-                                  environment variables (see the README);
-                                  "": no proxy whatever the environment */
-    const char *no_proxy;      /* hosts reached without the proxy, comma-
-                                  separated ("*": all); NULL: $no_proxy;
-                                  "": none, whatever the environment */
     const char *user_agent;    /* NULL: "llmasync/<version>" */
     size_t max_response_bytes; /* largest response body; 0: 64 MiB */
     size_t max_event_bytes;    /* largest SSE event / NDJSON line; 0: 4 MiB */
@@ -461,6 +484,16 @@ typedef struct llm_client_desc {
     llm_allocator allocator;   /* zero: malloc/realloc/free */
     llm_log_fn log_fn;         /* NULL: silent */
     void *log_user_data;
+    /* 0.2.0 */
+    int native_ca;             /* 1: also trust the operating system's store
+                                  (CURLSSLOPT_NATIVE_CA: Windows with an
+                                  OpenSSL libcurl; Schannel always does) */
+    const char *proxy;         /* e.g. "http://proxy:3128"; NULL: libcurl's
+                                  environment variables (see the README);
+                                  "": no proxy whatever the environment */
+    const char *no_proxy;      /* hosts reached without the proxy, comma-
+                                  separated ("*": all); NULL: $no_proxy;
+                                  "": none, whatever the environment */
 } llm_client_desc;
 
 /* An image given to a model (vision): a URL, or the bytes themselves. */
@@ -519,9 +552,6 @@ typedef struct llm_chat_desc {
     double temperature;            /* sent when nonzero or when has_temperature */
     int has_temperature;           /* set to 1 to send temperature 0.0 exactly */
     int stream;                    /* 1: stream tokens (SSE / NDJSON) */
-    int n;                         /* choices (OpenAI-compatible); 0 or 1: one.
-                                      Choice 0 is the text; the others:
-                                      llm_request_choice_text */
     const char *extra_json;        /* a JSON object whose members are merged into
                                       the body (tools, response_format, seed...);
                                       a member named like one we set replaces ours */
@@ -533,6 +563,10 @@ typedef struct llm_chat_desc {
     void *user_data;
     llm_delta_fn on_delta;         /* new text of a stream (inside llm_poll...) */
     llm_done_fn on_done;           /* the request became terminal */
+    /* 0.2.0 */
+    int n;                         /* choices (OpenAI-compatible); 0 or 1: one.
+                                      Choice 0 is the text; the others:
+                                      llm_request_choice_text */
 } llm_chat_desc;
 
 typedef struct llm_embed_desc {
@@ -750,6 +784,9 @@ typedef struct llm_json_writer {
 LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc);
 LLMASYNC_API void llm_client_free(llm_client *c);
 LLMASYNC_API void llm_wakeup(llm_client *c); /* thread-safe */
+/* the version of the compiled implementation, as LLMASYNC_VERSION; num (if
+   not NULL) gets its LLMASYNC_VERSION_NUM */
+LLMASYNC_API const char *llm_version(int *num);
 
 /* submitting */
 LLMASYNC_API llm_request *llm_chat(llm_client *c, const llm_chat_desc *desc);
@@ -6725,6 +6762,13 @@ LLMASYNC_API int llm_request_rank(const llm_request *r, int i, double *score) {
     if (!r || r->status != LLM_DONE || i < 0 || i >= r->a.n_ranks) return -1;
     if (score) *score = r->a.ranks[i].score;
     return r->a.ranks[i].index;
+}
+
+/* >>version ============================================================== */
+
+LLMASYNC_API const char *llm_version(int *num) {
+    if (num) *num = LLMASYNC_VERSION_NUM;
+    return LLMASYNC_VERSION;
 }
 
 #endif /* LLMASYNC_IMPLEMENTATION_INCLUDED */

@@ -55,6 +55,7 @@ suite() { # label, command...
 suite "paths (no machine's own)" sh tests/check_paths.sh
 suite "test-data fetch (offline)" sh tests/test_data_fetch.sh
 suite "compile (C99/C11/C++)" sh tests/compile_check.sh
+suite "api grows only (vs release)" /usr/bin/python3 tests/check_api.py
 suite "mock server self-test" bash tests/mock_selftest.sh "$B/mock_server"
 for t in $TESTS; do
     suite "$t" env SOAK_REPORT=1 "$B/plain/test_$t"
@@ -95,6 +96,10 @@ examples_run() {
     echo "examples: $p passed, $f failed"
 }
 suite "examples (mock)" examples_run
+# CMake (add_subdirectory, FetchContent, top level + ctest, find_package
+# after cmake --install) and pkg-config after make install, each consumer
+# run against the mock
+suite "consumers (cmake, pkg-config)" env BUILD="$B" sh tests/consumers.sh
 # Windows: the suites and examples cross-built with MinGW-w64 against a
 # static Schannel libcurl and run under Wine (tools/windows.sh)
 suite "windows (mingw-w64, wine)" env BUILD="$B" sh tools/windows.sh test
