@@ -307,7 +307,8 @@
             (LLM_WAIT_TEXT) instead.
           - Windows proven under Wine in make test; the I/O back ends
             (epoll, poll, curl_multi_poll) behind one interface;
-            llm_client_desc.native_ca; CMake (llmasync::llmasync) and
+            llm_client_desc.native_ca; a priority in every desc
+            (admission by priority, then submit order); CMake (llmasync::llmasync) and
             pkg-config (llmasync.pc), make install; LLMASYNC_VERSION_NUM,
             llm_version().
    0.1.0  first release: chat (OpenAI-compatible, Anthropic, Ollama),
@@ -567,6 +568,8 @@ typedef struct llm_chat_desc {
     int n;                         /* choices (OpenAI-compatible); 0 or 1: one.
                                       Choice 0 is the text; the others:
                                       llm_request_choice_text */
+    int priority;                  /* admission: higher first, then submit
+                                      order; 0: normal (negative: background) */
 } llm_chat_desc;
 
 typedef struct llm_embed_desc {
@@ -581,6 +584,9 @@ typedef struct llm_embed_desc {
     int timeout_ms, max_retries;
     void *user_data;
     llm_done_fn on_done;
+    /* 0.2.0 */
+    int priority;                  /* admission: higher first, then submit
+                                      order; 0: normal (negative: background) */
 } llm_embed_desc;
 
 typedef struct llm_raw_desc {
@@ -595,6 +601,9 @@ typedef struct llm_raw_desc {
     void *user_data;
     llm_event_fn on_event;         /* each SSE event (streaming) */
     llm_done_fn on_done;
+    /* 0.2.0 */
+    int priority;                  /* admission: higher first, then submit
+                                      order; 0: normal (negative: background) */
 } llm_raw_desc;
 
 /* The Responses API (POST {base}/responses, OpenAI-compatible). Read the
@@ -628,6 +637,8 @@ typedef struct llm_responses_desc {
     void *user_data;
     llm_delta_fn on_delta;
     llm_done_fn on_done;
+    int priority;                  /* admission: higher first, then submit
+                                      order; 0: normal (negative: background) */
 } llm_responses_desc;
 
 /* Audio bytes as they arrive (speech); called inside llm_poll & co. */
@@ -652,6 +663,8 @@ typedef struct llm_speech_desc {
     void *user_data;
     llm_bytes_fn on_audio;
     llm_done_fn on_done;
+    int priority;                  /* admission: higher first, then submit
+                                      order; 0: normal (negative: background) */
 } llm_speech_desc;
 
 /* Transcription and translation (POST {base}/audio/transcriptions,
@@ -678,6 +691,8 @@ typedef struct llm_audio_desc {
     void *user_data;
     llm_delta_fn on_delta;
     llm_done_fn on_done;
+    int priority;                  /* admission: higher first, then submit
+                                      order; 0: normal (negative: background) */
 } llm_audio_desc;
 
 /* Rerank (POST {base}/rerank: vLLM, Jina, Cohere v2, TEI-style servers):
@@ -695,6 +710,8 @@ typedef struct llm_rerank_desc {
     int timeout_ms, max_retries;
     void *user_data;
     llm_done_fn on_done;
+    int priority;                  /* admission: higher first, then submit
+                                      order; 0: normal (negative: background) */
 } llm_rerank_desc;
 
 typedef struct llm_tool_call {
@@ -2505,6 +2522,7 @@ struct llm_request {
     int counted;                /* counted in c->n_inflight */
     /* settings */
     int max_retries;
+    int priority;               /* admission order (llm__link_queued) */
     int64_t idle_us, first_byte_us;
     void *user_data;
     llm_delta_fn on_delta;
@@ -4373,6 +4391,29 @@ static void llm__link(llm_request *r, int list, int front) {
     r->list = list;
 }
 
+/* The queue is kept in admission order: priority (higher first), then
+   submit order; a request back from RETRY_WAIT goes first among its
+   priority (front). Walks from the end it joins, so requests of one
+   priority cost O(1). */
+static void llm__link_queued(llm_request *r, int front) {
+    llm__list *l = &r->c->lists[LLM__L_QUEUED];
+    llm_request *at;
+    llm__unlink(r);
+    if (front) { /* before the first of the same or a lower priority */
+        for (at = l->head; at && at->priority > r->priority; at = at->next) {}
+    } else { /* after the last of the same or a higher priority */
+        for (at = l->tail; at && at->priority < r->priority; at = at->prev) {}
+        at = at ? at->next : l->head;
+    }
+    if (!at) { llm__link(r, LLM__L_QUEUED, 0); return; }
+    r->next = at;
+    r->prev = at->prev;
+    if (at->prev) at->prev->next = r; else l->head = r;
+    at->prev = r;
+    l->count++;
+    r->list = LLM__L_QUEUED;
+}
+
 static void llm__timer(llm_client *c, int64_t at) {
     if (at > 0 && at < c->next_timer) c->next_timer = at;
 }
@@ -4885,7 +4926,8 @@ static void llm__transition(llm_request *r, llm_status to) {
     if (r->terminal) return; /* terminal already: never twice */
     switch (to) {
     case LLM_QUEUED:
-        llm__link(r, r->kind == LLM__K_GROUP ? LLM__L_GROUP : LLM__L_QUEUED, r->status == LLM_RETRY_WAIT);
+        if (r->kind == LLM__K_GROUP) llm__link(r, LLM__L_GROUP, 0);
+        else llm__link_queued(r, r->status == LLM_RETRY_WAIT);
         if (!r->counted && !r->parent) { r->counted = 1; c->n_inflight++; }
         llm__timer(c, r->deadline_total);
         break;
@@ -5922,6 +5964,7 @@ static llm_request *llm__submit_chat(llm_client *c, const llm_chat_desc *d, int 
     r->blocking = blocking;
     if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
     r->user_data = d->user_data;
+    r->priority = d->priority;
     r->on_delta = d->on_delta;
     r->on_done = d->on_done;
     if (!d->model || !*d->model) return llm__reject(r, LLM_ERR_INVALID, "model", "missing");
@@ -6022,6 +6065,7 @@ LLMASYNC_API llm_request *llm_embed(llm_client *c, const llm_embed_desc *d) {
     if (!r) return NULL;
     if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
     r->user_data = d->user_data;
+    r->priority = d->priority;
     r->on_done = d->on_done;
     if (!d->model || !*d->model) return llm__reject(r, LLM_ERR_INVALID, "model", "missing");
     if (!llm__check_utf8(r, d->model, "model")) return r;
@@ -6071,6 +6115,7 @@ LLMASYNC_API llm_request *llm_embed(llm_client *c, const llm_embed_desc *d) {
             return r;
         }
         ch->parent = r;
+        ch->priority = r->priority;
         r->children[r->n_children++] = ch;
     }
     llm_json_free(extra);
@@ -6090,6 +6135,7 @@ LLMASYNC_API llm_request *llm_raw(llm_client *c, const llm_raw_desc *d) {
     if (!r) return NULL;
     if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
     r->user_data = d->user_data;
+    r->priority = d->priority;
     r->on_event = d->on_event;
     r->on_done = d->on_done;
     p = llm__provider_named(c, d->provider);
@@ -6154,6 +6200,7 @@ LLMASYNC_API llm_request *llm_responses(llm_client *c, const llm_responses_desc 
     if (!r) return NULL;
     if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
     r->user_data = d->user_data;
+    r->priority = d->priority;
     r->on_delta = d->on_delta;
     r->on_done = d->on_done;
     p = llm__route_endpoint(r, d->model, &in.model, LLM__PATH(responses_path), "responses");
@@ -6232,6 +6279,7 @@ LLMASYNC_API llm_request *llm_speech(llm_client *c, const llm_speech_desc *d) {
     if (!r) return NULL;
     if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
     r->user_data = d->user_data;
+    r->priority = d->priority;
     r->on_audio = d->on_audio;
     r->on_done = d->on_done;
     p = llm__route_endpoint(r, d->model, &model, LLM__PATH(speech_path), "speech");
@@ -6276,6 +6324,7 @@ static llm_request *llm__submit_audio(llm_client *c, const llm_audio_desc *d, in
     if (!r) return NULL;
     if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
     r->user_data = d->user_data;
+    r->priority = d->priority;
     r->on_delta = d->on_delta;
     r->on_done = d->on_done;
     p = llm__route_endpoint(r, d->model, &model, path_off, translate ? "translation" : "transcription");
@@ -6348,6 +6397,7 @@ LLMASYNC_API llm_request *llm_rerank(llm_client *c, const llm_rerank_desc *d) {
     if (!r) return NULL;
     if (!d) return llm__reject(r, LLM_ERR_INVALID, "desc", "is NULL");
     r->user_data = d->user_data;
+    r->priority = d->priority;
     r->on_done = d->on_done;
     p = llm__route_endpoint(r, d->model, &model, LLM__PATH(rerank_path), "rerank");
     if (!p) return r;

@@ -56,6 +56,86 @@ static void test_retry_goes_first(void) {
     llm_client_free(c);
 }
 
+static llm_request *ask_p(llm_client *c, const char *text, int priority) {
+    llm_message m;
+    llm_chat_desc d;
+    memset(&m, 0, sizeof m);
+    m.role = "user";
+    m.content = text;
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.priority = priority;
+    return llm_chat(c, &d);
+}
+
+/* Admission by priority, then submit order, for every kind of request
+   (an embeddings batch's children take its priority). One slot: what is
+   reported is the admission order. */
+static void test_priorities(void) {
+    llm_client *c = client_with(1, 0);
+    const char *in[2] = { "one", "two" };
+    llm_embed_desc ed;
+    llm_raw_desc rd;
+    llm_request *want[9], *got;
+    int i;
+    want[0] = ask_p(c, "hold [[delay=200]]", 0);
+    llm_poll(c);                                     /* admitted: it takes the slot */
+    CHECK_INT(llm_request_status(want[0]), LLM_ACTIVE);
+    want[6] = ask_p(c, "b1", 0);
+    want[8] = ask_p(c, "background", -5);
+    want[1] = ask_p(c, "player 1", 10);
+    want[7] = ask_p(c, "b3", 0);
+    want[2] = ask_p(c, "player 2", 10);
+    memset(&ed, 0, sizeof ed);
+    ed.model = "text-embedding-3-small";
+    ed.inputs = in;
+    ed.n_inputs = 2;
+    ed.batch_size = 1;                               /* two children */
+    ed.priority = 5;
+    want[4] = llm_embed(c, &ed);
+    memset(&rd, 0, sizeof rd);
+    rd.path = "/echo";
+    rd.body_json = "{\"input\": \"raw\"}";
+    rd.priority = 7;
+    want[3] = llm_raw(c, &rd);
+    want[5] = ask_p(c, "b0 [[delay=1]]", 3);
+    for (i = 0; i < 9; i++) {
+        got = th_next(c, 5000);
+        CHECK_MSG(got == want[i], "reported #%d is not the expected one", i);
+        if (!got) break;
+        CHECK_MSG(llm_request_status(got) == LLM_DONE, "#%d: %s", i, llm_request_error(got)->message);
+    }
+    CHECK(th_next(c, 0) == NULL);
+    llm_client_free(c);
+}
+
+/* A retried request goes first among its own priority, not before a
+   higher one: B holds the slot, A (429, retried after 50 ms) comes back
+   while P (priority 5) and C wait: then P, A, C. */
+static void test_priority_and_retry(void) {
+    llm_client *c = client_with(1, 2);
+    llm_request *a = ask_p(c, "A [[status=429 retry_after_ms=50 id=prio1 fail_first=1]]", 0);
+    llm_request *b = ask_p(c, "B [[delay=300]]", 0);
+    llm_request *d, *p, *want[4], *got;
+    double t0 = th_now_ms();
+    int i;
+    /* A fails and waits; B takes the slot */
+    while (llm_request_status(b) != LLM_ACTIVE && th_now_ms() - t0 < 3000) llm_wait(c, 5);
+    CHECK_INT(llm_request_status(b), LLM_ACTIVE);
+    CHECK_INT(llm_request_status(a), LLM_RETRY_WAIT);
+    d = ask_p(c, "C", 0);
+    p = ask_p(c, "P", 5);
+    want[0] = b, want[1] = p, want[2] = a, want[3] = d;
+    for (i = 0; i < 4; i++) {
+        got = th_next(c, 5000);
+        CHECK_MSG(got == want[i], "reported #%d is %s", i, got == a ? "A" : got == b ? "B" : got == d ? "C" : got == p ? "P" : "none");
+    }
+    CHECK_INT(llm_request_error(a)->retries, 1);
+    llm_client_free(c);
+}
+
 static void test_basic_chat(void) {
     llm_client *c = client_with(0, 0);
     llm_request *r = ask(c, "hello there", (void *)42), *got;
@@ -478,6 +558,8 @@ int main(int argc, char **argv) {
     RUN(test_blocking_moves_others);
     RUN(test_max_concurrent);
     RUN(test_retry_goes_first);
+    RUN(test_priorities);
+    RUN(test_priority_and_retry);
     RUN(test_errors_mapped);
     RUN(test_callbacks);
     RUN(test_blocking_freed_by_callback);
