@@ -2242,7 +2242,7 @@ static int llm__sse_line(const llm_allocator *a, llm__sse *d, const char *l, siz
         size_t k;
         long v = 0;
         for (k = 0; k < vlen && val[k] >= '0' && val[k] <= '9'; k++)
-            if (v < 100000000) v = v * 10 + (val[k] - '0');
+            v = v <= 99999999 ? v * 10 + (val[k] - '0') : 999999999; /* saturates */
         if (k == vlen && vlen > 0) d->retry_ms = v;
     } /* other fields are ignored */
     return 1;
@@ -2660,7 +2660,9 @@ static void llm__copy_cut(char *dst, size_t cap, const char *s, size_t n) {
 /* Does text[i..] hold the key character ch, plainly or encoded? Returns the
    bytes it takes in text, 0 if not. */
 static size_t llm__mask_char(const char *t, size_t n, size_t i, char ch) {
-    if (t[i] == ch) return 1;
+    /* the encoded readings first: a key's own '%' or backslash arrives
+       URL-encoded ("%25") or JSON-escaped (two backslashes), and the first
+       byte alone would match it plainly and leave the rest unmatched */
     if (t[i] == '%' && i + 2 < n) {
         int h = llm__hexval((unsigned char)t[i + 1]), l = llm__hexval((unsigned char)t[i + 2]);
         if (h >= 0 && l >= 0 && h * 16 + l == (unsigned char)ch) return 3;
@@ -2671,13 +2673,13 @@ static size_t llm__mask_char(const char *t, size_t n, size_t i, char ch) {
             int k, v = 0;
             for (k = 2; k < 6; k++) {
                 int h = llm__hexval((unsigned char)t[i + k]);
-                if (h < 0) return 0;
+                if (h < 0) break;
                 v = v * 16 + h;
             }
-            if (v == (unsigned char)ch) return 6;
+            if (k == 6 && v == (unsigned char)ch) return 6;
         }
     }
-    return 0;
+    return t[i] == ch ? 1 : 0;
 }
 
 /* The text bytes of the longest run of one key starting at text[i] (0 when

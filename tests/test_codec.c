@@ -781,15 +781,29 @@ static void test_retry_delay(void) {
     llm_client_free(c);
 }
 
-/* Masks with the client's keys; returns the masked copy (static). */
-static const char *masked(llm_client *c, const char *in) {
+/* Masks n bytes (NULs allowed) with the client's keys, in a heap copy of
+   exactly n bytes, so that a read past the text is caught (ASan); returns
+   the masked copy (static) and its length in *out. */
+static const char *masked_n(llm_client *c, const char *in, size_t n, size_t *out) {
     static char buf[4096];
-    size_t n = strlen(in);
-    memcpy(buf, in, n + 1);
-    llm__mask_n(c, buf, &n);
-    buf[n] = '\0';
-    CHECK_INT(n, strlen(buf));
+    char *t = (char *)malloc(n ? n : 1);
+    size_t m = n;
+    if (!t) return "";
+    memcpy(t, in, n);
+    llm__mask_n(c, t, &m);
+    CHECK(m <= n);
+    memcpy(buf, t, m);
+    buf[m] = '\0';
+    free(t);
+    if (out) *out = m;
     return buf;
+}
+/* The same for a string. */
+static const char *masked(llm_client *c, const char *in) {
+    size_t n;
+    const char *r = masked_n(c, in, strlen(in), &n);
+    CHECK_INT(n, strlen(r));
+    return r;
 }
 
 static void test_redaction(void) {
@@ -941,6 +955,456 @@ static void test_client_desc(void) {
     CHECK(llm_client_new(&cd) == NULL);
 }
 
+/* A client whose keys are exactly these ("" for none; custom NULL: no
+   custom provider), never the environment's. */
+static llm_client *client_keys(const char *openai, const char *anthropic, const char *custom) {
+    llm_client_desc d;
+    static llm_provider_desc prov[1];
+    memset(&d, 0, sizeof d);
+    memset(prov, 0, sizeof prov);
+    d.base_url = "http://127.0.0.1:9/v1";
+    d.api_key = openai;
+    d.anthropic_base_url = "http://127.0.0.1:9";
+    d.anthropic_api_key = anthropic;
+    d.ollama_host = "127.0.0.1:9";
+    prov[0].name = "custom";
+    prov[0].base_url = "http://127.0.0.1:9/c";
+    prov[0].api_key = custom;
+    d.providers = prov;
+    d.n_providers = custom ? 1 : 0;
+    return llm_client_new(&d);
+}
+
+/* Keys of 6 and 7 characters are masked only whole, wherever they are,
+   plain or encoded; a key under 6 characters is never looked for. */
+static void test_redaction_short_keys(void) {
+    llm_client *c = client_keys("", "", "abc123"); /* only the fourth provider has a key, of exactly 6 */
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_STR(masked(c, "abc123"), "***");
+    CHECK_STR(masked(c, "x abc123 y"), "x *** y");
+    CHECK_STR(masked(c, "!abc123"), "!***");
+    CHECK_STR(masked(c, "abc123!"), "***!");
+    CHECK_STR(masked(c, "key=%61bc123&x=1"), "key=***&x=1");
+    CHECK_STR(masked(c, "key=%61%62%63%31%32%33&x=1"), "key=***&x=1");
+    CHECK_STR(masked(c, "\"k\":\"\\u0061bc123\",\"n\":1"), "\"k\":\"***\",\"n\":1");
+    CHECK_STR(masked(c, "\"k\":\"abc\\u0031\\u00323\"}"), "\"k\":\"***\"}");
+    CHECK_STR(masked(c, "end abc12%33"), "end ***");        /* an encoding as the last bytes */
+    CHECK_STR(masked(c, "end abc12\\u0033"), "end ***");
+    CHECK_STR(masked(c, "end abc12%3"), "end abc12%3");      /* cut encodings are not the key */
+    CHECK_STR(masked(c, "end abc12\\u003"), "end abc12\\u003");
+    CHECK_STR(masked(c, "abc123abc123"), "******");         /* back to back */
+    CHECK_STR(masked(c, "xabc123abc123x"), "x******x");
+    CHECK_STR(masked(c, "abc123abc12"), "***abc12");
+    CHECK_STR(masked(c, "ababc123"), "ab***");
+    CHECK_STR(masked(c, "a abc12 3 b"), "a abc12 3 b");     /* a part is not the key */
+    CHECK_STR(masked(c, "bc123 abc12"), "bc123 abc12");
+    CHECK_STR(masked(c, "ABC123 %41bc123"), "ABC123 %41bc123");
+    CHECK_STR(masked(c, "\\abc123"), "\\***");               /* "\a" is no escape of 'a' */
+    CHECK_STR(masked(c, "x %61bc123 %61bc123 y"), "x *** *** y");
+    llm_client_free(c);
+    c = client_keys("abcdefg", "", NULL); /* 7: still whole only */
+    CHECK_STR(masked(c, "--abcdefg--"), "--***--");
+    CHECK_STR(masked(c, "--%61bcdefg--"), "--***--");
+    CHECK_STR(masked(c, "--\\u0061bcdef\\u0067--"), "--***--");
+    CHECK_STR(masked(c, "--abcdef--bcdefg--"), "--abcdef--bcdefg--");
+    llm_client_free(c);
+    c = client_keys("abcde", "", NULL); /* 5: too short to look for */
+    CHECK_STR(masked(c, "x abcde y"), "x abcde y");
+    CHECK_STR(masked(c, "abcde"), "abcde");
+    llm_client_free(c);
+    c = client_keys("abcde", "", "vwxyz1"); /* a short key does not stop the search for the next */
+    CHECK_STR(masked(c, "abcde vwxyz1 abcde"), "abcde *** abcde");
+    llm_client_free(c);
+    c = client_keys("", "", NULL); /* no keys at all */
+    CHECK_STR(masked(c, "nothing to hide"), "nothing to hide");
+    llm_client_free(c);
+}
+
+/* A key holding the escape characters themselves: its '%' and backslash
+   are masked in every encoding too (URL-encoded, JSON-escaped, \u). */
+static void test_redaction_escape_chars(void) {
+    llm_client *c = client_keys("abcd\\efghi", "", "abcd%efghi");
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_STR(masked(c, "x abcd\\efghi y"), "x *** y");            /* plain */
+    CHECK_STR(masked(c, "x abcd\\\\efghi y"), "x *** y");        /* JSON-escaped */
+    CHECK_STR(masked(c, "x abcd\\u005cefghi y"), "x *** y");       /* \u005c */
+    CHECK_STR(masked(c, "x abcd%5Cefghi y"), "x *** y");             /* URL-encoded */
+    CHECK_STR(masked(c, "x abcd%efghi y"), "x *** y");               /* plain */
+    CHECK_STR(masked(c, "x abcd%25efghi y"), "x *** y");             /* URL-encoded */
+    CHECK_STR(masked(c, "x abcd\\u0025efghi y"), "x *** y");       /* \u0025 */
+    CHECK_STR(masked(c, "x abcd%2efghi y"), "x abcd%2efghi y");      /* not the key */
+    llm_client_free(c);
+}
+
+/* Where several keys match at one place, the longest text run goes. */
+static void test_redaction_longest(void) {
+    int k;
+    for (k = 0; k < 2; k++) { /* either order of the providers */
+        llm_client *c = k ? client_keys("abcdefgh12", "", "abcdef") : client_keys("abcdef", "", "abcdefgh12");
+        CHECK_STR(masked(c, "[abcdefgh12]"), "[***]");
+        CHECK_STR(masked(c, "[abcdefgh1]"), "[***]");
+        CHECK_STR(masked(c, "[abcdef]"), "[***]");
+        CHECK_STR(masked(c, "[abcdefg]"), "[***g]");  /* 7 of the long key: only the short one */
+        CHECK_STR(masked(c, "[%61bcdefgh12]"), "[***]");
+        llm_client_free(c);
+    }
+}
+
+/* Long keys: a run may start at any of the key's characters that leave 8,
+   the last 8 included, and end at the text's end in any encoding. */
+static void test_redaction_edges(void) {
+    llm_client *c = client(); /* keys sk-test-123456, ak-test-999999, gk-test-777777 */
+    CHECK_STR(masked(c, "x t-123456 y"), "x *** y");          /* the key's last 8 */
+    CHECK_STR(masked(c, "x -123456 y"), "x -123456 y");       /* its last 7 */
+    CHECK_STR(masked(c, "x est-1234 y"), "x *** y");          /* 8 from the middle */
+    CHECK_STR(masked(c, "x est-123 y"), "x est-123 y");
+    CHECK_STR(masked(c, "key=sk-test-12345%36"), "key=***");
+    CHECK_STR(masked(c, "key=sk-test-12345\\u0036"), "key=***");
+    CHECK_STR(masked(c, "key=sk-test-%3"), "key=***%3");
+    CHECK_STR(masked(c, "key=sk-test-\\u003"), "key=***\\u003");
+    CHECK_STR(masked(c, "key=sk-test-\\"), "key=***\\");
+    CHECK_STR(masked(c, "\\sk-test-1"), "\\***");
+    CHECK_STR(masked(c, "sk-test-123456ak-test-999999"), "******");
+    CHECK_STR(masked(c, "sk-sk-test-123456"), "sk-***");
+    CHECK_STR(masked(c, "sk-test-\\u0031\\u00323456"), "***");
+    CHECK_STR(masked(c, "sk\\u002Dtest\\u002d123456"), "***");  /* either case of hex */
+    CHECK_STR(masked(c, "sk%2dtest%2D123456"), "***");
+    CHECK_STR(masked(c, "sk%2xtest-123456"), "sk%2x***");          /* not hex: no encoding */
+    CHECK_STR(masked(c, "sk\\u00x2dtest-123456"), "sk\\u00x2d***");
+    llm_client_free(c);
+    c = client_keys("ab/cd\"efgh", "", NULL); /* '/' and '"' may be backslash-escaped */
+    CHECK_STR(masked(c, "{\"k\":\"ab\\/cd\\\"efgh\"}"), "{\"k\":\"***\"}");
+    CHECK_STR(masked(c, "ab/cd\"efgh"), "***");
+    CHECK_STR(masked(c, "ab\\u002fcd\\u0022efgh"), "***");
+    llm_client_free(c);
+    c = client_keys("abc0def0gh", "", NULL); /* hex digits 0 decode too */
+    CHECK_STR(masked(c, "abc%30def%30gh"), "***");
+    CHECK_STR(masked(c, "abc\\u0030def0gh"), "***");
+    CHECK_STR(masked(c, "abc%3"), "abc%3");
+    llm_client_free(c);
+    c = client_keys("abcd\x01" "efgh", "", NULL); /* any byte: %01 and \u0001 */
+    CHECK_STR(masked(c, "[abcd%01efgh]"), "[***]");
+    CHECK_STR(masked(c, "[abcd\\u0001efgh]"), "[***]");
+    CHECK_STR(masked(c, "[abcd%02efgh]"), "[abcd%02efgh]");
+    llm_client_free(c);
+    c = client_keys("abcdefghij", "", NULL); /* other letters may not */
+    CHECK_STR(masked(c, "\\abcdefghij"), "\\***");
+    CHECK_STR(masked(c, "ab\\cdefghij"), "ab\\***");
+    CHECK_STR(masked(c, "a\\bcdefghij"), "a\\***");
+    llm_client_free(c);
+    { /* NULs are text like any other byte, and the key's end is its end */
+        size_t n;
+        static const char in1[] = "x sk-test-123456\0y";
+        static const char in2[] = "\0sk-test-1\0";
+        const char *r;
+        c = client();
+        r = masked_n(c, in1, sizeof in1 - 1, &n);
+        CHECK_INT(n, 7);
+        CHECK(!memcmp(r, "x ***\0y", 7));
+        r = masked_n(c, in2, sizeof in2 - 1, &n);
+        CHECK_INT(n, 5);
+        CHECK(!memcmp(r, "\0***\0", 5));
+        r = masked_n(c, "sk-test-1", 0, &n); /* nothing */
+        CHECK_INT(n, 0);
+        { /* llm__mask: a string, still a string after it shrank */
+            char t[] = "x sk-test-123456 y ak-test-999999";
+            llm__mask(c, t);
+            CHECK_STR(t, "x *** y ***");
+        }
+        llm_client_free(c);
+    }
+}
+
+/* The provider's message: whole up to LLM_PROVIDER_MESSAGE_MAX bytes; a
+   longer one keeps LLM_PROVIDER_MESSAGE_MAX - 6 bytes, cut back to a
+   character's start, and ends with " [...]". */
+static void test_pmsg_cut(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    static char msg[LLM_PROVIDER_MESSAGE_MAX + 100], body[LLM_PROVIDER_MESSAGE_MAX + 200], want[LLM_PROVIDER_MESSAGE_MAX + 100];
+    const size_t M = LLM_PROVIDER_MESSAGE_MAX, keep = LLM_PROVIDER_MESSAGE_MAX - 6;
+    size_t n;
+    for (n = M - 1; n <= M + 2; n++) {
+        memset(msg, 'a', n);
+        msg[n] = '\0';
+        snprintf(body, sizeof body, "{\"error\":{\"message\":\"%s\"}}", msg);
+        set_raw(r, body);
+        llm__decode_error_body(r);
+        if (n <= M) {
+            CHECK_INT(strlen(llm__pmsg(r)), n);
+            CHECK_STR(llm__pmsg(r), msg);
+        } else {
+            memset(want, 'a', keep);
+            memcpy(want + keep, " [...]", 7);
+            CHECK_INT(strlen(llm__pmsg(r)), M);
+            CHECK_STR(llm__pmsg(r), want);
+        }
+    }
+    /* a character across the cut is left out whole */
+    memset(msg, 'a', M + 50);
+    memcpy(msg + keep - 1, "\xC3\xA9", 2); /* its second byte at the cut */
+    msg[M + 50] = '\0';
+    llm__set_pmsg(r, msg, M + 50);
+    memset(want, 'a', keep - 1);
+    memcpy(want + keep - 1, " [...]", 7);
+    CHECK_STR(llm__pmsg(r), want);
+    memcpy(msg + keep - 2, "\xE2\x82\xAC", 3); /* three bytes, the cut at its last */
+    llm__set_pmsg(r, msg, M + 50);
+    memset(want, 'a', keep - 2);
+    memcpy(want + keep - 2, " [...]", 7);
+    CHECK_STR(llm__pmsg(r), want);
+    memset(msg, 'a', M + 50);
+    memcpy(msg + keep, "\xC3\xA9", 2); /* starting at the cut: out, nothing more */
+    llm__set_pmsg(r, msg, M + 50);
+    memset(want, 'a', keep);
+    memcpy(want + keep, " [...]", 7);
+    CHECK_STR(llm__pmsg(r), want);
+    memset(msg, 0x80, M + 50); /* no character start at all: only the mark */
+    llm__set_pmsg(r, msg, M + 50);
+    CHECK_STR(llm__pmsg(r), " [...]");
+    CHECK_INT(r->a.abort_kind, 0);
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+/* A provider message over the response's memory bound: the message says
+   less, the kind stays right, and the refusal is used up there, so a real
+   shortage after it is still "no memory". */
+static void test_meter_pmsg(void) {
+    th_alloc ta;
+    llm_client_desc cd;
+    llm_client *c;
+    llm_request *r;
+    char big[5001], body[5200];
+    size_t lim;
+    int L, found = -1, k;
+    memset(&ta, 0, sizeof ta);
+    memset(&cd, 0, sizeof cd);
+    cd.api_key = "";
+    cd.anthropic_api_key = "";
+    cd.allocator.alloc_fn = th_alloc_fn;
+    cd.allocator.realloc_fn = th_realloc_fn;
+    cd.allocator.free_fn = th_free_fn;
+    cd.allocator.user_data = &ta;
+    c = llm_client_new(&cd);
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(big, 'm', 5000);
+    big[5000] = '\0';
+    /* straight: set_pmsg refused by the meter */
+    r = fake(c, LLM_API_OPENAI);
+    lim = r->meter_limit;
+    r->meter_limit = r->meter_used + 1000; /* the message needs 8 KiB */
+    llm__set_pmsg(r, big, 5000);
+    CHECK_INT(r->a.abort_kind, 0);
+    CHECK_STR(llm__pmsg(r), "");
+    CHECK_INT(r->meter_over, 0);
+    r->meter_limit = lim;
+    ta.fail_at = ta.allocs + 1; /* now the system says no */
+    llm__set_pmsg(r, "short", 5);
+    CHECK_INT(r->a.abort_kind, LLM_ERR_NO_MEMORY);
+    CHECK_STR(r->a.abort_msg, "out of memory for the provider's error message");
+    ta.fail_at = 0;
+    llm__destroy(r);
+    r = fake(c, LLM_API_OPENAI); /* and any later "no memory" is not read as the bound */
+    lim = r->meter_limit;
+    r->meter_limit = r->meter_used + 1000;
+    llm__set_pmsg(r, big, 5000);
+    r->meter_limit = lim;
+    llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory while receiving text");
+    CHECK_INT(r->a.abort_kind, LLM_ERR_NO_MEMORY);
+    CHECK_STR(r->a.abort_msg, "out of memory while receiving text");
+    llm__destroy(r);
+    /* the same through the error body: find the bound under which the
+       document is parsed but its 5000-byte message is refused (the
+       message then is the body's first 200 bytes) */
+    snprintf(body, sizeof body, "{\"error\":{\"message\":\"%s\",\"type\":\"invalid_request_error\"}}", big);
+    for (L = 0; L < 65536 && found < 0; L += 64) {
+        r = fake(c, LLM_API_OPENAI);
+        set_raw(r, body);
+        r->meter_limit = r->meter_used + (size_t)L;
+        llm__decode_error_body(r);
+        if (!r->a.abort_kind && strlen(llm__pmsg(r)) == 200) {
+            found = L;
+            CHECK(!strncmp(llm__pmsg(r), body, 200));
+            CHECK_STR(r->a.type, "invalid_request_error");
+            CHECK_INT(r->meter_over, 0);
+        }
+        llm__destroy(r);
+    }
+    CHECK_MSG(found >= 0, "no bound parses the body but refuses its message");
+    if (found >= 0) {
+        long before, used;
+        r = fake(c, LLM_API_OPENAI);
+        set_raw(r, body);
+        r->meter_limit = r->meter_used + (size_t)found;
+        before = ta.allocs;
+        llm__decode_error_body(r);
+        used = ta.allocs - before;
+        llm__destroy(r);
+        for (k = 0; k < 2; k++) {
+            r = fake(c, LLM_API_OPENAI);
+            set_raw(r, body);
+            r->meter_limit = r->meter_used + (size_t)found;
+            r->status = LLM_ACTIVE;
+            r->max_retries = 0;
+            if (k) ta.fail_at = ta.allocs + used; /* the last one: the 200-byte message */
+            llm__decode_error_body(r);
+            ta.fail_at = 0;
+            if (!k) {
+                CHECK_INT(r->a.abort_kind, 0);
+                CHECK_INT(strlen(llm__pmsg(r)), 200);
+            } else {
+                CHECK_INT(r->a.abort_kind, LLM_ERR_NO_MEMORY);
+                CHECK_STR(r->a.abort_msg, "out of memory for the provider's error message");
+                CHECK_STR(llm__pmsg(r), "");
+            }
+            llm__destroy(r);
+        }
+    }
+    llm_client_free(c);
+    CHECK_INT(ta.live, 0);
+}
+
+/* The Location of a redirect: kept up to 255 bytes, control bytes shown as
+   '?', and named in the error. */
+static void test_location_header(void) {
+    llm_client *c = client();
+    llm_request *r;
+    char loc[400], line[500], want[800];
+    size_t i;
+    int len;
+    for (len = 254; len <= 300; len++) {
+        r = fake(c, LLM_API_OPENAI);
+        memcpy(loc, "http://elsewhere.example/", 25);
+        for (i = 25; i < (size_t)len; i++) loc[i] = (char)('a' + i % 26);
+        loc[len] = '\0';
+        snprintf(line, sizeof line, "HTTP/1.1 302 Found\r\n");
+        CHECK_INT(llm__on_header(line, 1, strlen(line), r), strlen(line));
+        snprintf(line, sizeof line, "Location: %s\r\n", loc);
+        CHECK_INT(llm__on_header(line, 1, strlen(line), r), strlen(line));
+        CHECK_INT(r->a.http_status, 302);
+        CHECK_INT(strlen(r->a.h_location), len < 255 ? len : 255);
+        CHECK(!strncmp(r->a.h_location, loc, 255));
+        if (len == 254 || len == 255 || len == 256 || len == 300) {
+            r->status = LLM_ACTIVE;
+            r->max_retries = 0;
+            llm__attempt_done(r, CURLE_OK);
+            loc[len < 255 ? len : 255] = '\0';
+            snprintf(want, sizeof want, "HTTP 302 (protocol): redirect to %s not followed (credentials never go to another "
+                     "URL); set the base URL to the final one", loc);
+            CHECK_STR(llm_request_error(r)->message, want);
+            CHECK_INT(llm_request_error(r)->kind, LLM_ERR_PROTOCOL);
+        }
+        llm__destroy(r);
+    }
+    r = fake(c, LLM_API_OPENAI);
+    snprintf(line, sizeof line, "location:  \t/a\x01" "b\xC3\xA9 \r\n"); /* any case; spaces around; bytes */
+    llm__on_header(line, 1, strlen(line), r);
+    CHECK_STR(r->a.h_location, "/a?b??");
+    snprintf(line, sizeof line, "HTTP/1.1 301 Moved\r\n"); /* a new response forgets it */
+    llm__on_header(line, 1, strlen(line), r);
+    CHECK_STR(r->a.h_location, "");
+    r->status = LLM_ACTIVE;
+    r->max_retries = 0;
+    llm__attempt_done(r, CURLE_OK);
+    CHECK_STR(llm_request_error(r)->message, "HTTP 301 (protocol): redirect to (no Location) not followed (credentials "
+              "never go to another URL); set the base URL to the final one");
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+/* The log line: the library's messages fit whole; the line buffer (its
+   last resort) holds LLM_PROVIDER_MESSAGE_MAX + 1023 bytes, cut at a
+   character boundary, keys masked first. */
+typedef struct logrec { char line[LLM_PROVIDER_MESSAGE_MAX + 4096]; size_t len; int n; llm_log_level lv; } logrec;
+static void log_keep(llm_log_level lv, const char *m, void *u) {
+    logrec *l = (logrec *)u;
+    l->len = strlen(m);
+    l->n++;
+    l->lv = lv;
+    snprintf(l->line, sizeof l->line, "%s", m);
+}
+static void test_log_line(void) {
+    static logrec lr;
+    static char big[LLM_PROVIDER_MESSAGE_MAX + 2048], want[LLM_PROVIDER_MESSAGE_MAX + 2048];
+    const size_t cap = LLM_PROVIDER_MESSAGE_MAX + 1023;
+    llm_client_desc cd;
+    llm_client *c;
+    llm_request *r;
+    memset(&cd, 0, sizeof cd);
+    cd.api_key = "sk-test-123456";
+    cd.anthropic_api_key = "";
+    cd.log_fn = log_keep;
+    cd.log_user_data = &lr;
+    c = llm_client_new(&cd);
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    llm__log(c, LLM_LOG_INFO, "%s", big);
+    CHECK_INT(lr.len, cap);
+    CHECK(!strncmp(lr.line, big, cap));
+    big[cap] = '\0';
+    llm__log(c, LLM_LOG_INFO, "%s", big);  /* exactly the room */
+    CHECK_INT(lr.len, cap);
+    big[cap - 1] = '\0';
+    llm__log(c, LLM_LOG_INFO, "%s", big);
+    CHECK_INT(lr.len, cap - 1);
+    memcpy(big + cap - 1, "\xC3\xA9", 3);   /* a character across the cut goes whole */
+    llm__log(c, LLM_LOG_INFO, "%s", big);
+    CHECK_INT(lr.len, cap - 1);
+    memcpy(big + cap - 20, "sk-test-123456", 14); /* masked before the cut */
+    llm__log(c, LLM_LOG_WARN, "%s", big);
+    CHECK_INT(lr.len, cap - 1 - 11);
+    CHECK(strstr(lr.line, "***") == lr.line + cap - 20);
+    CHECK_INT(lr.lv, LLM_LOG_WARN);
+    /* a failed request's line: its whole message, the longest there is */
+    memset(big, 'y', sizeof big - 1);
+    r = fake(c, LLM_API_OPENAI);
+    r->max_retries = 0;
+    llm__fail_or_retry(r, LLM_ERR_SERVER, 500, 0, LLM_TIMEOUT_NONE, big);
+    snprintf(want, sizeof want, "llmasync: request %u failed: %s", r->seq, llm_request_error(r)->message);
+    CHECK_INT(strlen(llm_request_error(r)->message), LLM_PROVIDER_MESSAGE_MAX + 511);
+    CHECK_STR(lr.line, want);
+    CHECK(lr.len < cap);
+    llm__destroy(r);
+    lr.n = 0;
+    c->log_fn = NULL; /* no callback: nothing formatted */
+    llm__log(c, LLM_LOG_INFO, "%s", "x");
+    CHECK_INT(lr.n, 0);
+    llm_client_free(c);
+}
+
+/* The monotonic clock in microseconds: every reading lies between two
+   readings of CLOCK_MONOTONIC taken around it (truncated to microseconds),
+   and never goes back. Over a 50 ms busy wait (and at least 1000 samples)
+   the sub-second part takes all sorts of values, so both parts of the
+   conversion are checked exactly; there is no tolerance to tune. */
+static int64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+static void test_clock(void) {
+    int64_t start = mono_ns(), last = 0, t1, t2, v;
+    long n = 0, bad = 0;
+    do {
+        t1 = mono_ns();
+        v = llm__now_us();
+        t2 = mono_ns();
+        if (v < t1 / 1000 || v > t2 / 1000 || v < last) {
+            if (bad++ < 3) fprintf(stderr, "    %lld not in [%lld, %lld] or before %lld\n", (long long)v,
+                                   (long long)(t1 / 1000), (long long)(t2 / 1000), (long long)last);
+        }
+        last = v;
+        n++;
+    } while (t2 - start < 50000000 || n < 1000);
+    CHECK_INT(bad, 0);
+}
+
 int main(int argc, char **argv) {
     RUN(test_openai_body);
     RUN(test_routing);
@@ -961,5 +1425,14 @@ int main(int argc, char **argv) {
     RUN(test_redaction);
     RUN(test_fuzz_finds);
     RUN(test_client_desc);
+    RUN(test_redaction_short_keys);
+    RUN(test_redaction_escape_chars);
+    RUN(test_redaction_longest);
+    RUN(test_redaction_edges);
+    RUN(test_pmsg_cut);
+    RUN(test_meter_pmsg);
+    RUN(test_location_header);
+    RUN(test_log_line);
+    RUN(test_clock);
     return th_finish("codec");
 }
