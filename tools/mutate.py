@@ -147,13 +147,63 @@ def in_block_comment(lines, first, last):
     return flags
 
 
+# What the mutants are compiled as: Linux, the default (epoll) I/O back end.
+# Lines of a preprocessor branch that is not compiled there are no mutants
+# (the suites could never see them); conditions naming other macros count
+# as compiled.
+BUILD_MACROS = {"_WIN32": 0, "__linux__": 1, "LLM__IO_EPOLL": 1, "LLM__IO_POLL": 0, "LLM__IO_PERFORM": 0,
+                "LLMASYNC_IO_POLL": 0, "LLMASYNC_IO_PERFORM": 0, "LLMASYNC_ALLOW_COARSE_CLOCK": 0,
+                "CLOCK_MONOTONIC": 1, "__GNUC__": 1}
+
+
+def pp_value(cond):
+    """1, 0 or None (unknown) for an #if / #elif condition."""
+    names = re.findall(r"defined\s*\(?\s*(\w+)\s*\)?", cond)
+    if not names or any(n not in BUILD_MACROS for n in names):
+        return None
+    if re.sub(r"defined\s*\(?\s*\w+\s*\)?|[!&|() \t]", "", cond):
+        return None
+    expr = re.sub(r"defined\s*\(?\s*(\w+)\s*\)?", lambda m: str(BUILD_MACROS[m.group(1)]), cond)
+    expr = expr.replace("&&", " and ").replace("||", " or ").replace("!", " not ")
+    try:
+        return 1 if eval(expr, {"__builtins__": {}}, {}) else 0
+    except Exception:
+        return None
+
+
+def compiled_lines(lines):
+    """Per line: False inside a branch the mutants' build does not compile."""
+    out, stack = [], []  # stack of [this branch compiled, some branch taken]
+    for l in lines:
+        m = re.match(r"\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)", l)
+        if m:
+            d, rest = m.group(1), m.group(2).split("/*")[0].strip()
+            if d in ("if", "ifdef", "ifndef"):
+                v = pp_value(rest if d == "if" else "defined(%s)" % rest)
+                if d == "ifndef" and v is not None:
+                    v = 1 - v
+                on = v != 0
+                stack.append([on, v == 1])
+            elif d == "elif" and stack:
+                v = pp_value(rest)
+                on = not stack[-1][1] and v != 0
+                stack[-1] = [on, stack[-1][1] or v == 1]
+            elif d == "else" and stack:
+                stack[-1] = [not stack[-1][1], True]
+            elif d == "endif" and stack:
+                stack.pop()
+        out.append(all(f[0] for f in stack))
+    return out
+
+
 def candidates(lines):
     """Every mutant: (section, line index, description, new line, class)."""
     out = []
+    live = compiled_lines(lines)
     for name, first, last in sections_of(lines):
         flags = in_block_comment(lines, first, last)
         for idx in range(first, last):
-            if flags[idx - first]:
+            if flags[idx - first] or not live[idx]:
                 continue
             line = lines[idx]
             if line.lstrip().startswith("#"):
