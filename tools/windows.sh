@@ -103,6 +103,32 @@ start_mock() { # name, binary, args...: a mock on an ephemeral port; echoes the 
     while [ ! -s "$W/run/$name.port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
     cat "$W/run/$name.port"
 }
+start_blackhole() { # a loopback port whose listen backlog is full: connects hang (the connect timeout test)
+    rm -f "$W/run/blackhole.port"
+    /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(0)
+fill = []
+for i in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(s.getsockname())
+    except (BlockingIOError, OSError):
+        pass
+    fill.append(c)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(3600)
+' "$W/run/blackhole.port" >/dev/null 2>&1 &
+    pids="$pids $!"
+    i=0
+    while [ ! -s "$W/run/blackhole.port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    cat "$W/run/blackhole.port" 2>/dev/null
+}
 stop_mocks() {
     for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     pids=""
@@ -116,14 +142,15 @@ test_win() {
     WINEPREFIX=${WINEPREFIX:-$W/wineprefix}
     WINEDEBUG=-all
     export WINEPREFIX WINEDEBUG
-    pass=0 fail=0 skip=0
+    pass=0 fail=0 skip=0 nex=0
     # one Wine start for all programs: the server stays up
     start=$(date +%s)
     "$wine" cmd /c exit >/dev/null 2>&1
     wineserver_bin=$(command -v wineserver 2>/dev/null || echo /usr/lib/wine/wineserver)
     "$wineserver_bin" -p 60 >/dev/null 2>&1 || true
     echo "windows: Wine ready in $(($(date +%s) - start)) s ($("$wine" --version 2>/dev/null))"
-    # build
+    # build (nothing of an earlier run is left to be run instead)
+    rm -f "$W"/bin/*.exe
     for t in ${WINDOWS_TESTS:-e2e stream reliability providers}; do
         if ! $CC $WIN_CFLAGS -I"$here" "$here/tests/test_$t.c" -o "$W/bin/test_$t.exe" $WIN_LIBS >"$W/bin/test_$t.log" 2>&1; then
             fail=$((fail + 1)); echo "build test_$t FAILED"; sed 's/^/    /' "$W/bin/test_$t.log" | head -20
@@ -146,8 +173,9 @@ test_win() {
         p2=$(start_mock other "$B/mock_server")
         p3=$(start_mock tls "$B/mock_server_tls" --tls "$B/tls/cert.pem" "$B/tls/key.pem")
         p4=$(start_mock tlsother "$B/mock_server_tls" --tls "$B/tls/other.pem" "$B/tls/otherkey.pem")
+        bh=$(start_blackhole)
         t0=$(date +%s)
-        MOCK_PORTS="plain:$p1,plain:$p2,tls:$p3,tls-other:$p4" TLS_DIR="$B/tls" TEST_SLOW=5 \
+        BLACKHOLE_PORT=$bh MOCK_PORTS="plain:$p1,plain:$p2,tls:$p3,tls-other:$p4" TLS_DIR="$B/tls" TEST_SLOW=5 \
             "$wine" "$W/bin/test_$t.exe" >"$W/run/test_$t.out" 2>&1
         rc=$?
         stop_mocks
@@ -167,6 +195,7 @@ test_win() {
     # the examples: each must exit 0 against the mock
     for e in ${WINDOWS_EXAMPLES:-demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent} demo_cxx; do
         [ -f "$W/bin/$e.exe" ] || continue
+        nex=$((nex + 1))
         port=$(start_mock ex "$B/mock_server")
         OPENAI_BASE_URL=http://127.0.0.1:$port/v1 OPENAI_API_KEY=mock-key ANTHROPIC_BASE_URL=http://127.0.0.1:$port \
             ANTHROPIC_API_KEY=mock-key OLLAMA_HOST=http://127.0.0.1:$port LLMASYNC_MOCK=1 \
@@ -175,7 +204,7 @@ test_win() {
         stop_mocks
         if [ "$rc" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  example $e.exe FAILED (exit $rc)"; tr -d '\r' <"$W/run/$e.out" | tail -10 | sed 's/^/    /'; fi
     done
-    echo "  examples: $(ls "$W"/bin/*.exe | grep -vc test_) built and run"
+    echo "  examples: $nex run"
     "$wineserver_bin" -k >/dev/null 2>&1 || true
     if [ "$skip" != 0 ]; then echo "windows: $pass passed, $fail failed, $skip skipped"
     else echo "windows: $pass passed, $fail failed"; fi
