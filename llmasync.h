@@ -1296,29 +1296,42 @@ done:
     return out;
 }
 /* Reads a JSON number literal (validated by the caller) into a; returns
-   1 when it is negative. */
+   1 when it is negative. The point's position counts every integer digit,
+   kept or not, and every zero between the point and the first significant
+   digit, in 64 bits (no input is that long); the exponent saturates at
+   10^15 and the sum at +-10^9, far past the +-330 where the answer is
+   already 0 or infinity. */
+#define LLM__DEC_DP_MAX 1000000000
 static int llm__dec_read(llm__dec *a, const char *s, size_t len) {
     const char *p = s, *end = s + len;
     int neg = 0, sawdot = 0;
+    int64_t sig = 0, dp = 0, e = 0; /* significant digits read; the point */
     a->nd = a->dp = a->trunc = 0;
     if (p < end && *p == '-') { neg = 1; p++; }
     for (; p < end; p++) {
-        if (*p == '.') { sawdot = 1; a->dp = a->nd; continue; }
+        if (*p == '.') { sawdot = 1; dp = sig; continue; }
         if (*p < '0' || *p > '9') break;
-        if (*p == '0' && a->nd == 0) { a->dp--; continue; } /* leading zeros */
+        if (*p == '0' && sig == 0) { /* a leading zero: only after the point does it move it */
+            if (sawdot) dp--;
+            continue;
+        }
         if (a->nd < LLM__DEC_DIGITS) a->d[a->nd++] = (unsigned char)(*p - '0');
         else if (*p != '0') a->trunc = 1;
+        sig++;
     }
-    if (!sawdot) a->dp = a->nd;
+    if (!sawdot) dp = sig;
     if (p < end && (*p == 'e' || *p == 'E')) {
         int eneg = 0;
-        long e = 0;
         p++;
         if (p < end && (*p == '+' || *p == '-')) { eneg = *p == '-'; p++; }
         for (; p < end && *p >= '0' && *p <= '9'; p++)
-            if (e < 10000) e = e * 10 + (*p - '0');
-        a->dp += (int)(eneg ? -e : e);
+            if (e < 1000000000000000) e = e * 10 + (*p - '0');
+        dp += eneg ? -e : e;
     }
+    if (dp > LLM__DEC_DP_MAX) dp = LLM__DEC_DP_MAX;
+    if (dp < -LLM__DEC_DP_MAX) dp = -LLM__DEC_DP_MAX;
+    a->dp = (int)dp;
+    if (a->nd == 0) a->dp = 0;
     return neg;
 }
 
@@ -1346,7 +1359,7 @@ static double llm__strtod(const char *s, size_t len) {
             if (m || *p != '0') digits++;
             if (digits > 19) goto slow;
             m = m * 10 + (uint64_t)(*p - '0');
-            exp10--;
+            if (--exp10 < -100000) goto slow; /* a long run of zeros: no overflow, and exact below */
             p++;
         }
     }
@@ -1354,7 +1367,8 @@ static double llm__strtod(const char *s, size_t len) {
         p++;
         if (p < end && (*p == '+' || *p == '-')) { eneg = *p == '-'; p++; }
         while (p < end && *p >= '0' && *p <= '9') {
-            if (e < 100000) e = e * 10 + (*p - '0');
+            if (e >= 100000) goto slow; /* saturating here could land in range by mistake */
+            e = e * 10 + (*p - '0');
             p++;
         }
         exp10 += eneg ? -e : e;
