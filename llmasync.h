@@ -2039,9 +2039,18 @@ static void llm__jw_quoted(llm_json_writer *w, const char *s, size_t n) {
     }
     llm__jw_put(w, "\"", 1);
 }
+/* A string's bytes are checked before anything is written for it, so a
+   writer with an error holds the text as it was before the failing call. */
+static int llm__jw_str_ok(llm_json_writer *w, const char *s, size_t n) {
+    if (w->error) return 0;
+    if (!s) { w->error = LLM_JSON_ERR_INVALID_ARG; return 0; }
+    if (llm__utf8_valid((const unsigned char *)s, n) != n) { w->error = LLM_JSON_ERR_UTF8; return 0; }
+    return 1;
+}
 LLMASYNC_API void llm_jw_key_n(llm_json_writer *w, const char *key, size_t len) {
     if (w->error) return;
     if (!w->in_object[w->depth] || w->after_key || w->depth == 0) { w->error = LLM_JSON_ERR_INVALID_ARG; return; }
+    if (!llm__jw_str_ok(w, key, len)) return;
     if (w->need_comma[w->depth]) llm__jw_put(w, ",", 1);
     w->need_comma[w->depth] = 1;
     llm__jw_quoted(w, key, len);
@@ -2053,7 +2062,7 @@ LLMASYNC_API void llm_jw_key(llm_json_writer *w, const char *key) {
     llm_jw_key_n(w, key, strlen(key));
 }
 LLMASYNC_API void llm_jw_string_n(llm_json_writer *w, const char *s, size_t len) {
-    if (!llm__jw_sep(w)) return;
+    if (!llm__jw_str_ok(w, s, len) || !llm__jw_sep(w)) return;
     llm__jw_quoted(w, s, len);
 }
 LLMASYNC_API void llm_jw_string(llm_json_writer *w, const char *s) {
@@ -2432,7 +2441,7 @@ struct llm_client {
     char *proxy, *no_proxy;     /* NULL: libcurl's environment */
     int native_ca;
     char *anthropic_version;
-    char user_agent[160];
+    char *user_agent;           /* the desc's, whole, or llmasync/<version> libcurl/<version> */
     llm_log_fn log_fn;
     void *log_ud;
     llm__list lists[LLM__L_COUNT];
@@ -2620,8 +2629,11 @@ static const char *llm__timeout_name(llm_timeout_kind t) {
     return "";
 }
 
-/* The status table of BEHAVIOUR.md. */
+/* The status table of BEHAVIOUR.md. Below 400 nothing is an error status
+   of these APIs: a 1xx that ends a transfer, a 2xx where a failure is
+   mapped, a 3xx: none is an answer, so each is a protocol error. */
 static llm_error_kind llm__kind_of_status(long s) {
+    if (s < 400) return LLM_ERR_PROTOCOL;
     switch (s) {
     case 400: return LLM_ERR_BAD_REQUEST;
     case 401: return LLM_ERR_AUTH;
@@ -2636,7 +2648,6 @@ static llm_error_kind llm__kind_of_status(long s) {
     default: break;
     }
     if (s >= 500) return LLM_ERR_SERVER;
-    if (s >= 300 && s < 400) return LLM_ERR_PROTOCOL;
     return LLM_ERR_BAD_REQUEST;
 }
 
@@ -5190,7 +5201,6 @@ static void llm__attempt_done(llm_request *r, CURLcode res) {
     {
         llm_error_kind kind = llm__kind_of_status(status);
         int retry;
-        if (status < 100) kind = LLM_ERR_PROTOCOL;
         llm__decode_error_body(r);
         if (r->a.abort_kind) { /* no memory to read the body */
             llm__fail_or_retry(r, (llm_error_kind)r->a.abort_kind, status, 0, LLM_TIMEOUT_NONE, r->a.abort_msg);
@@ -6508,15 +6518,20 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
     c->next_timer = INT64_MAX;
     c->rng = d.retry_seed ? (uint64_t)d.retry_seed * 0x9E3779B97F4A7C15ull : (uint64_t)llm__now_us() ^ (uint64_t)(uintptr_t)c;
     if (!c->rng) c->rng = 1;
-    if (d.user_agent) snprintf(c->user_agent, sizeof c->user_agent, "%s", d.user_agent);
-    else snprintf(c->user_agent, sizeof c->user_agent, "llmasync/%s libcurl/%s", LLMASYNC_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+    if (d.user_agent) c->user_agent = llm__strdup(&a, d.user_agent);
+    else {
+        const char *cv = curl_version_info(CURLVERSION_NOW)->version;
+        size_t n = strlen("llmasync/" LLMASYNC_VERSION " libcurl/") + strlen(cv) + 1;
+        c->user_agent = (char *)llm__malloc(&a, n);
+        if (c->user_agent) snprintf(c->user_agent, n, "llmasync/%s libcurl/%s", LLMASYNC_VERSION, cv);
+    }
     c->ca_file = d.ca_file ? llm__strdup(&a, d.ca_file) : NULL;
     c->proxy = d.proxy ? llm__strdup(&a, d.proxy) : NULL;
     c->native_ca = d.native_ca != 0;
     c->no_proxy = d.no_proxy ? llm__strdup(&a, d.no_proxy) : NULL;
     c->anthropic_version = llm__strdup(&a, d.anthropic_version ? d.anthropic_version : "2023-06-01");
     c->prov = (llm__provider *)llm__calloc(&a, (size_t)(3 + d.n_providers) * sizeof(llm__provider));
-    ok = c->prov && c->anthropic_version && (!d.ca_file || c->ca_file) && (!d.proxy || c->proxy) &&
+    ok = c->prov && c->anthropic_version && c->user_agent && (!d.ca_file || c->ca_file) && (!d.proxy || c->proxy) &&
          (!d.no_proxy || c->no_proxy);
     if (ok) {
         oh = d.ollama_host ? d.ollama_host : llm__env("OLLAMA_HOST");
@@ -6581,6 +6596,7 @@ LLMASYNC_API void llm_client_free(llm_client *c) {
     llm__free(&c->alloc, c->proxy);
     llm__free(&c->alloc, c->no_proxy);
     llm__free(&c->alloc, c->anthropic_version);
+    llm__free(&c->alloc, c->user_agent);
 #ifndef LLMASYNC_NO_CURL_GLOBAL_INIT
     if (c->curl_global) curl_global_cleanup();
 #endif

@@ -71,7 +71,11 @@ static void test_openai_body(void) {
     CHECK(has_header(r, "Authorization: Bearer sk-test-123456"));
     CHECK(has_header(r, "Content-Type: application/json"));
     CHECK(has_header(r, "Accept: text/event-stream"));
-    CHECK(!strncmp(c->user_agent, "llmasync/" LLMASYNC_VERSION, 9 + strlen(LLMASYNC_VERSION)));
+    { /* exactly llmasync/<version> libcurl/<version> */
+        char want[256];
+        snprintf(want, sizeof want, "llmasync/%s libcurl/%s", LLMASYNC_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+        CHECK_STR(c->user_agent, want);
+    }
     llm_json_free(b);
 
     /* temperature unset and 0: not sent; extra_json replaces a field we set */
@@ -348,6 +352,14 @@ static void test_status_table(void) {
     CHECK_INT(llm__kind_of_status(529), LLM_ERR_OVERLOADED);
     CHECK_INT(llm__kind_of_status(418), LLM_ERR_BAD_REQUEST);
     CHECK_INT(llm__kind_of_status(307), LLM_ERR_PROTOCOL);
+    { /* below 400 nothing is an error status: every one a protocol error */
+        static const long below[] = { 0, 99, 100, 101, 199, 200, 204, 299, 300, 304, 399 };
+        size_t i;
+        for (i = 0; i < sizeof below / sizeof below[0]; i++)
+            CHECK_MSG(llm__kind_of_status(below[i]) == LLM_ERR_PROTOCOL, "status %ld", below[i]);
+    }
+    CHECK_INT(llm__kind_of_status(499), LLM_ERR_BAD_REQUEST);
+    CHECK_INT(llm__kind_of_status(599), LLM_ERR_SERVER);
     CHECK_STR(llm_error_string(LLM_ERR_RATE_LIMIT), "rate_limit");
     CHECK_STR(llm_error_string(LLM_ERR_NO_MEMORY), "no_memory");
     CHECK_STR(llm_status_string(LLM_RETRY_WAIT), "retry_wait");
@@ -951,6 +963,18 @@ static void test_client_desc(void) {
     cd.user_agent = "agent\nX-Injected: 1";
     CHECK(llm_client_new(&cd) == NULL);
     cd.user_agent = NULL;
+    { /* a host's own user agent is sent whole, however long */
+        char ua[600];
+        llm_client *c;
+        memset(ua, 'u', sizeof ua - 1);
+        memcpy(ua, "MyGame/1.0 ", 11);
+        ua[sizeof ua - 1] = '\0';
+        cd.user_agent = ua;
+        c = llm_client_new(&cd);
+        CHECK(c && c->user_agent && !strcmp(c->user_agent, ua));
+        llm_client_free(c);
+        cd.user_agent = NULL;
+    }
     cd.allocator.alloc_fn = th_alloc_fn; /* partial allocator */
     CHECK(llm_client_new(&cd) == NULL);
 }
@@ -1405,6 +1429,43 @@ static void test_clock(void) {
     CHECK_INT(bad, 0);
 }
 
+/* An image's media type from its first bytes: each signature exactly, each
+   with any one of its bytes changed (then none), and each cut one byte
+   short (the bytes beyond the length are never looked at). */
+static void test_image_signatures(void) {
+    static const struct { const char *sig; size_t n; const char *mime; } s[] = {
+        { "\x89PNG\r\n\x1a\n", 8, "image/png" }, { "\xFF\xD8\xFF", 3, "image/jpeg" },
+        { "GIF87a", 6, "image/gif" }, { "GIF89a", 6, "image/gif" }, { "RIFF\x10\0\0\0WEBP", 12, "image/webp" },
+    };
+    size_t i, k;
+    for (i = 0; i < sizeof s / sizeof s[0]; i++) {
+        unsigned char b[32];
+        llm_image im;
+        const char *m;
+        memset(&im, 0, sizeof im);
+        memset(b, 0, sizeof b);
+        memcpy(b, s[i].sig, s[i].n);
+        memcpy(b + s[i].n, "\x01\x02\x03\x04", 4); /* a body after the signature */
+        im.data = b;
+        im.len = s[i].n + 4;
+        m = llm__image_mime(&im);
+        CHECK_MSG(m && !strcmp(m, s[i].mime), "%s", s[i].mime);
+        im.mime_type = "image/x-given";
+        CHECK_STR(llm__image_mime(&im), "image/x-given");
+        im.mime_type = NULL;
+        im.len = s[i].n - 1;
+        CHECK_MSG(llm__image_mime(&im) == NULL, "%s one byte short", s[i].mime);
+        im.len = s[i].n + 4;
+        for (k = 0; k < s[i].n; k++) {
+            if (i == 4 && k >= 4 && k < 8) continue; /* RIFF's size: any value */
+            b[k] ^= 0x20;
+            m = llm__image_mime(&im);
+            CHECK_MSG(m == NULL, "%s with byte %lu changed: %s", s[i].mime, (unsigned long)k, m);
+            b[k] ^= 0x20;
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     RUN(test_openai_body);
     RUN(test_routing);
@@ -1434,5 +1495,6 @@ int main(int argc, char **argv) {
     RUN(test_location_header);
     RUN(test_log_line);
     RUN(test_clock);
+    RUN(test_image_signatures);
     return th_finish("codec");
 }

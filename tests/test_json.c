@@ -1332,6 +1332,64 @@ static void test_writer_null_key(void) {
     llm_jw_free(&w);
 }
 
+/* Once a writer has an error, nothing more is written: each misuse leaves
+   the text exactly as it was before the call that failed. */
+static void test_writer_error_writes_nothing(void) {
+    int k;
+    for (k = 0; k < 6; k++) {
+        llm_json_writer w;
+        char before[64];
+        size_t blen;
+        llm_jw_init(&w, NULL);
+        llm_jw_array_begin(&w);
+        llm_jw_int(&w, 7);
+        if (k == 0 || k == 1) { llm_jw_object_begin(&w); if (k == 1) { llm_jw_key(&w, "a"); llm_jw_int(&w, 1); } }
+        blen = w.len;
+        memcpy(before, w.data, blen + 1);
+        switch (k) {
+        case 0: case 1: llm_jw_int(&w, 1); break;          /* a value without a key */
+        case 2: llm_jw_key(&w, "k"); break;                 /* a key in an array */
+        case 3: llm_jw_object_end(&w); break;               /* the wrong closer */
+        case 4: llm_jw_string(&w, "ok \xff"); break;        /* invalid UTF-8 */
+        default: { volatile double big = 1e308; llm_jw_number(&w, big * 10.0); } break; /* inf */
+        }
+        CHECK_MSG(w.error != 0, "misuse %d", k);
+        CHECK_MSG(w.len == blen && memcmp(w.data, before, blen + 1) == 0, "misuse %d wrote \"%s\" after \"%s\"", k,
+                  w.data, before);
+        llm_jw_array_end(&w);
+        llm_jw_int(&w, 2);
+        CHECK_MSG(w.len == blen, "misuse %d: later calls wrote", k);
+        llm_jw_free(&w);
+    }
+}
+
+/* The number readers read only v->len bytes of v->str: values built by
+   hand over exact-size heap copies (the sanitizers see any byte past them),
+   including an empty one at the very end of its buffer. */
+static void test_number_readers_bounded(void) {
+    static const char *texts[] = { "-", "", "0", "-0", "12", "-12.50", "1e5", "1E+2", "-9223372036854775808", "2.5e-1" };
+    size_t i;
+    for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        size_t n = strlen(texts[i]);
+        char *b = (char *)malloc(n ? n : 1);
+        llm_json_value v;
+        int64_t iv = 99;
+        double d = 99;
+        memcpy(b, texts[i], n);
+        memset(&v, 0, sizeof v);
+        v.type = LLM_JSON_NUMBER;
+        v.str = n ? b : b + 1; /* the empty number sits just past its byte */
+        if (!n) b[0] = '-';
+        v.len = n;
+        (void)llm_json_int64(&v, &iv);
+        (void)llm_json_number(&v, &d);
+        if (i == 4) CHECK(iv == 12 && d == 12.0);
+        if (i == 8) CHECK(iv == INT64_MIN);
+        if (i == 6) CHECK(iv == 100000 && d == 1e5);
+        free(b);
+    }
+}
+
 int main(int argc, char **argv) {
     RUN(test_types_and_access);
     RUN(test_strings);
@@ -1358,5 +1416,7 @@ int main(int argc, char **argv) {
     RUN(test_cut_documents);
     RUN(test_writer_null_key);
     RUN(test_number_long_texts);
+    RUN(test_writer_error_writes_nothing);
+    RUN(test_number_readers_bounded);
     return th_finish("json");
 }

@@ -466,6 +466,45 @@ static void test_bom_edges(void) {
     }
 }
 
+/* A line kept across reads grows when the rest arrives: each allocation on
+   the way failed in turn makes that feed fail with LLM_ERR_NO_MEMORY (never
+   a success with the error set), dispatch nothing, and leak nothing. */
+static void test_line_growth_no_memory(void) {
+    char rest[400];
+    long k;
+    int failed_some = 0;
+    memset(rest, 'b', 300);
+    memcpy(rest + 300, "\n\n", 3);
+    for (k = 1; k <= 6; k++) {
+        th_alloc ta;
+        llm_allocator al;
+        llm__sse d;
+        rec r;
+        int ok1, ok2 = 0;
+        memset(&ta, 0, sizeof ta);
+        memset(&r, 0, sizeof r);
+        ta.fail_at = k;
+        al.alloc_fn = th_alloc_fn;
+        al.realloc_fn = th_realloc_fn;
+        al.free_fn = th_free_fn;
+        al.user_data = &ta;
+        llm__sse_init(&d, 1000);
+        ok1 = llm__sse_feed(&al, &d, "data: a", 7, on_ev, &r); /* kept: the line's first allocation */
+        if (ok1) ok2 = llm__sse_feed(&al, &d, rest, 302, on_ev, &r);
+        if (ta.allocs >= k) { /* this allocation was failed */
+            failed_some = 1;
+            CHECK_MSG(!(ok1 && ok2) && d.err == LLM_ERR_NO_MEMORY && r.n == 0,
+                      "allocation %ld failed: feeds %d %d, err %d, %d events", k, ok1, ok2, d.err, r.n);
+        } else {
+            CHECK_MSG(ok1 && ok2 && d.err == 0 && r.n == 1, "no allocation failed (%ld made)", ta.allocs);
+        }
+        llm__sse_free(&al, &d);
+        CHECK_INT(ta.live, 0);
+        llm__buf_free(&A, &r.log);
+    }
+    CHECK(failed_some);
+}
+
 /* The given-back bytes of a partial BOM need memory like any line: when
    there is none the feed fails with LLM_ERR_NO_MEMORY and nothing is
    dispatched. */
@@ -887,6 +926,7 @@ int main(int argc, char **argv) {
     RUN(test_dispatch_state);
     RUN(test_bom_edges);
     RUN(test_bom_no_memory);
+    RUN(test_line_growth_no_memory);
     RUN(test_init_bounds);
     RUN(test_line_bound);
     RUN(test_data_bound_edges);
