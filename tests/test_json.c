@@ -1332,33 +1332,41 @@ static void test_writer_null_key(void) {
     llm_jw_free(&w);
 }
 
-/* Once a writer has an error, nothing more is written: each misuse leaves
-   the text exactly as it was before the call that failed. */
+/* Once a writer has an error, nothing more changes: each misuse leaves the
+   text, its length and the nesting exactly as they were before the call
+   that failed, and so do the calls after it. */
 static void test_writer_error_writes_nothing(void) {
     int k;
-    for (k = 0; k < 6; k++) {
+    for (k = 0; k < 8; k++) {
         llm_json_writer w;
         char before[64];
         size_t blen;
+        int bdepth;
         llm_jw_init(&w, NULL);
         llm_jw_array_begin(&w);
         llm_jw_int(&w, 7);
-        if (k == 0 || k == 1) { llm_jw_object_begin(&w); if (k == 1) { llm_jw_key(&w, "a"); llm_jw_int(&w, 1); } }
+        if (k <= 1 || k >= 6) { llm_jw_object_begin(&w); if (k == 1) { llm_jw_key(&w, "a"); llm_jw_int(&w, 1); } }
         blen = w.len;
+        bdepth = w.depth;
         memcpy(before, w.data, blen + 1);
         switch (k) {
         case 0: case 1: llm_jw_int(&w, 1); break;          /* a value without a key */
         case 2: llm_jw_key(&w, "k"); break;                 /* a key in an array */
         case 3: llm_jw_object_end(&w); break;               /* the wrong closer */
         case 4: llm_jw_string(&w, "ok \xff"); break;        /* invalid UTF-8 */
-        default: { volatile double big = 1e308; llm_jw_number(&w, big * 10.0); } break; /* inf */
+        case 5: { volatile double big = 1e308; llm_jw_number(&w, big * 10.0); } break; /* inf */
+        case 6: llm_jw_object_begin(&w); break;             /* a container without a key */
+        default: llm_jw_array_begin(&w); break;
         }
         CHECK_MSG(w.error != 0, "misuse %d", k);
-        CHECK_MSG(w.len == blen && memcmp(w.data, before, blen + 1) == 0, "misuse %d wrote \"%s\" after \"%s\"", k,
-                  w.data, before);
-        llm_jw_array_end(&w);
+        CHECK_MSG(w.len == blen && w.depth == bdepth && memcmp(w.data, before, blen + 1) == 0,
+                  "misuse %d wrote \"%s\" (depth %d) after \"%s\" (depth %d)", k, w.data, w.depth, before, bdepth);
+        llm_jw_array_begin(&w);
         llm_jw_int(&w, 2);
-        CHECK_MSG(w.len == blen, "misuse %d: later calls wrote", k);
+        llm_jw_array_end(&w);
+        llm_jw_array_end(&w);
+        CHECK_MSG(w.len == blen && w.depth == bdepth, "misuse %d: later calls changed the writer", k);
+        CHECK(llm_jw_text(&w, NULL) == NULL);
         llm_jw_free(&w);
     }
 }

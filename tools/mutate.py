@@ -267,10 +267,14 @@ def candidates(lines):
 
 def mutant_id(c, lines):
     """Stable across edits elsewhere: the section, the original line's text
-    and the change."""
+    and the change; where the section holds the same line more than once
+    (say `p++;`), also which of them it is (the first keeps the plain id)."""
     name, idx, desc, nl, cls = c
-    h = hashlib.sha1((name + "|" + lines[idx].strip() + "|" + nl.strip()).encode()).hexdigest()[:12]
-    return h
+    text = lines[idx].strip()
+    first = next(f for n, f, l in sections_of(lines) if n == name and f <= idx < l)
+    nth = sum(1 for i in range(first, idx) if lines[i].strip() == text)
+    key = name + "|" + text + "|" + nl.strip() + ("|#%d" % nth if nth else "")
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
 def load_equivalent():
