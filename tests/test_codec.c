@@ -1193,6 +1193,74 @@ static void test_pmsg_cut(void) {
     llm_client_free(c);
 }
 
+/* The error object's type, code and param: whole up to 63 bytes, else cut
+   to 57 at a character's start and marked " [...]"; a numeric code too. */
+/* Error bodies that are not JSON are read within their length: each from an
+   exact-size heap copy (no terminator; the sanitizers see a byte past it),
+   the page's <title> when it is whole, else the text without its tags. */
+static void test_error_text_bounded(void) {
+    static const struct { const char *body, *want; } cs[] = {
+        { "<html><head><TITLE>502 Bad Gateway</title></head><body>nginx</body></html>", "502 Bad Gateway" },
+        { "<p>Service down</p>", "Service down" },
+        { "upstream timed out <title>", "upstream timed out" },
+        { "x <title>half", "x half" },
+        { "<title>cut</titl", "cut" },
+        { "<title", "" },
+        { "plain", "plain" },
+        { "oops <title>T</title>", "T" }, /* the title's end is the body's */
+    };
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    size_t i;
+    for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        size_t n = strlen(cs[i].body);
+        char *exact = (char *)malloc(n);
+        llm__buf keep = r->a.raw;
+        memcpy(exact, cs[i].body, n);
+        r->a.raw.p = exact;
+        r->a.raw.len = r->a.raw.cap = n;
+        llm__decode_error_body(r);
+        r->a.raw = keep;
+        free(exact);
+        CHECK_MSG(!strcmp(llm__pmsg(r), cs[i].want), "%s: \"%s\"", cs[i].body, llm__pmsg(r));
+    }
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+static void test_error_fields_cut(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    char body[800], v[200], want[200];
+    size_t n;
+    for (n = 62; n <= 65; n++) {
+        memset(v, 't', n);
+        v[n] = '\0';
+        if (n == 65) memcpy(v + 56, "\xC3\xA9", 2); /* a character across the cut: left out whole */
+        snprintf(body, sizeof body, "{\"error\":{\"message\":\"m\",\"type\":\"%s\",\"param\":\"%s\",\"code\":\"%s\"}}", v, v, v);
+        set_raw(r, body);
+        llm__decode_error_body(r);
+        if (n <= 63) snprintf(want, sizeof want, "%s", v);
+        else {
+            size_t keep = n == 65 ? 56 : 57;
+            memcpy(want, v, keep);
+            memcpy(want + keep, " [...]", 7);
+        }
+        CHECK_MSG(!strcmp(r->a.type, want) && !strcmp(r->a.param, want) && !strcmp(r->a.code, want),
+                  "%lu bytes: type \"%s\", want \"%s\"", (unsigned long)n, r->a.type, want);
+    }
+    memset(v, '7', 70);
+    v[70] = '\0';
+    snprintf(body, sizeof body, "{\"error\":{\"message\":\"m\",\"code\":%s}}", v);
+    set_raw(r, body);
+    llm__decode_error_body(r);
+    memcpy(want, v, 57);
+    memcpy(want + 57, " [...]", 7);
+    CHECK_STR(r->a.code, want);
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
 /* A provider message over the response's memory bound: the message says
    less, the kind stays right, and the refusal is used up there, so a real
    shortage after it is still "no memory". */
@@ -1491,6 +1559,8 @@ int main(int argc, char **argv) {
     RUN(test_redaction_longest);
     RUN(test_redaction_edges);
     RUN(test_pmsg_cut);
+    RUN(test_error_fields_cut);
+    RUN(test_error_text_bounded);
     RUN(test_meter_pmsg);
     RUN(test_location_header);
     RUN(test_log_line);

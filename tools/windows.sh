@@ -91,14 +91,15 @@ wine_cmd() {
     command -v wine64 2>/dev/null || { [ -x /usr/lib/wine/wine64 ] && echo /usr/lib/wine/wine64; } || command -v wine
 }
 
-pids=""
+# start_mock and start_blackhole run inside $(...), a subshell: their pids
+# go to a file the parent's stop_mocks reads (a variable would be lost)
 start_mock() { # name, binary, args...: a mock on an ephemeral port; echoes the port
     name=$1
     bin=$2
     shift 2
     rm -f "$W/run/$name.port"
     "$bin" --port-file "$W/run/$name.port" "$@" >/dev/null 2>&1 &
-    pids="$pids $!"
+    echo $! >> "$W/run/pids"
     i=0
     while [ ! -s "$W/run/$name.port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
     cat "$W/run/$name.port"
@@ -124,14 +125,15 @@ import os
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 time.sleep(3600)
 ' "$W/run/blackhole.port" >/dev/null 2>&1 &
-    pids="$pids $!"
+    echo $! >> "$W/run/pids"
     i=0
     while [ ! -s "$W/run/blackhole.port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
     cat "$W/run/blackhole.port" 2>/dev/null
 }
 stop_mocks() {
-    for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    pids=""
+    [ -f "$W/run/pids" ] || return 0
+    for p in $(cat "$W/run/pids"); do kill "$p" 2>/dev/null; done
+    rm -f "$W/run/pids"
 }
 
 test_win() {
@@ -139,6 +141,8 @@ test_win() {
     if [ -z "$wine" ]; then echo "windows: no wine64 (install wine64)"; echo "windows: 0 passed, 1 failed"; return 1; fi
     if [ ! -f "$CURL/lib/libcurl.a" ]; then echo "windows: no $CURL/lib/libcurl.a (make windows-deps)"; echo "windows: 0 passed, 1 failed"; return 1; fi
     mkdir -p "$W/bin" "$W/run"
+    rm -f "$W/run/pids"
+    trap stop_mocks EXIT
     WINEPREFIX=${WINEPREFIX:-$W/wineprefix}
     WINEDEBUG=-all
     export WINEPREFIX WINEDEBUG
