@@ -397,7 +397,9 @@ typedef enum llm_timeout_kind {
 typedef struct llm_error {
     llm_error_kind kind;
     int http_status;              /* 0 when no response arrived */
-    const char *message;          /* never NULL; "" on success */
+    const char *message;          /* never NULL; "" on success; a provider's
+                                     text quoted in it may be cut, marked
+                                     " [...]": provider_message is whole */
     const char *provider_message; /* the provider's error message, or NULL */
     const char *type;             /* provider's error type, or NULL */
     const char *code;             /* provider's error code, or NULL */
@@ -2786,6 +2788,7 @@ static void llm__log(llm_client *c, llm_log_level lv, const char *fmt, ...) {
 
 static void llm__abort(llm_request *r, llm_error_kind kind, int retryable, const char *fmt, ...) {
     va_list ap;
+    int n;
     if (r->a.abort_kind) return; /* the first cause wins */
     if (kind == LLM_ERR_NO_MEMORY && r->meter_over) {
         /* not the system's memory: the response's bound said no */
@@ -2799,8 +2802,13 @@ static void llm__abort(llm_request *r, llm_error_kind kind, int retryable, const
     r->a.abort_kind = (int)kind;
     r->a.abort_retryable = retryable;
     va_start(ap, fmt);
-    vsnprintf(r->a.abort_msg, sizeof r->a.abort_msg, fmt, ap);
+    n = vsnprintf(r->a.abort_msg, sizeof r->a.abort_msg, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof r->a.abort_msg) { /* cut like a provider message: at a character, marked */
+        size_t mark = sizeof LLM__CUT_MARK - 1, keep = sizeof r->a.abort_msg - 1 - mark;
+        while (keep > 0 && ((unsigned char)r->a.abort_msg[keep] & 0xC0) == 0x80) keep--;
+        memcpy(r->a.abort_msg + keep, LLM__CUT_MARK, mark + 1);
+    }
     llm__utf8_trim(r->a.abort_msg);
 }
 

@@ -1228,6 +1228,33 @@ static void test_error_text_bounded(void) {
     llm_client_free(c);
 }
 
+/* An abort's summary holds 383 bytes: a longer one (a provider's long text
+   quoted in it) is cut at a character's start and marked " [...]". */
+static void test_abort_message_cut(void) {
+    llm_client *c = client();
+    size_t n;
+    for (n = 360; n <= 380; n++) {
+        llm_request *r = fake(c, LLM_API_OPENAI);
+        char msg[400], want[440];
+        size_t total = n + 14, keep = 383 - 6; /* "stream error: " is 14 bytes */
+        memset(msg, 'm', n);
+        msg[n] = '\0';
+        if (n == 370) memcpy(msg + keep - 14 - 1, "\xE2\x82\xAC", 3); /* a character across the cut */
+        llm__abort(r, LLM_ERR_SERVER, 1, "stream error: %s", msg);
+        if (total <= 383) snprintf(want, sizeof want, "stream error: %s", msg);
+        else {
+            if (n == 370) keep -= 1;
+            memcpy(want, "stream error: ", 14);
+            memcpy(want + 14, msg, keep - 14);
+            memcpy(want + keep, " [...]", 7);
+        }
+        CHECK_MSG(!strcmp(r->a.abort_msg, want), "%lu bytes: %lu, \"...%s\"", (unsigned long)n,
+                  (unsigned long)strlen(r->a.abort_msg), r->a.abort_msg + 340);
+        llm__destroy(r);
+    }
+    llm_client_free(c);
+}
+
 static void test_error_fields_cut(void) {
     llm_client *c = client();
     llm_request *r = fake(c, LLM_API_OPENAI);
@@ -1560,6 +1587,7 @@ int main(int argc, char **argv) {
     RUN(test_redaction_edges);
     RUN(test_pmsg_cut);
     RUN(test_error_fields_cut);
+    RUN(test_abort_message_cut);
     RUN(test_error_text_bounded);
     RUN(test_meter_pmsg);
     RUN(test_location_header);
