@@ -2896,23 +2896,19 @@ static int llm__tool_type(llm_request *r, llm__tool *t, const char *type) {
     if (!llm__buf_adds(&r->ra, &t->type, type)) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls"); return 0; }
     return 1;
 }
-/* Arguments that arrive as an object (Anthropic non-stream, Ollama). */
-static int llm__tool_args_json(llm_request *r, llm__tool *t, const llm_json_value *v) {
+/* Arguments that arrive as an object (Anthropic non-stream, Ollama). A
+   failure is recorded by llm__abort, which ends the request. */
+static void llm__tool_args_json(llm_request *r, llm__tool *t, const llm_json_value *v) {
     llm_json_writer w;
     size_t n;
     const char *s;
-    if (!v) return 1;
-    if (v->type == LLM_JSON_STRING) return llm__tool_set(r, &t->args, v, 1);
+    if (!v) return;
+    if (v->type == LLM_JSON_STRING) { (void)llm__tool_set(r, &t->args, v, 1); return; }
     llm_jw_init(&w, &r->ra);
     llm_jw_value(&w, v);
     s = llm_jw_text(&w, &n);
-    if (!s || !llm__buf_add(&r->ra, &t->args, s, n)) {
-        llm_jw_free(&w);
-        llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls");
-        return 0;
-    }
+    if (!s || !llm__buf_add(&r->ra, &t->args, s, n)) llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for tool calls");
     llm_jw_free(&w);
-    return 1;
 }
 
 /* Token counts come from the server: sums saturate instead of overflowing. */

@@ -6,6 +6,7 @@
 #define LLMASYNC_IMPLEMENTATION
 #include "../llmasync.h"
 #include "harness.h"
+#include <float.h>
 #include "mockctl.h"
 #include <sys/wait.h>
 #include <locale.h>
@@ -248,17 +249,34 @@ static void test_int64_usage_saturates(void) {
     llm_client_free(c);
 }
 
-/* Embedding values beyond float's range are refused, not converted. */
+/* Embedding values beyond float's range are refused, not converted; float's
+   own extremes, exactly, are kept. */
 static void test_float_range(void) {
+    static const struct { const char *vec; int ok; } cs[] = {
+        { "[1e300,2]", 0 }, { "[2,-1e300]", 0 }, { "[3.4028235677973366e38,0]", 0 }, /* the next double past FLT_MAX */
+        { "[0,-3.4028235677973366e38]", 0 }, { "[1e39,0]", 0 },
+        { "[3.4028234663852886e38,-3.4028234663852886e38]", 1 }, /* FLT_MAX, -FLT_MAX */
+        { "[1.401298464324817e-45,-0.0]", 1 },
+    };
     llm_client *c = client();
-    llm_request *r = llm__new_request(c, LLM__K_EMBED);
-    const char *j = "{\"data\":[{\"index\":0,\"embedding\":[1e300,2]}]}";
-    llm_json_value *v = llm_json_parse(j, strlen(j), NULL, NULL);
-    r->n_inputs = 1;
-    llm__decode_embed(r, v);
-    CHECK_INT(r->a.abort_kind, LLM_ERR_PROTOCOL);
-    llm_json_free(v);
-    llm__destroy(r);
+    size_t i;
+    for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        llm_request *r = llm__new_request(c, LLM__K_EMBED);
+        char j[200];
+        llm_json_value *v;
+        snprintf(j, sizeof j, "{\"data\":[{\"index\":0,\"embedding\":%s}]}", cs[i].vec);
+        v = llm_json_parse(j, strlen(j), NULL, NULL);
+        r->n_inputs = 1;
+        llm__decode_embed(r, v);
+        CHECK_MSG(r->a.abort_kind == (cs[i].ok ? 0 : LLM_ERR_PROTOCOL), "%s: abort %d", cs[i].vec, r->a.abort_kind);
+        if (cs[i].ok && !r->a.abort_kind) {
+            CHECK(r->a.n_vec == 1 && r->a.dim == 2);
+            if (i == 5) CHECK(r->a.vec[0] == FLT_MAX && r->a.vec[1] == -FLT_MAX);
+            else CHECK_MSG(r->a.vec[0] > 0 && (double)r->a.vec[0] < 2e-45 && r->a.vec[1] == 0, "%g %g", r->a.vec[0], r->a.vec[1]);
+        }
+        llm_json_free(v);
+        llm__destroy(r);
+    }
     llm_client_free(c);
 }
 
