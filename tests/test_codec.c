@@ -1524,6 +1524,53 @@ static void test_clock(void) {
     CHECK_INT(bad, 0);
 }
 
+/* Checked at submit: every way an image can be wrong has its message, and
+   each accepted form passes (for the APIs that take URLs and those that
+   take only bytes). */
+static void test_image_problems(void) {
+    static const unsigned char png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0 };
+    static const struct { const char *url, *mime, *detail; int data, urls_ok; const char *want; } cs[] = {
+        { "https://x/a.png", NULL, NULL, 0, 1, NULL },
+        { "https://x/a.png", NULL, NULL, 0, 0, "this API takes images as bytes or data: URLs only" },
+        { "http://x/a.png", NULL, "low", 0, 1, NULL },
+        { "https://x/a.png", NULL, "medium", 0, 1, "detail must be low, high or auto" },
+        { "https://x/a b.png", NULL, NULL, 0, 1, "url holds a space or control character" },
+        { "ftp://x/a.png", NULL, NULL, 0, 1, "url must be http(s):// or data:image/...;base64," },
+        { "data:image/png;base64,iVBO", NULL, NULL, 0, 0, NULL },
+        { "data:text/plain;base64,aGk=", NULL, NULL, 0, 1, "a data: URL must hold an image" },
+        { "data:image/png;base64,", NULL, NULL, 0, 1, "a data: URL without data" },
+        { "https://x/a.png", NULL, NULL, 1, 1, "give url or data, not both" },
+        { NULL, NULL, NULL, 0, 1, "neither url nor data" },
+        { NULL, NULL, "high", 1, 0, NULL },
+        { NULL, "image/webp", NULL, 1, 0, NULL },
+        { NULL, "image/gif", NULL, 1, 0, NULL },
+        { NULL, "image/jpeg", NULL, 1, 0, NULL },
+        { NULL, "image/bmp", NULL, 1, 0, "mime_type must be image/png, image/jpeg, image/gif or image/webp" },
+        { NULL, "image/webpx", NULL, 1, 0, "mime_type must be image/png, image/jpeg, image/gif or image/webp" },
+    };
+    size_t i;
+    for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        llm_image im;
+        const char *got;
+        memset(&im, 0, sizeof im);
+        im.url = cs[i].url;
+        im.mime_type = cs[i].mime;
+        im.detail = cs[i].detail;
+        if (cs[i].data) { im.data = png; im.len = sizeof png; }
+        got = llm__image_problem(&im, cs[i].urls_ok);
+        CHECK_MSG(cs[i].want ? (got && !strcmp(got, cs[i].want)) : got == NULL, "case %lu: %s", (unsigned long)i,
+                  got ? got : "(accepted)");
+    }
+    {
+        llm_image im;
+        unsigned char junk[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+        memset(&im, 0, sizeof im);
+        im.data = junk;
+        im.len = sizeof junk;
+        CHECK_STR(llm__image_problem(&im, 1), "unknown image type (set mime_type)");
+    }
+}
+
 /* An image's media type from its first bytes: each signature exactly, each
    with any one of its bytes changed (then none), and each cut one byte
    short (the bytes beyond the length are never looked at). */
@@ -1594,5 +1641,6 @@ int main(int argc, char **argv) {
     RUN(test_log_line);
     RUN(test_clock);
     RUN(test_image_signatures);
+    RUN(test_image_problems);
     return th_finish("codec");
 }
