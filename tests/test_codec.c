@@ -553,6 +553,24 @@ static void test_stream_anthropic(void) {
     CHECK(!ok && r->a.abort_kind == LLM_ERR_OVERLOADED && r->a.abort_retryable);
     CHECK_STR(r->a.type, "overloaded_error");
     llm__destroy(r);
+    { /* a tool_use block's index outside 0..999999: a protocol error, not retried */
+        static const char *idx[] = { "-1", "1000000", "999999" };
+        int k;
+        for (k = 0; k < 3; k++) {
+            char ev[300];
+            r = fake(c, LLM_API_ANTHROPIC);
+            snprintf(ev, sizeof ev, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":%s,"
+                     "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"n\",\"input\":{}}}\n\n", idx[k]);
+            ok = feed_events(r, ev);
+            if (k < 2) {
+                CHECK_MSG(!ok && r->a.abort_kind == LLM_ERR_PROTOCOL && !r->a.abort_retryable, "index %s: %d", idx[k], r->a.abort_kind);
+                CHECK_STR(r->a.abort_msg, "bad content block index");
+            } else {
+                CHECK_MSG(ok && r->a.abort_kind == 0 && r->a.n_tools == 1, "index %s", idx[k]);
+            }
+            llm__destroy(r);
+        }
+    }
     llm_client_free(c);
 }
 
@@ -1524,6 +1542,115 @@ static void test_clock(void) {
     CHECK_INT(bad, 0);
 }
 
+/* Base64 as RFC 4648 has it (padding, no line breaks), for the checks. */
+static void ref_b64(const unsigned char *d, size_t n, char *o) {
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    for (i = 0; i < n; i += 3) {
+        unsigned long v = (unsigned long)d[i] << 16 | (i + 1 < n ? (unsigned long)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
+        *o++ = a[v >> 18 & 63];
+        *o++ = a[v >> 12 & 63];
+        *o++ = i + 1 < n ? a[v >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? a[v & 63] : '=';
+    }
+    *o = '\0';
+}
+
+/* Images in the request bodies, exactly: OpenAI's image_url parts (the URL
+   as given with its detail, bytes as a data: URL), Anthropic's base64 and
+   url sources, Ollama's bare base64; the bytes' base64 checked against the
+   reference for every length mod 3 and every byte value. */
+static void test_image_bodies(void) {
+    llm_client *c = client();
+    static unsigned char png[8 + 256 + 2];
+    char want[600], url[700];
+    size_t len, k;
+    static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    memcpy(png, sig, 8);
+    for (k = 0; k < 258; k++) png[8 + k] = (unsigned char)(k * 37 + 11); /* every byte value */
+    for (len = 8 + 253; len <= 8 + 258; len++) {
+        llm_image im[2];
+        llm_message m = { "user", "Look.", NULL, NULL, NULL, NULL, 2 };
+        const char *models[3] = { "gpt-4o-mini", "anthropic/claude-x", "ollama/llava" };
+        int a;
+        memset(im, 0, sizeof im);
+        im[0].url = "https://example.com/cat.png";
+        im[0].detail = "high";
+        im[1].data = png;
+        im[1].len = len;
+        m.images = im;
+        ref_b64(png, len, want);
+        snprintf(url, sizeof url, "data:image/png;base64,%s", want);
+        for (a = 0; a < 3; a++) {
+            llm_chat_desc d;
+            llm_request *r;
+            llm_json_value *b;
+            memset(&d, 0, sizeof d);
+            d.model = models[a];
+            d.messages = &m;
+            d.n_messages = 1;
+            d.max_tokens = 10;
+            if (a == 2) { m.n_images = 1; m.images = im + 1; }
+            r = llm_chat(c, &d);
+            b = body_of(r);
+            CHECK_MSG(b != NULL, "%s: %s", models[a], llm_request_error(r)->message);
+            if (a == 0) {
+                CHECK_STR(S(b, "messages.0.content.0.type"), "text");
+                CHECK_STR(S(b, "messages.0.content.0.text"), "Look.");
+                CHECK_STR(S(b, "messages.0.content.1.type"), "image_url");
+                CHECK_STR(S(b, "messages.0.content.1.image_url.url"), "https://example.com/cat.png");
+                CHECK_STR(S(b, "messages.0.content.1.image_url.detail"), "high");
+                CHECK_STR(S(b, "messages.0.content.2.image_url.url"), url);
+                CHECK(llm_json_path(b, "messages.0.content.2.image_url.detail") == NULL); /* none given: none sent */
+                CHECK(llm_json_path(b, "messages.0.content.3") == NULL);
+            } else if (a == 1) {
+                const llm_json_value *ct = llm_json_path(b, "messages.0.content");
+                size_t i;
+                int seen_url = 0, seen_b64 = 0;
+                for (i = 0; ct && i < ct->len; i++) {
+                    const llm_json_value *p = llm_json_at(ct, i);
+                    const char *ty = S(p, "source.type");
+                    if (ty && !strcmp(ty, "url")) { seen_url++; CHECK_STR(S(p, "source.url"), "https://example.com/cat.png"); }
+                    if (ty && !strcmp(ty, "base64")) {
+                        seen_b64++;
+                        CHECK_STR(S(p, "source.media_type"), "image/png");
+                        CHECK_STR(S(p, "source.data"), want);
+                    }
+                }
+                CHECK(seen_url == 1 && seen_b64 == 1);
+            } else {
+                CHECK_STR(S(b, "messages.0.images.0"), want);
+                CHECK(llm_json_path(b, "messages.0.images.1") == NULL);
+                m.n_images = 2;
+                m.images = im;
+            }
+            llm_json_free(b);
+            llm_request_free(r);
+        }
+        { /* the Responses API: input_image parts */
+            llm_responses_desc d;
+            llm_request *r;
+            llm_json_value *b;
+            memset(&d, 0, sizeof d);
+            d.model = "gpt-4o-mini";
+            d.messages = &m;
+            d.n_messages = 1;
+            r = llm_responses(c, &d);
+            b = body_of(r);
+            CHECK_MSG(b != NULL, "responses: %s", llm_request_error(r)->message);
+            CHECK_STR(S(b, "input.0.content.0.type"), "input_text");
+            CHECK_STR(S(b, "input.0.content.1.type"), "input_image");
+            CHECK_STR(S(b, "input.0.content.1.image_url"), "https://example.com/cat.png");
+            CHECK_STR(S(b, "input.0.content.1.detail"), "high");
+            CHECK_STR(S(b, "input.0.content.2.image_url"), url);
+            CHECK(llm_json_path(b, "input.0.content.2.detail") == NULL);
+            llm_json_free(b);
+            llm_request_free(r);
+        }
+    }
+    llm_client_free(c);
+}
+
 /* Checked at submit: every way an image can be wrong has its message, and
    each accepted form passes (for the APIs that take URLs and those that
    take only bytes). */
@@ -1642,5 +1769,6 @@ int main(int argc, char **argv) {
     RUN(test_clock);
     RUN(test_image_signatures);
     RUN(test_image_problems);
+    RUN(test_image_bodies);
     return th_finish("codec");
 }
