@@ -1735,6 +1735,72 @@ static void test_image_signatures(void) {
     }
 }
 
+/* The Responses body's optional fields: each sent only when asked for. */
+static void test_responses_optional_fields(void) {
+    llm_client *c = client();
+    int k;
+    for (k = 0; k < 5; k++) {
+        llm_responses_desc d;
+        llm_request *r;
+        llm_json_value *b;
+        const llm_json_value *tv;
+        memset(&d, 0, sizeof d);
+        d.model = "gpt-4o-mini";
+        d.input = "Hi";
+        if (k == 1) d.temperature = 0.7;
+        if (k == 2) d.has_temperature = 1; /* an explicit 0 */
+        if (k == 3) { d.store = -1; d.max_output_tokens = 5; }
+        if (k == 4) d.store = 1;
+        r = llm_responses(c, &d);
+        b = body_of(r);
+        CHECK_MSG(b != NULL, "%d: %s", k, llm_request_error(r)->message);
+        tv = llm_json_get(b, "temperature");
+        if (k == 0 || k >= 3) CHECK_MSG(tv == NULL, "%d: temperature sent", k);
+        if (k == 1) CHECK(tv && llm_json_double(tv, 0) == 0.7);
+        if (k == 2) CHECK(tv && tv->type == LLM_JSON_NUMBER && llm_json_double(tv, 1) == 0);
+        CHECK_MSG(k >= 3 ? llm_json_get(b, "store") && llm_json_bool(llm_json_get(b, "store"), -1) == (k == 4)
+                        : llm_json_get(b, "store") == NULL, "%d: store", k);
+        CHECK_MSG(k == 3 ? llm_json_double(llm_json_get(b, "max_output_tokens"), 0) == 5 : llm_json_get(b, "max_output_tokens") == NULL,
+                  "%d: max_output_tokens", k);
+        llm_json_free(b);
+        llm_request_free(r);
+    }
+    llm_client_free(c);
+}
+
+/* A rerank answer without a results array (nor data, nor a bare array) is a
+   protocol error naming it; results without a valid index or score too. */
+static void test_rerank_shapes(void) {
+    static const struct { const char *body; const char *msg; int n; } cs[] = {
+        { "{}", "rerank: no results array", 0 },
+        { "{\"results\":{}}", "rerank: no results array", 0 },
+        { "{\"data\":5}", "rerank: no results array", 0 },
+        { "{\"results\":[{\"index\":0}]}", "rerank: result 0 has no valid index and score", 0 },
+        { "{\"results\":[{\"index\":2,\"score\":0.5}]}", "rerank: result 0 has no valid index and score", 0 },
+        { "{\"results\":[{\"index\":1,\"relevance_score\":0.5},{\"index\":1,\"score\":0.1}]}", "rerank: document 1 ranked twice", 0 },
+        { "{\"data\":[{\"index\":1,\"score\":0.2},{\"index\":0,\"score\":0.9}]}", NULL, 2 },
+        { "[{\"index\":0,\"score\":0.1}]", NULL, 1 },
+    };
+    llm_client *c = client();
+    size_t i;
+    for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        llm_request *r = llm__new_request(c, LLM__K_RERANK);
+        llm_json_value *v = llm_json_parse(cs[i].body, strlen(cs[i].body), NULL, NULL);
+        r->n_inputs = 2;
+        llm__rerank_decode(r, v);
+        if (cs[i].msg) {
+            CHECK_MSG(r->a.abort_kind == LLM_ERR_PROTOCOL && !strcmp(r->a.abort_msg, cs[i].msg), "%s: %d %s", cs[i].body,
+                      r->a.abort_kind, r->a.abort_msg);
+        } else {
+            CHECK_MSG(r->a.abort_kind == 0 && r->a.n_ranks == cs[i].n, "%s: %s", cs[i].body, r->a.abort_msg);
+            if (cs[i].n == 2) CHECK(r->a.ranks[0].index == 0 && r->a.ranks[0].score == 0.9 && r->a.ranks[1].index == 1);
+        }
+        llm_json_free(v);
+        llm__destroy(r);
+    }
+    llm_client_free(c);
+}
+
 int main(int argc, char **argv) {
     RUN(test_openai_body);
     RUN(test_routing);
@@ -1770,5 +1836,7 @@ int main(int argc, char **argv) {
     RUN(test_image_signatures);
     RUN(test_image_problems);
     RUN(test_image_bodies);
+    RUN(test_responses_optional_fields);
+    RUN(test_rerank_shapes);
     return th_finish("codec");
 }
