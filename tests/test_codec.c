@@ -807,6 +807,19 @@ static void test_retry_delay(void) {
     CHECK_INT(llm__http_date("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
     CHECK_INT(llm__http_date("Sun Nov  6 08:49:37 1994"), 784111777);
     CHECK_INT(llm__http_date("soon"), -1);
+    { /* each field at its ends, and one past them */
+        static const struct { const char *s; long long want; } d[] = {
+            { "Thu, 01 Jan 1970 00:00:00 GMT", 0 }, { "Fri, 31 Dec 1999 23:59:59 GMT", 946684799 },
+            { "Sat, 31 Dec 2016 23:59:60 GMT", 1483228800 }, { "Tue, 29 Feb 2000 12:00:00 GMT", 951825600 },
+            { "Wed, 31 Dec 1969 23:59:59 GMT", -1 }, { "Thu, 01 Jan 1970 24:00:00 GMT", -1 },
+            { "Thu, 01 Jan 1970 00:60:00 GMT", -1 }, { "Thu, 01 Jan 1970 00:00:61 GMT", -1 },
+            { "Thu, 00 Jan 1970 00:00:00 GMT", -1 }, { "Thu, 32 Jan 1970 00:00:00 GMT", -1 },
+            { "Thu, 01 Jam 1970 00:00:00 GMT", -1 }, { "Thu, 01 Dec 1970 00:00:00 GMT", 28857600 },
+        };
+        size_t i;
+        for (i = 0; i < sizeof d / sizeof d[0]; i++)
+            CHECK_MSG(llm__http_date(d[i].s) == d[i].want, "%s: %lld", d[i].s, (long long)llm__http_date(d[i].s));
+    }
     llm__destroy(r);
     llm_client_free(c);
 }
@@ -1405,6 +1418,46 @@ static void test_meter_pmsg(void) {
     CHECK_INT(ta.live, 0);
 }
 
+/* Header lines as libcurl hands them over need no terminator: each from
+   an exact-size heap copy (the sanitizers see a byte past it). */
+static int hdr_exact(llm_request *r, const char *s) {
+    size_t n = strlen(s);
+    char *b = (char *)malloc(n ? n : 1);
+    int ok;
+    memcpy(b, s, n);
+    ok = llm__on_header(b, 1, n, r) == n;
+    free(b);
+    return ok;
+}
+static void test_header_lines_bounded(void) {
+    static const struct { const char *line; long status; } st[] = {
+        { "HTTP/1.1", 0 }, { "HTTP/1.1 ", 0 }, { "HTTP/2 200", 200 }, { "HTTP/1.1 429", 429 }, { "HTTP/1.1 99999 X", 9999 },
+        { "HTTP/", 0 }, { "HTTP/1.1   503\r\n", 503 },
+    };
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    size_t i;
+    for (i = 0; i < sizeof st / sizeof st[0]; i++) {
+        r->a.http_status = -7;
+        CHECK(hdr_exact(r, st[i].line));
+        CHECK_MSG(r->a.http_status == st[i].status, "%s: %ld", st[i].line, (long)r->a.http_status);
+    }
+    CHECK(hdr_exact(r, "Retry-After: 5"));
+    CHECK_STR(r->a.h_retry_after, "5");
+    CHECK(hdr_exact(r, "retry-after-ms:"));
+    CHECK_STR(r->a.h_retry_after_ms, "");
+    CHECK(hdr_exact(r, "X-Should-Retry: true"));
+    CHECK_INT(r->a.h_should_retry, 1);
+    CHECK(hdr_exact(r, "x-should-retry:false"));
+    CHECK_INT(r->a.h_should_retry, 0);
+    CHECK(hdr_exact(r, "request-id: \t req_1 \r\n"));
+    CHECK_STR(r->a.h_request_id, "req_1");
+    CHECK(hdr_exact(r, "no colon here"));
+    CHECK(hdr_exact(r, ""));
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
 /* The Location of a redirect: kept up to 255 bytes, control bytes shown as
    '?', and named in the error. */
 static void test_location_header(void) {
@@ -1801,6 +1854,30 @@ static void test_rerank_shapes(void) {
     llm_client_free(c);
 }
 
+/* The response bound 2 x max_response_bytes + 1 MiB saturates instead of
+   wrapping, also right at the edge where it would. */
+static void test_meter_limit_saturates(void) {
+    const size_t mib = (size_t)1 << 20, edge = ((size_t)-1 - ((size_t)1 << 20)) / 2;
+    const size_t ms[] = { 1000, edge - 1, edge, edge + 1, (size_t)-1 / 2, (size_t)-1 };
+    size_t i;
+    for (i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+        llm_client_desc d;
+        llm_client *c;
+        llm_request *r;
+        size_t want;
+        memset(&d, 0, sizeof d);
+        d.max_response_bytes = ms[i];
+        c = llm_client_new(&d);
+        r = llm__new_request(c, LLM__K_CHAT);
+        llm__meter_init(r);
+        want = ms[i] > edge ? (size_t)-1 : 2 * ms[i] + mib;
+        CHECK_MSG(r->meter_limit == want - LLM__METER_SLACK, "max_response_bytes %lu: limit %lu", (unsigned long)ms[i],
+                  (unsigned long)r->meter_limit);
+        llm__destroy(r);
+        llm_client_free(c);
+    }
+}
+
 int main(int argc, char **argv) {
     RUN(test_openai_body);
     RUN(test_routing);
@@ -1838,5 +1915,7 @@ int main(int argc, char **argv) {
     RUN(test_image_bodies);
     RUN(test_responses_optional_fields);
     RUN(test_rerank_shapes);
+    RUN(test_meter_limit_saturates);
+    RUN(test_header_lines_bounded);
     return th_finish("codec");
 }
