@@ -1878,6 +1878,29 @@ static void test_meter_limit_saturates(void) {
     }
 }
 
+/* The content and a tool call's arguments are read as strict JSON: a
+   trailing comma or a comment makes no document, whatever the text. */
+static void test_finalize_strict(void) {
+    static const struct { const char *text; int ok; } cs[] = {
+        { "{\"a\":1}", 1 }, { "{\"a\":1,}", 0 }, { "[1,2,]", 0 }, { "{\"a\":1 /* c */}", 0 }, { "```json\n[1]\n```", 1 },
+    };
+    llm_client *c = client();
+    size_t i;
+    for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        llm_request *r = fake(c, LLM_API_OPENAI);
+        llm__tool *t = llm__tool_at(r, 0);
+        CHECK(t != NULL);
+        if (!t) { llm__destroy(r); continue; }
+        llm__buf_adds(&r->ra, &r->a.text, cs[i].text);
+        llm__buf_adds(&r->ra, &t->args, cs[i].text);
+        CHECK(llm__finalize(r));
+        CHECK_MSG((r->a.content_doc != NULL) == cs[i].ok, "content %s", cs[i].text);
+        if (i != 4) CHECK_MSG((r->a.tools[0].pub.arguments_json != NULL) == cs[i].ok, "arguments %s", cs[i].text);
+        llm__destroy(r);
+    }
+    llm_client_free(c);
+}
+
 int main(int argc, char **argv) {
     RUN(test_openai_body);
     RUN(test_routing);
@@ -1917,5 +1940,6 @@ int main(int argc, char **argv) {
     RUN(test_rerank_shapes);
     RUN(test_meter_limit_saturates);
     RUN(test_header_lines_bounded);
+    RUN(test_finalize_strict);
     return th_finish("codec");
 }
