@@ -1901,6 +1901,77 @@ static void test_finalize_strict(void) {
     llm_client_free(c);
 }
 
+/* A NULL desc is refused by every submit call, naming it; an audio upload's
+   header fields (filename, mime_type, ...) refuse a quote, CR or LF, except
+   the prompt, which is sent as a field's value. */
+static void test_null_descs_and_audio_fields(void) {
+    llm_client *c = client();
+    llm_request *rs[8];
+    int i;
+    rs[0] = llm_chat(c, NULL);
+    rs[1] = llm_embed(c, NULL);
+    rs[2] = llm_raw(c, NULL);
+    rs[3] = llm_responses(c, NULL);
+    rs[4] = llm_speech(c, NULL);
+    rs[5] = llm_transcribe(c, NULL);
+    rs[6] = llm_translate(c, NULL);
+    rs[7] = llm_rerank(c, NULL);
+    for (i = 0; i < 8; i++) {
+        CHECK_MSG(rs[i] && llm_request_status(rs[i]) == LLM_FAILED && llm_request_error(rs[i])->kind == LLM_ERR_INVALID,
+                  "call %d", i);
+        if (rs[i]) {
+            CHECK_STR(llm_request_error(rs[i])->message, "invalid argument: desc: is NULL");
+            CHECK(llm_request_error(rs[i])->timeout == LLM_TIMEOUT_NONE && !llm_request_error(rs[i])->retryable &&
+                  llm_request_error(rs[i])->http_status == 0);
+        }
+        llm_request_free(rs[i]);
+    }
+    for (i = 0; i < 3; i++) { /* Responses: tools_json must be an array */
+        static const char *tj[3] = { "{}", "[]", "[{\"type\":\"function\",\"name\":\"f\"}]" };
+        llm_responses_desc d;
+        llm_request *r;
+        memset(&d, 0, sizeof d);
+        d.model = "m";
+        d.input = "x";
+        d.tools_json = tj[i];
+        r = llm_responses(c, &d);
+        if (i == 0) CHECK_STR(llm_request_error(r)->message, "invalid argument: tools_json: must be a JSON array");
+        else CHECK_MSG(llm_request_status(r) != LLM_FAILED, "%s: %s", tj[i], llm_request_error(r)->message);
+        llm_request_free(r);
+    }
+    for (i = 0; i < 8; i++) {
+        static const char wav[] = "RIFF....WAVEfmt ";
+        llm_audio_desc d;
+        llm_request *r;
+        const char *field = NULL;
+        memset(&d, 0, sizeof d);
+        d.model = "whisper-1";
+        d.audio = wav;
+        d.audio_len = sizeof wav;
+        switch (i) {
+        case 0: d.filename = "a\"b.wav"; field = "filename"; break;
+        case 1: d.filename = "a\r\nX: 1.wav"; field = "filename"; break;
+        case 2: d.mime_type = "audio/wav\r\nX: 1"; field = "mime_type"; break;
+        case 3: d.language = "e\"n"; field = "language"; break;
+        case 4: d.response_format = "json\n"; field = "response_format"; break;
+        case 5: d.model = "whisper\"1"; field = "model"; break;
+        case 6: d.prompt = "say \"hi\""; break; /* a quote in the prompt is fine */
+        default: break;
+        }
+        r = llm_transcribe(c, &d);
+        if (field) {
+            char want[64];
+            snprintf(want, sizeof want, "invalid argument: %s:", field);
+            CHECK_MSG(llm_request_status(r) == LLM_FAILED && llm_request_error(r)->kind == LLM_ERR_INVALID &&
+                      !strncmp(llm_request_error(r)->message, want, strlen(want)), "case %d: %s", i, llm_request_error(r)->message);
+        } else {
+            CHECK_MSG(llm_request_status(r) != LLM_FAILED, "case %d: %s", i, llm_request_error(r)->message);
+        }
+        llm_request_free(r);
+    }
+    llm_client_free(c);
+}
+
 int main(int argc, char **argv) {
     RUN(test_openai_body);
     RUN(test_routing);
@@ -1941,5 +2012,6 @@ int main(int argc, char **argv) {
     RUN(test_meter_limit_saturates);
     RUN(test_header_lines_bounded);
     RUN(test_finalize_strict);
+    RUN(test_null_descs_and_audio_fields);
     return th_finish("codec");
 }

@@ -522,6 +522,90 @@ static void test_timeouts(void) {
 }
 
 /* A server that never accepts: the connect timeout fires. */
+#ifndef _WIN32
+/* A connection libcurl keeps for reuse is not watched: when its server
+   closes it while the client waits for another request, the wait sleeps
+   (a watched, closed socket would be readable at once, over and over).
+   The first server is this test itself, one keep-alive answer by hand. */
+static void test_pooled_connection_closed(void) {
+    static const char answer[] = "{\"id\":\"x\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,"
+                                 "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}";
+    struct sockaddr_in a;
+    socklen_t l = sizeof a;
+    int ls = socket(AF_INET, SOCK_STREAM, 0), s = -1, answered = 0;
+    char base[64], req[8192], head[256];
+    size_t got = 0;
+    llm_client_desc cd;
+    llm_provider_desc pv;
+    llm_client *c;
+    llm_request *r, *b;
+    llm_message m = { "user", "hello", NULL, NULL, NULL, NULL, 0 };
+    llm_message slow = { "user", "slow [[delay=1200]]", NULL, NULL, NULL, NULL, 0 };
+    llm_chat_desc d;
+    double t0, c0;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    CHECK(bind(ls, (struct sockaddr *)&a, sizeof a) == 0 && listen(ls, 4) == 0);
+    getsockname(ls, (struct sockaddr *)&a, &l);
+    fcntl(ls, F_SETFL, O_NONBLOCK);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", ntohs(a.sin_port));
+    memset(&pv, 0, sizeof pv);
+    pv.name = "here";
+    pv.base_url = base;
+    pv.api_key = "k";
+    memset(&cd, 0, sizeof cd);
+    cd.base_url = M.openai;
+    cd.api_key = "k";
+    cd.providers = &pv;
+    cd.n_providers = 1;
+    cd.max_retries = -1;
+    c = llm_client_new(&cd);
+    memset(&d, 0, sizeof d);
+    d.model = "here/m";
+    d.messages = &m;
+    d.n_messages = 1;
+    r = llm_chat(c, &d);
+    t0 = th_now_ms();
+    while (llm_request_status(r) != LLM_DONE && llm_request_status(r) != LLM_FAILED && th_now_ms() - t0 < 5000 * th_slow) {
+        llm_wait(c, 10);
+        if (s < 0) { s = accept(ls, NULL, NULL); if (s >= 0) fcntl(s, F_SETFL, O_NONBLOCK); }
+        if (s >= 0 && !answered) {
+            ssize_t k = recv(s, req + got, sizeof req - 1 - got, 0);
+            const char *cl, *end;
+            if (k > 0) got += (size_t)k;
+            req[got] = '\0';
+            end = strstr(req, "\r\n\r\n");
+            cl = strstr(req, "Content-Length: ");
+            if (!cl) cl = strstr(req, "content-length: ");
+            if (end && cl && got >= (size_t)(end + 4 - req) + (size_t)atol(cl + 16)) {
+                int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                  "Content-Length: %d\r\n\r\n", (int)strlen(answer));
+                CHECK(send(s, head, (size_t)hl, 0) == hl && send(s, answer, strlen(answer), 0) == (ssize_t)strlen(answer));
+                answered = 1;
+            }
+        }
+    }
+    CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+    CHECK(th_next(c, 0) == r);
+    llm_request_free(r);
+    /* the connection is in libcurl's pool now; a slow request elsewhere,
+       and the first server closes its side */
+    d.model = "m";
+    d.messages = &slow;
+    b = llm_chat(c, &d);
+    CHECK(s >= 0);
+    if (s >= 0) close(s);
+    c0 = cpu_ms();
+    CHECK(th_next(c, 5000) == b);
+    CHECK_MSG(llm_request_status(b) == LLM_DONE, "%s", llm_request_error(b)->message);
+    CHECK_MSG(cpu_ms() - c0 < 100 * th_slow, "1.2 s of waiting burnt %.0f ms of CPU", cpu_ms() - c0);
+    llm_request_free(b);
+    llm_client_free(c);
+    close(ls);
+}
+#endif
+
 static void test_connect_timeout(void) {
     cfg k;
     llm_client *c;
@@ -724,6 +808,9 @@ int main(int argc, char **argv) {
     RUN(test_timeouts_same_frame);
     RUN(test_event_limit);
     RUN(test_many_streams);
+#ifndef _WIN32
+    RUN(test_pooled_connection_closed);
+#endif
     mock_stop(&M);
     curl_global_cleanup();
     return th_finish("stream");

@@ -57,7 +57,7 @@ SUITES = [
 CFLAGS = ["-std=c99", "-O0", "-w", "-fsanitize=address,undefined",
           "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
 LIBS = {"default": ["-lcurl", "-lpthread"], "hardening": ["-lcurl", "-lpthread", "-Wl,--wrap=localeconv"],
-        "iofail": ["-lcurl", "-lpthread", "-Wl,--wrap=epoll_ctl"]}
+        "iofail": ["-lcurl", "-lpthread", "-Wl,--wrap=epoll_ctl", "-Wl,--wrap=curl_easy_init"]}
 
 ENUMS = [
     ["LLM_ERR_CONNECTION", "LLM_ERR_TIMEOUT", "LLM_ERR_RATE_LIMIT", "LLM_ERR_AUTH", "LLM_ERR_PERMISSION",
