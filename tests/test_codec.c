@@ -1939,6 +1939,31 @@ static void test_null_descs_and_audio_fields(void) {
         else CHECK_MSG(llm_request_status(r) != LLM_FAILED, "%s: %s", tj[i], llm_request_error(r)->message);
         llm_request_free(r);
     }
+    for (i = 0; i < 2; i++) { /* Responses: a message's raw_json is an input item as given */
+        llm_message m[2] = { { "user", "What is 6 x 7?", NULL, NULL, NULL, NULL, 0 }, { "user", NULL, NULL, NULL, NULL, NULL, 0 } };
+        llm_responses_desc d;
+        llm_request *r;
+        llm_json_value *b;
+        m[1].raw_json = i == 0 ? "{\"type\":\"function_call_output\",\"call_id\":\"c1\",\"output\":\"42\"}" : "{\"type\":";
+        memset(&d, 0, sizeof d);
+        d.model = "m";
+        d.messages = m;
+        d.n_messages = 2;
+        r = llm_responses(c, &d);
+        if (i == 0) {
+            b = body_of(r);
+            CHECK_MSG(b != NULL, "%s", llm_request_error(r)->message);
+            CHECK_STR(S(b, "input.1.type"), "function_call_output");
+            CHECK_STR(S(b, "input.1.call_id"), "c1");
+            CHECK_STR(S(b, "input.1.output"), "42");
+            CHECK_STR(S(b, "input.0.role"), "user");
+            llm_json_free(b);
+        } else {
+            CHECK(llm_request_status(r) == LLM_FAILED && llm_request_error(r)->kind == LLM_ERR_INVALID &&
+                  strstr(llm_request_error(r)->message, "messages[1].raw_json") != NULL);
+        }
+        llm_request_free(r);
+    }
     for (i = 0; i < 8; i++) {
         static const char wav[] = "RIFF....WAVEfmt ";
         llm_audio_desc d;
