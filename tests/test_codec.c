@@ -1997,6 +1997,39 @@ static void test_null_descs_and_audio_fields(void) {
     llm_client_free(c);
 }
 
+/* A key holding CR or LF (read from a file with its newline, say) is
+   refused at submit, naming the provider, never the key; the request stays
+   failed and is reported once. And llm_version. */
+static void test_key_with_newline_and_version(void) {
+    llm_client_desc cd;
+    llm_client *c;
+    llm_request *r;
+    llm_chat_desc d;
+    llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
+    int num = 0;
+    memset(&cd, 0, sizeof cd);
+    cd.base_url = "http://127.0.0.1:9/v1";
+    cd.api_key = "sk-secret-key-1234\n";
+    c = llm_client_new(&cd);
+    memset(&d, 0, sizeof d);
+    d.model = "m";
+    d.messages = &m;
+    d.n_messages = 1;
+    r = llm_chat(c, &d);
+    CHECK(r && llm_request_status(r) == LLM_FAILED);
+    CHECK_STR(llm_request_error(r)->message, "invalid argument: api_key: the key of provider openai contains CR or LF");
+    CHECK_INT(llm_poll(c), 0);
+    CHECK(llm_wait_any(c, 0) == r);
+    CHECK(llm_wait_any(c, 0) == NULL);
+    CHECK_INT(llm_request_status(r), LLM_FAILED);
+    CHECK(r->easy == NULL);
+    llm_request_free(r);
+    llm_client_free(c);
+    CHECK_STR(llm_version(NULL), LLMASYNC_VERSION);
+    CHECK_STR(llm_version(&num), LLMASYNC_VERSION);
+    CHECK_INT(num, LLMASYNC_VERSION_NUM);
+}
+
 int main(int argc, char **argv) {
     RUN(test_openai_body);
     RUN(test_routing);
@@ -2038,5 +2071,6 @@ int main(int argc, char **argv) {
     RUN(test_header_lines_bounded);
     RUN(test_finalize_strict);
     RUN(test_null_descs_and_audio_fields);
+    RUN(test_key_with_newline_and_version);
     return th_finish("codec");
 }
