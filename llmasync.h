@@ -5944,10 +5944,9 @@ static int llm__check_images(llm_request *r, const llm_message *m, int i, const 
 
 /* Parses a JSON text of the desc; on failure rejects r naming the field. */
 static llm_json_value *llm__parse_desc_json(llm_request *r, const char *text, const char *field, int want_object) {
-    llm_json_options o;
+    llm_json_options o = { 0, 0, NULL }; /* strict: no flags */
     llm_json_result jr;
     llm_json_value *v;
-    memset(&o, 0, sizeof o);
     o.allocator = &r->c->alloc;
     o.max_depth = r->c->max_depth;
     v = llm_json_parse(text, strlen(text), &o, &jr);

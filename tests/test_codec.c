@@ -1926,6 +1926,31 @@ static void test_null_descs_and_audio_fields(void) {
         }
         llm_request_free(rs[i]);
     }
+    for (i = 0; i < 4; i++) { /* JSON in a desc is strict: no trailing comma, no comment */
+        static const char *bad[4] = { "[{\"type\":\"function\"},]", "[1 /* c */]", "{\"a\":1,}", "{\"a\":1} // c" };
+        llm_chat_desc d;
+        llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
+        llm_request *r;
+        const char *want = i < 2 ? "invalid argument: tools_json: invalid JSON" : "invalid argument: extra_json: invalid JSON";
+        memset(&d, 0, sizeof d);
+        d.model = "m";
+        d.messages = &m;
+        d.n_messages = 1;
+        if (i < 2) {
+            llm_responses_desc rd;
+            memset(&rd, 0, sizeof rd);
+            rd.model = "m";
+            rd.input = "x";
+            rd.tools_json = bad[i];
+            r = llm_responses(c, &rd);
+        } else {
+            d.extra_json = bad[i];
+            r = llm_chat(c, &d);
+        }
+        CHECK_MSG(llm_request_status(r) == LLM_FAILED && !strncmp(llm_request_error(r)->message, want, strlen(want)), "%s: %s",
+                  bad[i], llm_request_error(r)->message);
+        llm_request_free(r);
+    }
     for (i = 0; i < 3; i++) { /* Responses: tools_json must be an array */
         static const char *tj[3] = { "{}", "[]", "[{\"type\":\"function\",\"name\":\"f\"}]" };
         llm_responses_desc d;
