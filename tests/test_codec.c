@@ -2055,6 +2055,61 @@ static void test_key_with_newline_and_version(void) {
     CHECK_INT(num, LLMASYNC_VERSION_NUM);
 }
 
+/* Each refusal names its field exactly, however long its index makes it:
+   embeddings' inputs[i], a Responses message's tool_call_id, and none given
+   (a count of 0 with an array). */
+static void test_fields_named(void) {
+    llm_client *c = client();
+    llm_request *r;
+    {
+        const char *inputs[12] = { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "bad \xff" };
+        llm_embed_desc d;
+        memset(&d, 0, sizeof d);
+        d.model = "text-embedding-3-small";
+        d.inputs = inputs;
+        d.n_inputs = 12;
+        r = llm_embed(c, &d);
+        CHECK_STR(llm_request_error(r)->message, "invalid argument: inputs[11]: invalid UTF-8 at byte 4");
+        llm_request_free(r);
+        inputs[3] = NULL;
+        r = llm_embed(c, &d);
+        CHECK_STR(llm_request_error(r)->message, "invalid argument: inputs[3]: NULL");
+        llm_request_free(r);
+        d.n_inputs = 0;
+        r = llm_embed(c, &d);
+        CHECK_STR(llm_request_error(r)->message, "invalid argument: inputs: none given (n_inputs must be at least 1)");
+        llm_request_free(r);
+    }
+    {
+        llm_message m[12];
+        llm_responses_desc d;
+        llm_chat_desc cd;
+        int i;
+        memset(m, 0, sizeof m);
+        for (i = 0; i < 12; i++) { m[i].role = "user"; m[i].content = "x"; }
+        m[11].role = "tool";
+        memset(&d, 0, sizeof d);
+        d.model = "m";
+        d.messages = m;
+        d.n_messages = 12;
+        r = llm_responses(c, &d);
+        CHECK_STR(llm_request_error(r)->message, "invalid argument: messages[11].tool_call_id: required for role \"tool\"");
+        llm_request_free(r);
+        memset(&cd, 0, sizeof cd);
+        cd.model = "m";
+        cd.messages = m;
+        cd.n_messages = 0;
+        r = llm_chat(c, &cd);
+        CHECK_STR(llm_request_error(r)->message, "invalid argument: messages: none given (n_messages must be at least 1)");
+        llm_request_free(r);
+        cd.n_messages = 12;
+        r = llm_chat(c, &cd);
+        CHECK_STR(llm_request_error(r)->message, "invalid argument: messages[11].tool_call_id: required for role \"tool\"");
+        llm_request_free(r);
+    }
+    llm_client_free(c);
+}
+
 int main(int argc, char **argv) {
     RUN(test_openai_body);
     RUN(test_routing);
@@ -2097,5 +2152,6 @@ int main(int argc, char **argv) {
     RUN(test_finalize_strict);
     RUN(test_null_descs_and_audio_fields);
     RUN(test_key_with_newline_and_version);
+    RUN(test_fields_named);
     return th_finish("codec");
 }
