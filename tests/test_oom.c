@@ -49,6 +49,8 @@ static llm_client *new_client(void) {
     return llm_client_new(&d);
 }
 
+static int last_retryable; /* of the last request life() saw */
+
 /* One request's whole life. Returns 1 when it ran to a clean end. */
 static int life(llm_client *c, const scen *s, llm_status *status, llm_error_kind *kind) {
     llm_request *r = NULL, *got;
@@ -144,12 +146,13 @@ static int life(llm_client *c, const scen *s, llm_status *status, llm_error_kind
         d.n_headers = 1;
         r = llm_raw(c, &d);
     }
-    if (!r) { *status = LLM_FAILED; *kind = LLM_ERR_NO_MEMORY; return 1; }
+    if (!r) { *status = LLM_FAILED; *kind = LLM_ERR_NO_MEMORY; last_retryable = 0; return 1; }
     got = NULL;
     while (!got && th_now_ms() - t0 < 5000) got = llm_wait_any(c, 1000);
     if (got != r) return 0;
     *status = llm_request_status(r);
     *kind = llm_request_error(r)->kind;
+    last_retryable = llm_request_error(r)->retryable;
     /* read everything a host would */
     {
         int i, dim;
@@ -194,6 +197,8 @@ static void test_every_allocation_fails_once(void) {
             if (A.allocs >= A.fail_at) { /* the failure happened */
                 CHECK_MSG(kind == LLM_ERR_NO_MEMORY, "%s: allocation %ld failed, got %s / %s", SC[s].name, k,
                           llm_status_string(st), llm_error_string(kind));
+                CHECK_MSG(!last_retryable || (kind != LLM_ERR_NO_MEMORY), "%s: allocation %ld failed: NO_MEMORY marked retryable",
+                          SC[s].name, k);
                 nomem++;
             } else {
                 done++;
