@@ -375,6 +375,28 @@ static void set_raw(llm_request *r, const char *s) {
     llm__buf_adds(&r->ra, &r->a.raw, s);
 }
 
+/* The error's type: the error object's own, however short, before the
+   body's top-level "type" (which is only a fallback, and never "error"). */
+static void test_error_type_precedence(void) {
+    static const struct { const char *body, *type; } cs[] = {
+        { "{\"type\":\"error\",\"error\":{\"type\":\"x\",\"message\":\"m\"}}", "x" },
+        { "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"m\"}}", "overloaded_error" },
+        { "{\"type\":\"rate_limited\",\"message\":\"slow down\"}", "rate_limited" },
+        { "{\"type\":\"error\",\"message\":\"m\"}", "" },
+        { "{\"message\":\"m\"}", "" },
+    };
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_ANTHROPIC);
+    size_t i;
+    for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        set_raw(r, cs[i].body);
+        llm__decode_error_body(r);
+        CHECK_MSG(!strcmp(r->a.type, cs[i].type), "%s: type \"%s\"", cs[i].body, r->a.type);
+    }
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
 static void test_error_bodies(void) {
     llm_client *c = client();
     llm_request *r = fake(c, LLM_API_OPENAI);
@@ -2153,5 +2175,6 @@ int main(int argc, char **argv) {
     RUN(test_null_descs_and_audio_fields);
     RUN(test_key_with_newline_and_version);
     RUN(test_fields_named);
+    RUN(test_error_type_precedence);
     return th_finish("codec");
 }
