@@ -596,6 +596,27 @@ static void test_stream_anthropic(void) {
     llm_client_free(c);
 }
 
+/* n > 1: a choice index up to LLM__MAX_CHOICES - 1 is kept, the next is a
+   protocol error naming the range. */
+static void test_choice_index_bound(void) {
+    llm_client *c = client();
+    int k;
+    for (k = 0; k < 2; k++) {
+        llm_request *r = fake(c, LLM_API_OPENAI);
+        char ev[300], want[80];
+        int idx = LLM__MAX_CHOICES - 1 + k, ok;
+        snprintf(ev, sizeof ev, "data: {\"choices\":[{\"index\":%d,\"delta\":{\"content\":\"x\"}}]}\n\n", idx);
+        ok = feed_events(r, ev);
+        if (k == 0) CHECK_MSG(ok && r->a.abort_kind == 0 && r->a.n_choices == 1, "index %d: %s", idx, r->a.abort_msg);
+        else {
+            snprintf(want, sizeof want, "choice index %d outside 0..%d", idx, LLM__MAX_CHOICES - 1);
+            CHECK_MSG(!ok && r->a.abort_kind == LLM_ERR_PROTOCOL && !strcmp(r->a.abort_msg, want), "index %d: %s", idx, r->a.abort_msg);
+        }
+        llm__destroy(r);
+    }
+    llm_client_free(c);
+}
+
 static void test_stream_ollama(void) {
     llm_client *c = client();
     llm_request *r = fake(c, LLM_API_OLLAMA);
@@ -2176,5 +2197,6 @@ int main(int argc, char **argv) {
     RUN(test_key_with_newline_and_version);
     RUN(test_fields_named);
     RUN(test_error_type_precedence);
+    RUN(test_choice_index_bound);
     return th_finish("codec");
 }
