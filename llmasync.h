@@ -4319,7 +4319,7 @@ static void llm__rerank_decode(llm_request *r, const llm_json_value *root) {
         llm__abort(r, LLM_ERR_PROTOCOL, 0, "rerank: %lu results for %d documents", (unsigned long)res->len, r->n_inputs);
         return;
     }
-    r->a.ranks = (llm__rank *)llm__malloc(&r->ra, (res->len ? res->len : 1) * sizeof *r->a.ranks);
+    r->a.ranks = (llm__rank *)llm__calloc(&r->ra, (res->len ? res->len : 1) * sizeof *r->a.ranks);
     if (!r->a.ranks) { llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory for rerank results"); return; }
     for (i = 0; i < res->len; i++) {
         const llm_json_value *it = &res->items[i], *sc = llm_json_get(it, "relevance_score");

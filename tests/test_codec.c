@@ -617,6 +617,26 @@ static void test_choice_index_bound(void) {
     llm_client_free(c);
 }
 
+/* A message's name goes to OpenAI-compatible bodies only when given. */
+static void test_message_name(void) {
+    llm_client *c = client();
+    llm_message m[2] = { { "user", "Hi", "alice", NULL, NULL, NULL, 0 }, { "user", "Hello", NULL, NULL, NULL, NULL, 0 } };
+    llm_chat_desc d;
+    llm_request *r;
+    llm_json_value *b;
+    memset(&d, 0, sizeof d);
+    d.model = "gpt-4o-mini";
+    d.messages = m;
+    d.n_messages = 2;
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK_STR(S(b, "messages.0.name"), "alice");
+    CHECK(llm_json_path(b, "messages.1.name") == NULL);
+    llm_json_free(b);
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
 static void test_stream_ollama(void) {
     llm_client *c = client();
     llm_request *r = fake(c, LLM_API_OLLAMA);
@@ -2198,5 +2218,6 @@ int main(int argc, char **argv) {
     RUN(test_fields_named);
     RUN(test_error_type_precedence);
     RUN(test_choice_index_bound);
+    RUN(test_message_name);
     return th_finish("codec");
 }
