@@ -548,6 +548,81 @@ static void test_many(void) {
     llm_client_free(c);
 }
 
+/* A request admitted because another finished goes out in the same
+   llm_poll: a host that polls once a frame loses no frame. With one slot,
+   the call that completes A also sends B; after it nothing is polled, yet
+   the server has B. */
+static void test_admitted_starts_at_once(void) {
+    llm_client *c = client_with(1, -1);
+    llm_request *a, *b;
+    double t0;
+    long base;
+    int k;
+    for (k = 0; k < 3; k++) {
+        base = mock_stat(&M, "requests");
+        a = ask(c, "first [[delay=50]]", NULL);
+        b = ask(c, "second", NULL);
+        t0 = th_now_ms();
+        while (llm_request_status(a) != LLM_DONE && th_now_ms() - t0 < 5000 * th_slow) {
+            llm_poll(c);
+            if (llm_request_status(a) != LLM_DONE) th_sleep_ms(1);
+        }
+        CHECK_INT(llm_request_status(a), LLM_DONE);
+        CHECK(llm_request_status(b) == LLM_ACTIVE || llm_request_status(b) == LLM_DONE); /* loopback is quick */
+        t0 = th_now_ms(); /* no llm_poll meanwhile */
+        while (mock_stat(&M, "requests") < base + 2 && th_now_ms() - t0 < 300 * th_slow) th_sleep_ms(5);
+        CHECK_MSG(mock_stat(&M, "requests") == base + 2, "round %d: the server has %ld of 2 requests", k,
+                  mock_stat(&M, "requests") - base);
+        CHECK(th_next(c, 5000) == a);
+        CHECK(th_next(c, 5000) == b && llm_request_status(b) == LLM_DONE);
+        llm_request_free(a);
+        llm_request_free(b);
+    }
+    { /* a slot freed by llm_cancel: the next llm_poll starts B (a new
+         connection, A's was closed) though no socket of ours moved */
+        a = ask(c, "slow [[delay=3000]]", NULL);
+        b = ask(c, "second", NULL);
+        base = mock_stat(&M, "requests");
+        t0 = th_now_ms();
+        while (mock_stat(&M, "inflight") < 1 && th_now_ms() - t0 < 3000 * th_slow) { llm_poll(c); th_sleep_ms(2); }
+        llm_cancel(a);
+        CHECK_INT(llm_request_status(b), LLM_QUEUED);
+        llm_poll(c);
+        CHECK(llm_request_status(b) == LLM_ACTIVE || llm_request_status(b) == LLM_DONE);
+        t0 = th_now_ms(); /* no llm_poll meanwhile */
+        while (mock_stat(&M, "requests") < base + 2 && th_now_ms() - t0 < 300 * th_slow) th_sleep_ms(5);
+        CHECK_MSG(mock_stat(&M, "requests") == base + 2, "B not sent: the server has %ld of 2", mock_stat(&M, "requests") - base);
+        CHECK(th_next(c, 5000) == a && llm_request_status(a) == LLM_CANCELLED);
+        CHECK(th_next(c, 5000) == b && llm_request_status(b) == LLM_DONE);
+        llm_request_free(a);
+        llm_request_free(b);
+    }
+    llm_client_free(c);
+    { /* a retry whose wait ends: the llm_poll that readmits it also sends it */
+        llm_status st;
+        c = client_with(1, 2);
+        base = mock_stat(&M, "requests");
+        a = ask(c, "again [[status=429 retry_after_ms=150 fail_first=1 id=admit-retry]]", NULL);
+        t0 = th_now_ms();
+        while (((st = llm_request_status(a)) == LLM_QUEUED || st == LLM_ACTIVE) && th_now_ms() - t0 < 3000 * th_slow) {
+            llm_poll(c);
+            th_sleep_ms(1);
+        }
+        CHECK_INT(llm_request_status(a), LLM_RETRY_WAIT);
+        while (llm_request_status(a) == LLM_RETRY_WAIT && th_now_ms() - t0 < 3000 * th_slow) {
+            llm_poll(c);
+            if (llm_request_status(a) == LLM_RETRY_WAIT) th_sleep_ms(1);
+        }
+        CHECK_MSG(mock_stat(&M, "requests") >= base + 1, "first attempt not seen");
+        t0 = th_now_ms(); /* no llm_poll meanwhile */
+        while (mock_stat(&M, "requests") < base + 2 && th_now_ms() - t0 < 300 * th_slow) th_sleep_ms(5);
+        CHECK_MSG(mock_stat(&M, "requests") == base + 2, "the retry not sent: the server has %ld of 2", mock_stat(&M, "requests") - base);
+        CHECK(th_next(c, 5000) == a && llm_request_status(a) == LLM_DONE && llm_request_error(a)->retries == 1);
+        llm_request_free(a);
+        llm_client_free(c);
+    }
+}
+
 int main(int argc, char **argv) {
     th_slow_from_env();
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -569,6 +644,7 @@ int main(int argc, char **argv) {
     RUN(test_wait_and_wakeup);
     RUN(test_free_in_flight);
     RUN(test_many);
+    RUN(test_admitted_starts_at_once);
     mock_stop(&M);
     curl_global_cleanup();
     return th_finish("e2e");
