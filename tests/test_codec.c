@@ -1302,6 +1302,7 @@ static void test_error_text_bounded(void) {
         { "<title", "" },
         { "plain", "plain" },
         { "oops <title>T</title>", "T" }, /* the title's end is the body's */
+        { "{\"status\":\"bad\"}", "{\"status\":\"bad\"}" }, /* JSON without a message: itself */
     };
     llm_client *c = client();
     llm_request *r = fake(c, LLM_API_OPENAI);
@@ -1317,6 +1318,29 @@ static void test_error_text_bounded(void) {
         r->a.raw = keep;
         free(exact);
         CHECK_MSG(!strcmp(llm__pmsg(r), cs[i].want), "%s: \"%s\"", cs[i].body, llm__pmsg(r));
+    }
+    { /* JSON without a message, over 200 bytes: its first 200, a character across the cut left out */
+        char body[300], want[210];
+        size_t n, k;
+        for (k = 0; k < 2; k++) {
+            char *exact;
+            llm__buf keep = r->a.raw;
+            memset(body, 'a', sizeof body);
+            memcpy(body, "{\"s\":\"", 6);
+            if (k) memcpy(body + 199, "\xC3\xA9", 2); /* bytes 199..200 */
+            memcpy(body + 296, "\"}", 3);
+            n = strlen(body);
+            exact = (char *)malloc(n);
+            memcpy(exact, body, n);
+            r->a.raw.p = exact;
+            r->a.raw.len = r->a.raw.cap = n;
+            llm__decode_error_body(r);
+            r->a.raw = keep;
+            free(exact);
+            memcpy(want, body, k ? 199 : 200);
+            want[k ? 199 : 200] = '\0';
+            CHECK_MSG(!strcmp(llm__pmsg(r), want), "%lu: %lu bytes", (unsigned long)k, (unsigned long)strlen(llm__pmsg(r)));
+        }
     }
     llm__destroy(r);
     llm_client_free(c);
