@@ -3,6 +3,7 @@
 #define LLMASYNC_IMPLEMENTATION
 #include "../llmasync.h"
 #include "harness.h"
+#include "../fuzz/fuzz_util.h" /* its RFC 8259 number grammar */
 #include <dirent.h>
 #include <locale.h>
 
@@ -1228,27 +1229,6 @@ static void test_string_bytes(void) {
     }
 }
 
-/* Is s[0..n) one JSON number, by the grammar? */
-static int is_json_number(const char *s, size_t n) {
-    size_t i = 0;
-    if (i < n && s[i] == '-') i++;
-    if (i >= n) return 0;
-    if (s[i] == '0') i++;
-    else if (s[i] >= '1' && s[i] <= '9') { while (i < n && s[i] >= '0' && s[i] <= '9') i++; }
-    else return 0;
-    if (i < n && s[i] == '.') {
-        if (++i >= n || s[i] < '0' || s[i] > '9') return 0;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
-        if (i >= n || s[i] < '0' || s[i] > '9') return 0;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-    }
-    return i == n;
-}
-
 /* Documents cut at every byte, parsed three ways: in place (the rest of the
    text follows in memory), from an exact-size copy (the sanitizers see any
    read past the length) and from a copy followed by other bytes. The three
@@ -1284,7 +1264,7 @@ static void test_cut_documents(void) {
                 free(copy);
             }
             if (i < 8) { /* a bare number */
-                if (k && is_json_number(docs[i], k)) {
+                if (k && fz_is_json_number(docs[i], k)) {
                     char tmp[64];
                     memcpy(tmp, docs[i], k);
                     tmp[k] = '\0';
