@@ -839,6 +839,10 @@ LLMASYNC_API const char *llm_request_id(const llm_request *r);    /* response id
 LLMASYNC_API const char *llm_request_model(const llm_request *r); /* model that answered */
 LLMASYNC_API const llm_json_value *llm_request_json(const llm_request *r);
 LLMASYNC_API const llm_json_value *llm_request_content_json(const llm_request *r);
+/* structured output as it streams (see STRUCTURED OUTPUT AS IT STREAMS) */
+LLMASYNC_API const llm_json_value *llm_request_partial_json(llm_request *r);
+LLMASYNC_API int llm_request_partial_tool_count(const llm_request *r);
+LLMASYNC_API const llm_json_value *llm_request_partial_tool_args(llm_request *r, int i, const char **name);
 LLMASYNC_API int llm_request_tool_call_count(const llm_request *r);
 LLMASYNC_API const llm_tool_call *llm_request_tool_call(const llm_request *r, int i);
 LLMASYNC_API int llm_request_embedding_count(const llm_request *r);
@@ -865,6 +869,12 @@ LLMASYNC_API llm_json_value *llm_json_parse(const char *text, size_t len,
                                             const llm_json_options *opt,
                                             llm_json_result *result);
 LLMASYNC_API void llm_json_free(llm_json_value *root);
+/* A JSON text still arriving (a prefix): the document of what is complete
+   so far; see STRUCTURED OUTPUT AS IT STREAMS. */
+LLMASYNC_API llm_json_value *llm_json_parse_partial(const char *text, size_t len,
+                                                    const llm_json_options *opt,
+                                                    llm_json_result *result);
+LLMASYNC_API int llm_json_complete(const llm_json_value *root, const llm_json_value *v);
 LLMASYNC_API const char *llm_json_error_string(llm_json_error e);
 /* JSON: read. Every accessor accepts NULL and answers NULL / 0 / fallback. */
 LLMASYNC_API const llm_json_value *llm_json_get(const llm_json_value *obj, const char *key);
@@ -1395,7 +1405,9 @@ slow:
    the two regions, so with exactly as many slots as values they never meet.
    Both passes are iterative: depth costs no C stack. */
 
-typedef struct llm__jdoc { llm_allocator alloc; void *pad; } llm__jdoc; /* before the root */
+/* Before the root. open: the deepest value of a partial document still
+   being written (NULL: all of it is complete); see llm_json_parse_partial. */
+typedef struct llm__jdoc { llm_allocator alloc; const llm_json_value *open; } llm__jdoc;
 
 typedef struct llm__jp {
     const unsigned char *s;
@@ -1408,6 +1420,7 @@ typedef struct llm__jp {
     llm_json_value *vals;
     size_t top, fin;
     char *out;
+    int prefix; /* llm_json_parse_partial: a text cut anywhere ends in ERR_EOF */
 } llm__jp;
 
 static int llm__jfail(llm__jp *p, llm_json_error e, size_t at) {
@@ -1420,6 +1433,10 @@ static int llm__jws(llm__jp *p) {
     size_t i = p->i, n = p->n;
     for (;;) {
         while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+        if (i + 1 == n && s[i] == '/' && (p->flags & LLM_JSON_ALLOW_COMMENTS) && p->prefix) {
+            p->i = n;
+            return llm__jfail(p, LLM_JSON_ERR_EOF, n); /* a comment may begin */
+        }
         if (i + 1 < n && s[i] == '/' && (p->flags & LLM_JSON_ALLOW_COMMENTS)) {
             if (s[i + 1] == '/') {
                 i += 2;
@@ -1449,6 +1466,35 @@ static const unsigned char llm__jplain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
+/* Partial texts: can these `have` bytes, cut by the end of the input, begin
+   a valid UTF-8 character? (Completed with each plausible continuation.) */
+static int llm__utf8_cut_ok(const unsigned char *s, size_t have) {
+    static const unsigned char fill[4] = { 0x80, 0x90, 0xA0, 0xBF };
+    size_t need = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2, k, f;
+    unsigned char t[4];
+    if (s[0] < 0xC2 || s[0] > 0xF4 || have >= need) return 0;
+    for (f = 0; f < 4; f++) {
+        for (k = 0; k < need; k++) t[k] = k < have ? s[k] : fill[f];
+        if (llm__utf8_valid(t, need) == need) return 1;
+    }
+    return 0;
+}
+
+/* Partial texts: can these `have` bytes after a high surrogate escape,
+   cut by the end of the input, begin its low half (\uDC00-\uDFFF)? */
+static int llm__jlow_cut_ok(const unsigned char *s, size_t have) {
+    static const char *const form = "\\u";
+    size_t k;
+    for (k = 0; k < have; k++) {
+        unsigned c = s[k];
+        if (k < 2 && c != (unsigned char)form[k]) return 0;
+        if (k == 2 && c != 'd' && c != 'D') return 0;
+        if (k == 3 && !((c >= 'c' && c <= 'f') || (c >= 'C' && c <= 'F'))) return 0;
+        if (k >= 4 && llm__hexval((int)c) < 0) return 0;
+    }
+    return 1;
+}
+
 /* Pass 1 of a string at s[i] == '"': validate, count bytes (raw length is an
    upper bound of the unescaped length). */
 static int llm__jstr1(llm__jp *p) {
@@ -1476,6 +1522,8 @@ static int llm__jstr1(llm__jp *p) {
                 if (cp >= 0xDC00 && cp <= 0xDFFF) return llm__jfail(p, LLM_JSON_ERR_UTF8, i);
                 if (cp >= 0xD800 && cp <= 0xDBFF) {
                     unsigned long lo = 0;
+                    if (i + 12 > n && p->prefix && llm__jlow_cut_ok(s + i + 6, n - (i + 6)))
+                        return llm__jfail(p, LLM_JSON_ERR_EOF, n);
                     if (i + 12 > n || s[i + 6] != '\\' || s[i + 7] != 'u')
                         return llm__jfail(p, LLM_JSON_ERR_UTF8, i);
                     for (k = 0; k < 4; k++) {
@@ -1497,6 +1545,7 @@ static int llm__jstr1(llm__jp *p) {
         } else { /* c >= 0x80 */
             /* ok == 0 exactly when the character at i is invalid or cut */
             size_t ok = llm__utf8_valid(s + i, n - i < 4 ? n - i : 4);
+            if (ok == 0 && p->prefix && llm__utf8_cut_ok(s + i, n - i)) return llm__jfail(p, LLM_JSON_ERR_EOF, n);
             if (ok == 0) return llm__jfail(p, LLM_JSON_ERR_UTF8, i);
             i += c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
         }
@@ -1769,6 +1818,7 @@ static size_t llm__json_measure(llm__jp *p, const char *text, size_t len, unsign
 
 /* Build into mem (of the measured size); returns the root. */
 static llm_json_value *llm__json_build(llm__jp *p, void *mem) {
+    ((llm__jdoc *)mem)->open = NULL; /* complete (llm_json_parse_partial sets it) */
     p->vals = (llm_json_value *)((char *)mem + sizeof(llm__jdoc));
     p->out = (char *)(p->vals + p->n_values);
     p->top = 0;
@@ -1803,6 +1853,200 @@ LLMASYNC_API void llm_json_free(llm_json_value *root) {
     doc = (llm__jdoc *)((char *)root - sizeof(llm__jdoc));
     a = doc->alloc;
     llm__free(&a, doc);
+}
+
+/* ---- partial documents (a JSON text still arriving) ----
+   Pass 1 in prefix mode says whether the text can still become JSON (it
+   fails with ERR_EOF exactly when more input could make it valid). Then
+   llm__jclose finds where to cut it and what to append so that it becomes
+   the document of everything complete so far: open containers are closed;
+   a string value being written is cut after its last whole character and
+   closed; a key without its value, a number (it may grow) and a literal not
+   yet whole are dropped. That text goes through the strict parser. */
+typedef struct llm__jcut {
+    size_t cut;       /* keep text[0, cut) */
+    int open_string;  /* then a '"': a string value still being written */
+    int depth;        /* then this many closers, innermost first: */
+    char *closers;    /* written here (depth bytes) */
+} llm__jcut;
+
+/* The input is known to be a valid prefix of some JSON text (pass 1 said
+   ERR_EOF). Every bracket moves `good`, so the containers open at `good`
+   are the ones open at the end. */
+static void llm__jclose(const unsigned char *s, size_t n, unsigned flags, llm__jcut *k) {
+    size_t i = 0, good = 0;
+    int want_key = 0;
+    k->depth = 0;
+    k->open_string = 0;
+    for (;;) {
+        unsigned c;
+        for (;;) { /* white space and comments */
+            while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+            if (i + 1 < n && s[i] == '/' && (flags & LLM_JSON_ALLOW_COMMENTS) && s[i + 1] == '/') {
+                while (i < n && s[i] != '\n') i++;
+                continue;
+            }
+            if (i + 1 < n && s[i] == '/' && (flags & LLM_JSON_ALLOW_COMMENTS) && s[i + 1] == '*') {
+                i += 2;
+                while (i + 1 < n && !(s[i] == '*' && s[i + 1] == '/')) i++;
+                i = i + 1 < n ? i + 2 : n;
+                continue;
+            }
+            break;
+        }
+        if (i >= n || s[i] == '/') break; /* the end, or a comment cut at its first byte */
+        c = s[i];
+        if (c == '{' || c == '[') {
+            k->closers[k->depth++] = c == '{' ? '}' : ']';
+            want_key = c == '{';
+            good = ++i;
+        } else if (c == '}' || c == ']') {
+            k->depth--;
+            want_key = 0;
+            good = ++i;
+        } else if (c == ',') {
+            want_key = k->depth > 0 && k->closers[k->depth - 1] == '}';
+            i++;
+        } else if (c == ':') {
+            i++;
+        } else if (c == '"') {
+            size_t whole = i + 1; /* after the last whole character */
+            i++;
+            while (i < n && s[i] != '"') {
+                size_t step = 1;
+                if (s[i] == '\\') {
+                    step = i + 1 < n && s[i + 1] == 'u' ? 6 : 2;
+                    if (step == 6 && i + 6 <= n) { /* a high surrogate needs its low half */
+                        unsigned long cp = 0;
+                        int h;
+                        for (h = 2; h < 6; h++) cp = cp * 16 + (unsigned long)llm__hexval(s[i + h]);
+                        if (cp >= 0xD800 && cp <= 0xDBFF) step = 12;
+                    }
+                } else if (s[i] >= 0x80) {
+                    step = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2;
+                }
+                if (i + step > n) break;
+                i += step;
+                whole = i;
+            }
+            if (i >= n || s[i] != '"') { /* cut inside: a key is dropped, a value kept */
+                if (!want_key) { good = whole; k->open_string = 1; }
+                break;
+            }
+            i++;
+            if (want_key) want_key = 0;
+            else good = i;
+        } else { /* a number or a literal: whole when something follows it */
+            size_t start = i;
+            while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') || s[i] == '-' ||
+                             s[i] == '+' || s[i] == '.' || s[i] == 'E'))
+                i++;
+            if (i < n) { good = i; continue; }
+            /* at the end: a number may grow; a literal is whole when spelt out */
+            if ((i - start == 4 && (memcmp(s + start, "true", 4) == 0 || memcmp(s + start, "null", 4) == 0)) ||
+                (i - start == 5 && memcmp(s + start, "false", 5) == 0))
+                good = i;
+            break;
+        }
+    }
+    k->cut = good;
+}
+
+LLMASYNC_API llm_json_value *llm_json_parse_partial(const char *text, size_t len, const llm_json_options *opt,
+                                                    llm_json_result *result) {
+    llm__jp p;
+    llm_allocator a = llm__allocator(opt ? opt->allocator : NULL);
+    unsigned flags = opt ? opt->flags : 0;
+    int depth = opt ? opt->max_depth : 0;
+    llm__jcut k;
+    char *buf;
+    size_t blen, size;
+    llm_json_value *root, *v;
+    llm__jdoc *doc;
+    int d;
+    memset(&p, 0, sizeof p);
+    p.s = (const unsigned char *)text;
+    p.n = len;
+    p.flags = flags;
+    p.prefix = 1;
+    p.max_depth = depth <= 0 ? LLM__DEF_JSON_DEPTH : depth > LLM_JSON_DEPTH_LIMIT ? LLM_JSON_DEPTH_LIMIT : depth;
+    if (!text) {
+        llm__jfail(&p, LLM_JSON_ERR_INVALID_ARG, 0);
+    } else if (llm__jpass1(&p)) { /* whole already; a number at the very end may still grow */
+        root = llm_json_parse(text, len, opt, result);
+        if (root && root->type == LLM_JSON_NUMBER && len && text[len - 1] >= '0' && text[len - 1] <= '9')
+            ((llm__jdoc *)(void *)((char *)root - sizeof(llm__jdoc)))->open = root;
+        return root;
+    } else if (p.err == LLM_JSON_ERR_EMPTY) { /* nothing yet */
+        p.err = LLM_JSON_ERR_EOF;
+        p.err_at = len;
+    }
+    if (p.err != LLM_JSON_ERR_EOF) { llm__jresult(&p, result); return NULL; }
+    /* a valid beginning: close it. Depth is bounded by pass 1's limit. */
+    buf = (char *)llm__malloc(&a, len + 2 * (size_t)p.max_depth + 2);
+    if (!buf) {
+        p.err = LLM_JSON_ERR_NO_MEMORY;
+        p.err_at = 0;
+        llm__jresult(&p, result);
+        return NULL;
+    }
+    k.closers = buf + len + 1 + p.max_depth; /* past where the closed text can reach */
+    llm__jclose(p.s, len, flags, &k);
+    if (k.cut == 0) { /* nothing whole yet (white space, a number, a key...) */
+        llm__free(&a, buf);
+        llm__jresult(&p, result);
+        return NULL;
+    }
+    memcpy(buf, text, k.cut);
+    blen = k.cut;
+    if (k.open_string) buf[blen++] = '"';
+    for (d = k.depth - 1; d >= 0; d--) buf[blen++] = k.closers[d];
+    size = llm__json_measure(&p, buf, blen, flags, depth);
+    if (!size) { /* cannot happen for a text pass 1 accepted; never a crash */
+        llm__free(&a, buf);
+        p.s = (const unsigned char *)text; /* line and column of the caller's text */
+        p.n = len;
+        p.err = LLM_JSON_ERR_SYNTAX;
+        p.err_at = k.cut;
+        llm__jresult(&p, result);
+        return NULL;
+    }
+    doc = (llm__jdoc *)llm__malloc(&a, size);
+    if (!doc) {
+        llm__free(&a, buf);
+        p.s = (const unsigned char *)text;
+        p.n = len;
+        p.err = LLM_JSON_ERR_NO_MEMORY;
+        p.err_at = 0;
+        llm__jresult(&p, result);
+        return NULL;
+    }
+    doc->alloc = a;
+    root = llm__json_build(&p, doc);
+    llm__free(&a, buf);
+    /* the open values are the last child at each open level */
+    v = root;
+    for (d = 1; d < k.depth; d++) v = (llm_json_value *)&v->items[v->len - 1];
+    if (k.open_string && k.depth > 0) v = (llm_json_value *)&v->items[v->len - 1];
+    doc->open = (k.depth > 0 || k.open_string) ? v : NULL;
+    if (result) {
+        result->error = LLM_JSON_OK;
+        result->offset = result->line = result->column = 0;
+    }
+    return root;
+}
+
+/* 1 when v (a value of the document root) has arrived whole. */
+LLMASYNC_API int llm_json_complete(const llm_json_value *root, const llm_json_value *v) {
+    const llm_json_value *open, *at = root;
+    if (!root || !v) return 0;
+    open = ((const llm__jdoc *)(const void *)((const char *)root - sizeof(llm__jdoc)))->open;
+    if (!open) return 1;
+    for (;;) { /* the open values: root, its last child, ..., open */
+        if (at == v) return 0;
+        if (at == open || (at->type != LLM_JSON_ARRAY && at->type != LLM_JSON_OBJECT) || at->len == 0) return 1;
+        at = &at->items[at->len - 1];
+    }
 }
 
 /* Parse into a reusable buffer (hot path: one SSE event). No allocation once
@@ -2400,6 +2644,8 @@ typedef struct llm__tool {
     int index;
     llm__buf id, type, name, args;
     llm_json_value *args_json;
+    llm_json_value *pdoc;   /* llm_request_partial_tool_args: of args[0, pdoc_len) */
+    size_t pdoc_len;
     llm_tool_call pub;
 } llm__tool;
 
@@ -2496,6 +2742,8 @@ typedef struct llm__attempt {
     llm_usage usage;
     char finish_reason[32], resp_id[128], resp_model[128];
     llm_json_value *doc, *content_doc;
+    llm_json_value *pdoc;       /* llm_request_partial_json: of text[0, pdoc_len) */
+    size_t pdoc_len;
     llm__buf events;            /* raw streams: events not yet delivered */
     size_t events_off;
     float *vec;                 /* embeddings */
@@ -4535,6 +4783,7 @@ static void llm__free_tools(llm_request *r) {
         llm__buf_free(&r->ra, &t->name);
         llm__buf_free(&r->ra, &t->args);
         llm_json_free(t->args_json);
+        llm_json_free(t->pdoc);
     }
     llm__free(&r->ra, r->a.tools);
     r->a.tools = NULL;
@@ -4554,7 +4803,9 @@ static void llm__attempt_free(llm_request *r) {
     llm__free_tools(r);
     llm_json_free(a->doc);
     llm_json_free(a->content_doc);
-    a->doc = a->content_doc = NULL;
+    llm_json_free(a->pdoc);
+    a->doc = a->content_doc = a->pdoc = NULL;
+    a->pdoc_len = 0;
     llm__buf_free(&r->ra, &a->events);
     llm__free(&r->ra, a->vec);
     a->vec = NULL;
@@ -6760,6 +7011,65 @@ LLMASYNC_API const char *llm_request_id(const llm_request *r) { return r ? r->a.
 LLMASYNC_API const char *llm_request_model(const llm_request *r) { return r ? r->a.resp_model : ""; }
 LLMASYNC_API const llm_json_value *llm_request_json(const llm_request *r) { return r ? r->a.doc : NULL; }
 LLMASYNC_API const llm_json_value *llm_request_content_json(const llm_request *r) { return r ? r->a.content_doc : NULL; }
+/* Structured output as it streams: the answer so far as a partial JSON
+   document, re-parsed only when the text grew. Counted by the response's
+   memory meter like every view of the answer; a view that does not fit is
+   simply not there (NULL), the request goes on. */
+static const llm_json_value *llm__partial(llm_request *r, const char *s, size_t n, llm_json_value **doc,
+                                          size_t *doc_len) {
+    llm_json_options o;
+    llm_json_result jr;
+    if (*doc_len == n) return *doc; /* n > 0: parsed before (NULL too: nothing yet, or not JSON) */
+    llm_json_free(*doc);
+    *doc = NULL;
+    *doc_len = n;
+    memset(&o, 0, sizeof o);
+    o.allocator = &r->ra;
+    o.max_depth = r->c->max_depth;
+    *doc = llm_json_parse_partial(s, n, &o, &jr);
+    if (!*doc && jr.error == LLM_JSON_ERR_TRAILING) /* whole, then a closing ``` fence */
+        *doc = llm_json_parse(s, jr.offset, &o, &jr);
+    if (!*doc && jr.error == LLM_JSON_ERR_NO_MEMORY) r->meter_over = 0;
+    return *doc;
+}
+
+LLMASYNC_API const llm_json_value *llm_request_partial_json(llm_request *r) {
+    const char *s, *e;
+    if (!r) return NULL;
+    LLM__LIVE(r);
+    if (r->status == LLM_DONE) return r->a.content_doc;
+    if (r->kind != LLM__K_CHAT && r->kind != LLM__K_RESPONSES) return NULL;
+    s = r->a.text.p;
+    e = s + r->a.text.len;
+    while (s < e && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) s++;
+    if (e - s >= 3 && memcmp(s, "```", 3) == 0) { /* a fenced block: after its first line */
+        const char *nl = (const char *)memchr(s, '\n', (size_t)(e - s));
+        if (!nl) return NULL;
+        for (s = nl + 1; s < e && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t'); s++) {}
+    }
+    if (s >= e || (*s != '{' && *s != '[')) return NULL; /* structured output is an object or array */
+    return llm__partial(r, s, (size_t)(e - s), &r->a.pdoc, &r->a.pdoc_len);
+}
+
+LLMASYNC_API int llm_request_partial_tool_count(const llm_request *r) {
+    if (!r) return 0;
+    LLM__LIVE(r);
+    return r->a.n_tools;
+}
+
+LLMASYNC_API const llm_json_value *llm_request_partial_tool_args(llm_request *r, int i, const char **name) {
+    llm__tool *t;
+    if (name) *name = "";
+    if (!r) return NULL;
+    LLM__LIVE(r);
+    if (i < 0 || i >= r->a.n_tools) return NULL;
+    t = &r->a.tools[i];
+    if (name && t->name.p) *name = t->name.p;
+    if (r->status == LLM_DONE) return t->args_json;
+    if (!t->args.len) return NULL;
+    return llm__partial(r, t->args.p, t->args.len, &t->pdoc, &t->pdoc_len);
+}
+
 LLMASYNC_API int llm_request_tool_call_count(const llm_request *r) {
     return (r && r->status == LLM_DONE) ? r->a.n_tools : 0;
 }

@@ -25,7 +25,7 @@ set -u
 mode=${1:?usage: run.sh replay BINDIR | fuzz BINDIR SECONDS SCRATCH}
 bin=${2:?BINDIR}
 here=$(cd "$(dirname "$0")" && pwd)
-all="fuzz_json fuzz_json_roundtrip fuzz_sse fuzz_ndjson fuzz_provider"
+all="fuzz_json fuzz_json_roundtrip fuzz_json_partial fuzz_sse fuzz_ndjson fuzz_provider"
 harnesses=${FUZZ_HARNESSES:-$all}
 
 suite=$(sh "$here/../tools/test_data.sh" find jsontestsuite)

@@ -284,6 +284,11 @@ def json_seeds(h):
     write(h, "bad_comment_unterminated", jopt(False, True) + b('[1] /* open'))
     write(h, "bad_garbage", jopt() + b('{"a":1} x'))
     write(h, "bad_control_char", jopt() + b'["a\x01b"]')
+    if h == "fuzz_json_partial":  # structured output as it streams
+        write(h, "npc_line", jopt() + b('{"say": "Well met, \\"traveller\\" \\u2014 caf\u00e9 \\ud83d\\ude00", '
+                                      '"emotion": "wary", "action": "points north", "hp": 12, "tags": ["a", 1.5e3, null]}'))
+        write(h, "tool_args", jopt() + b('{"city":"Paris","days":[1,2,3],"units":{"temp":"C","wind":false}}'))
+        write(h, "fenced_comments", jopt(True, True) + b('{ // who\n "say": "hi", /* how */ "mood": [1,], }'))
 
 
 # ------------------------------------------------------------- SSE / NDJSON --
@@ -502,10 +507,11 @@ def provider_seeds():
 
 
 def main():
-    for h in ("fuzz_json", "fuzz_json_roundtrip", "fuzz_sse", "fuzz_ndjson", "fuzz_provider"):
+    for h in ("fuzz_json", "fuzz_json_roundtrip", "fuzz_json_partial", "fuzz_sse", "fuzz_ndjson", "fuzz_provider"):
         shutil.rmtree(os.path.join(OUT, h), ignore_errors=True)
     json_seeds("fuzz_json")
     json_seeds("fuzz_json_roundtrip")
+    json_seeds("fuzz_json_partial")
     sse_seeds()
     nd_seeds()
     provider_seeds()

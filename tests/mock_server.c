@@ -407,6 +407,14 @@
  *     unicode=1        reply "h\u00e9llo w\u00f6rld \u4f60\u597d \U0001F600 done"
  *                      (2-, 3- and 4-byte UTF-8; 5 tokens).
  *     json=1           the JSON reply described above.
+ *     npc=1            a game character's line as JSON (wins over json=1):
+ *                      {"say": "Well met, traveller. You asked: \"<T>\"
+ *                      \u2014 the road is long, but the inn is close.",
+ *                      "emotion": E, "action": A}, T = the first 40 bytes
+ *                      of <text> (cut at a character), E one of curious /
+ *                      wary / cheerful and A one of "nods slowly" /
+ *                      "points north" / "keeps sweeping", both picked by
+ *                      fnv1a32(<text>); tokenised like every reply.
  *     tools=N          N tool calls instead of text (max 1000): name
  *                      get_weather, arguments {"city":"Paris","i":<i>}, ids
  *                      call_<i> (OpenAI) / toolu_<i> (Anthropic); streamed
@@ -1334,7 +1342,7 @@ typedef struct {
     long fail_after, audio_bytes, chunk_bytes;
     long long huge_bytes;
     int unicode, json, eol, bom, usage, thinking, fault, close, shuffle;
-    int fill, usage_max, echo_key, body, refusal;
+    int fill, usage_max, echo_key, body, refusal, npc;
     int has_retry_after_date;
     double retry_after_date;
     char error_type[64], id[128], retry_after[64], retry_after_ms[64];
@@ -1421,6 +1429,7 @@ static void dir_set(directives_t *d, const char *k, const char *v)
         {"usage_max", offsetof(directives_t, usage_max)},
         {"body", offsetof(directives_t, body)},
         {"refusal", offsetof(directives_t, refusal)},
+        {"npc", offsetof(directives_t, npc)},
     };
     long long n = 0;
     int isnum = parse_ll(v, &n) == 0 && n <= LONG_MAX;
@@ -3562,6 +3571,18 @@ static void make_reply(reply_t *rp, const directives_t *d, const char *user,
         buf_reserve(&b, 0);
         if (d->unicode == 1) {
             buf_adds(&b, UNICODE_REPLY);
+        } else if (d->npc == 1) {
+            static const char *const emotions[] = {"curious", "wary", "cheerful"};
+            static const char *const actions[] = {"nods slowly", "points north", "keeps sweeping"};
+            unsigned h = (unsigned)fnv1a(user, ulen);
+            size_t k = ulen < 40 ? ulen : 40;
+            while (k > 0 && k < ulen && ((unsigned char)user[k] & 0xC0) == 0x80)
+                k--;
+            buf_adds(&b, "{\"say\": \"Well met, traveller. You asked: \\\"");
+            buf_json_esc(&b, user, k);
+            buf_printf(&b, "\\\" \\u2014 the road is long, but the inn is close.\", "
+                           "\"emotion\": \"%s\", \"action\": \"%s\"}",
+                       emotions[h % 3u], actions[(h / 3u) % 3u]);
         } else if (json_mode) {
             size_t k = ulen < 20 ? ulen : 20;
             /* do not cut a UTF-8 character in half */
@@ -3603,7 +3624,7 @@ static void make_reply_choice(reply_t *rp, const directives_t *d,
                               long max_tok, long i)
 {
     buf_t b = {0};
-    if (i == 0 || d->tokens >= 0 || d->unicode == 1 || json_mode) {
+    if (i == 0 || d->tokens >= 0 || d->unicode == 1 || d->npc == 1 || json_mode) {
         make_reply(rp, d, user, ulen, json_mode, max_tok);
         return;
     }

@@ -1378,6 +1378,182 @@ static void test_number_readers_bounded(void) {
     }
 }
 
+/* Structured output as it streams: a JSON text cut anywhere gives the
+   document of what is complete, the string being written so far, and
+   says which values are still open. */
+static char *partial_text(const char *t, size_t n, unsigned flags, int *complete, llm_json_result *res) {
+    llm_json_options o;
+    llm_json_value *v;
+    llm_json_writer w;
+    char *out;
+    size_t len;
+    memset(&o, 0, sizeof o);
+    o.flags = flags;
+    v = llm_json_parse_partial(t, n, &o, res);
+    *complete = -1;
+    if (!v) return NULL;
+    *complete = llm_json_complete(v, v);
+    llm_jw_init(&w, NULL);
+    llm_jw_value(&w, v);
+    out = strdup(llm_jw_text(&w, &len));
+    llm_jw_free(&w);
+    llm_json_free(v);
+    return out;
+}
+
+static void test_partial_documents(void) {
+    static const struct { const char *in, *want; int complete; } cases[] = {
+        { "{", "{}", 0 },
+        { "{\"sa", "{}", 0 },                          /* a key being written */
+        { "{\"say\"", "{}", 0 },
+        { "{\"say\": ", "{}", 0 },                     /* a key without its value */
+        { "{\"say\": \"", "{\"say\":\"\"}", 0 },
+        { "{\"say\": \"Hel", "{\"say\":\"Hel\"}", 0 }, /* the string so far */
+        { "{\"say\": \"Hel\\", "{\"say\":\"Hel\"}", 0 }, /* an escape cut */
+        { "{\"say\": \"Hel\\u00", "{\"say\":\"Hel\"}", 0 },
+        { "{\"say\": \"Hel\\u00e9", "{\"say\":\"Hel\xc3\xa9\"}", 0 },
+        { "{\"say\": \"a\\ud83d", "{\"say\":\"a\"}", 0 }, /* a surrogate pair cut */
+        { "{\"say\": \"a\\ud83d\\ude0", "{\"say\":\"a\"}", 0 },
+        { "{\"say\": \"a\\ud83d\\ude00", "{\"say\":\"a\xf0\x9f\x98\x80\"}", 0 },
+        { "{\"say\": \"h\xe2\x80", "{\"say\":\"h\"}", 0 }, /* a UTF-8 character cut */
+        { "{\"say\": \"hi\"", "{\"say\":\"hi\"}", 0 },
+        { "{\"hp\": 1", "{}", 0 },                      /* a number may grow */
+        { "{\"hp\": 12,", "{\"hp\":12}", 0 },
+        { "{\"hp\": 12 ", "{\"hp\":12}", 0 },
+        { "{\"ok\": tr", "{}", 0 },
+        { "{\"ok\": true", "{\"ok\":true}", 0 },         /* spelt out: whole */
+        { "[1, [2, {\"x\": [", "[1,[2,{\"x\":[]}]]", 0 },
+        { "[1, [2]", "[1,[2]]", 0 },
+        { "{\"a\": {}}", "{\"a\":{}}", 1 },
+        { "{\"a\": {}} \n", "{\"a\":{}}", 1 },
+        { "\"ab", "\"ab\"", 0 },                         /* a string at the top */
+        { "12", "12", 0 },                               /* a bare number: shown, open */
+        { "12 ", "12", 1 },
+        { "true", "true", 1 },
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llm_json_result res;
+        int complete;
+        char *got = partial_text(cases[i].in, strlen(cases[i].in), 0, &complete, &res);
+        CHECK_MSG(got && strcmp(got, cases[i].want) == 0, "%s: got %s, want %s", cases[i].in, got ? got : "NULL", cases[i].want);
+        CHECK_MSG(complete == cases[i].complete, "%s: complete %d", cases[i].in, complete);
+        CHECK_INT(res.error, LLM_JSON_OK);
+        free(got);
+    }
+}
+
+static void test_partial_nothing_or_never(void) {
+    static const struct { const char *in; llm_json_error err; size_t off; } cases[] = {
+        { "", LLM_JSON_ERR_EOF, 0 },     /* nothing yet */
+        { " \n", LLM_JSON_ERR_EOF, 2 },
+        { "-", LLM_JSON_ERR_EOF, 1 },    /* a number being written at the top */
+        { "1.", LLM_JSON_ERR_EOF, 2 },
+        { "tr", LLM_JSON_ERR_EOF, 2 },
+        { "[1, x", LLM_JSON_ERR_SYNTAX, 4 },          /* never JSON: the whole parser's error */
+        { "{\"a\": 1} x", LLM_JSON_ERR_TRAILING, 9 },
+        { "[01", LLM_JSON_ERR_NUMBER, 2 },
+        { "[\"a\xc3(", LLM_JSON_ERR_UTF8, 3 },       /* not a character, even cut */
+        { "[\"\xed\xa0", LLM_JSON_ERR_UTF8, 2 },     /* a surrogate's bytes */
+        { "[\"\\ud800\\u00", LLM_JSON_ERR_UTF8, 2 },  /* cannot become a low surrogate */
+        { "[\"\\ud800x", LLM_JSON_ERR_UTF8, 2 },
+        { "[\"a\x01", LLM_JSON_ERR_STRING, 3 },
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llm_json_result res;
+        int complete;
+        char *got = partial_text(cases[i].in, strlen(cases[i].in), 0, &complete, &res);
+        CHECK_MSG(got == NULL, "%s: got %s", cases[i].in, got);
+        CHECK_MSG(res.error == cases[i].err && res.offset == cases[i].off, "%s: %s at %lu", cases[i].in,
+                  llm_json_error_string(res.error), (unsigned long)res.offset);
+        free(got);
+    }
+    CHECK(llm_json_parse_partial(NULL, 3, NULL, NULL) == NULL);
+}
+
+static void test_partial_options_and_open_path(void) {
+    const char *t = "{\"a\": [1, 2], \"b\": {\"c\": \"xy";
+    llm_json_value *v = llm_json_parse_partial(t, strlen(t), NULL, NULL);
+    const llm_json_value *a, *b, *c;
+    llm_json_result res;
+    int complete;
+    char *got;
+    CHECK(v != NULL);
+    if (v) {
+        a = llm_json_get(v, "a");
+        b = llm_json_get(v, "b");
+        c = llm_json_path(v, "b.c");
+        CHECK(a && b && c);
+        CHECK_INT(llm_json_complete(v, v), 0);
+        CHECK_INT(llm_json_complete(v, a), 1);          /* closed before the cut */
+        CHECK_INT(llm_json_complete(v, &a->items[1]), 1);
+        CHECK_INT(llm_json_complete(v, b), 0);          /* the open path: root, b, c */
+        CHECK_INT(llm_json_complete(v, c), 0);
+        CHECK(c && c->len == 2 && memcmp(c->str, "xy", 2) == 0);
+        CHECK_INT(llm_json_complete(v, NULL), 0);
+        llm_json_free(v);
+    }
+    v = llm_json_parse("{\"a\": 1}", 8, NULL, NULL); /* a whole parse is complete everywhere */
+    CHECK(v && llm_json_complete(v, v) == 1 && llm_json_complete(v, &v->items[0]) == 1);
+    llm_json_free(v);
+    /* extensions: a comment or a trailing comma being written */
+    got = partial_text("[1, /* x", 8, LLM_JSON_ALLOW_COMMENTS, &complete, &res);
+    CHECK_MSG(got && strcmp(got, "[1]") == 0, "%s", got ? got : "NULL");
+    free(got);
+    got = partial_text("[1] /", 5, LLM_JSON_ALLOW_COMMENTS, &complete, &res);
+    CHECK_MSG(got && strcmp(got, "[1]") == 0 && complete == 1, "%s", got ? got : "NULL");
+    free(got);
+    got = partial_text("{\"a\": 1,", 8, LLM_JSON_ALLOW_TRAILING_COMMAS, &complete, &res);
+    CHECK_MSG(got && strcmp(got, "{\"a\":1}") == 0, "%s", got ? got : "NULL");
+    free(got);
+    got = partial_text("[1] /", 5, 0, &complete, &res); /* no comments: never JSON */
+    CHECK(got == NULL && res.error == LLM_JSON_ERR_TRAILING && res.offset == 4);
+    free(got);
+    /* the depth limit holds while the text arrives */
+    {
+        llm_json_options o;
+        llm_json_value *d;
+        memset(&o, 0, sizeof o);
+        o.max_depth = 3;
+        d = llm_json_parse_partial("[[[", 3, &o, &res);
+        CHECK(d != NULL);
+        llm_json_free(d);
+        CHECK(llm_json_parse_partial("[[[[", 4, &o, &res) == NULL && res.error == LLM_JSON_ERR_DEPTH);
+    }
+}
+
+/* Every prefix of a text shows a document that agrees with the whole one:
+   what is complete is final, a string only grows. (The fuzz harness
+   fuzz_json_partial checks this on any input.) */
+static void test_partial_every_prefix(void) {
+    const char *t = "{\"say\": \"Well met, \\\"traveller\\\" \\u2014 caf\xc3\xa9 \\ud83d\\ude00\", "
+                    "\"emotion\": \"wary\", \"hp\": 12, \"tags\": [\"a\", 1.5e3, null, {}]}";
+    size_t n = strlen(t), k, said = 0, shown = 0;
+    llm_json_value *whole = llm_json_parse(t, n, NULL, NULL);
+    const llm_json_value *say = llm_json_get(whole, "say");
+    CHECK(whole && say);
+    for (k = 0; k <= n && whole && say; k++) {
+        llm_json_value *v = llm_json_parse_partial(t, k, NULL, NULL);
+        const llm_json_value *s, *e;
+        if (!v) { CHECK_MSG(k < 2 && !shown, "prefix %lu: nothing", (unsigned long)k); continue; }
+        shown = 1;
+        s = llm_json_get(v, "say");
+        if (s) {
+            CHECK_MSG(s->len >= said && s->len <= say->len && memcmp(s->str, say->str, s->len) == 0,
+                      "prefix %lu: say is not a growing prefix of the whole", (unsigned long)k);
+            said = s->len;
+        }
+        e = llm_json_get(v, "emotion");
+        if (e) CHECK(e->len == 4 && memcmp(e->str, "wary", 4) == 0 ? 1 : !llm_json_complete(v, e));
+        if (llm_json_get(v, "hp")) CHECK_INT(llm_json_double(llm_json_get(v, "hp"), 0), 12);
+        if (k == n) CHECK(llm_json_complete(v, v) && llm_json_get(v, "tags")->len == 4);
+        llm_json_free(v);
+    }
+    CHECK(said == say->len);
+    llm_json_free(whole);
+}
+
 int main(int argc, char **argv) {
     RUN(test_types_and_access);
     RUN(test_strings);
@@ -1406,5 +1582,9 @@ int main(int argc, char **argv) {
     RUN(test_number_long_texts);
     RUN(test_writer_error_writes_nothing);
     RUN(test_number_readers_bounded);
+    RUN(test_partial_documents);
+    RUN(test_partial_nothing_or_never);
+    RUN(test_partial_options_and_open_path);
+    RUN(test_partial_every_prefix);
     return th_finish("json");
 }
