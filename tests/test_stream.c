@@ -797,6 +797,109 @@ static void test_many_streams(void) {
     llm_client_free(c);
 }
 
+/* Structured output as it streams: an NPC line read while it arrives. The
+   spoken field grows as a prefix of its final text; a field is either
+   absent, open (a prefix) or complete (final); at the end the partial
+   document is the content's JSON. */
+static void test_partial_json_stream(void) {
+    llm_client *c = client();
+    llm_request *r = stream(c, "npc=1 pace=15", NULL);
+    const char *want_say = "Well met, traveller. You asked: \"stream please\" \xe2\x80\x94 the road is long, but the inn is close.";
+    size_t said = 0;
+    int frames_saying_alone = 0, frames = 0, emotion_seen_open = 0;
+    double t0 = th_now_ms();
+    CHECK(llm_request_partial_json(r) == NULL); /* nothing yet */
+    while (llm_request_status(r) != LLM_DONE && llm_request_status(r) != LLM_FAILED && th_now_ms() - t0 < 10000 * th_slow) {
+        const llm_json_value *doc, *say, *emotion;
+        llm_wait(c, 1000);
+        doc = llm_request_partial_json(r);
+        CHECK(doc == llm_request_partial_json(r)); /* cached while the text is the same */
+        if (!doc || llm_request_status(r) == LLM_DONE) continue;
+        frames++;
+        CHECK(doc->type == LLM_JSON_OBJECT);
+        say = llm_json_get(doc, "say");
+        emotion = llm_json_get(doc, "emotion");
+        if (say) {
+            CHECK_MSG(say->len >= said && say->len <= strlen(want_say) && memcmp(say->str, want_say, say->len) == 0,
+                      "say so far: %.*s", (int)say->len, say->str);
+            said = say->len;
+            if (!emotion) frames_saying_alone++;
+        }
+        if (emotion && !llm_json_complete(doc, emotion)) emotion_seen_open++;
+        if (emotion && llm_json_complete(doc, emotion)) CHECK(llm_json_complete(doc, say));
+    }
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    CHECK_MSG(frames_saying_alone >= 3, "%d frames spoke before the emotion came (of %d)", frames_saying_alone, frames);
+    CHECK(emotion_seen_open >= 0);
+    CHECK(llm_request_partial_json(r) == llm_request_content_json(r));
+    CHECK(llm_request_content_json(r) != NULL);
+    CHECK_STR(llm_json_string(llm_json_get(llm_request_partial_json(r), "say"), NULL), want_say);
+    CHECK(said > 0);
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
+/* Tool-call arguments as they stream: the calls so far, each one's name and
+   its arguments as a partial document; at the end the parsed arguments. */
+static void test_partial_tool_args(void) {
+    llm_client *c = client();
+    llm_request *r = stream(c, "tools=2 pace=10", NULL);
+    int saw_partial_city = 0, max_count = 0;
+    double t0 = th_now_ms();
+    CHECK_INT(llm_request_partial_tool_count(r), 0);
+    CHECK(llm_request_partial_tool_args(r, 0, NULL) == NULL);
+    while (llm_request_status(r) != LLM_DONE && llm_request_status(r) != LLM_FAILED && th_now_ms() - t0 < 10000 * th_slow) {
+        int n, i;
+        llm_wait(c, 1000);
+        if (llm_request_status(r) == LLM_DONE) break;
+        n = llm_request_partial_tool_count(r);
+        CHECK(n >= max_count && n <= 2);
+        max_count = n;
+        for (i = 0; i < n; i++) {
+            const char *name = NULL;
+            const llm_json_value *args = llm_request_partial_tool_args(r, i, &name);
+            const llm_json_value *city;
+            CHECK(name != NULL);
+            if (!args) continue;
+            CHECK(args->type == LLM_JSON_OBJECT);
+            city = llm_json_get(args, "city");
+            if (city) CHECK(city->len <= 5 && memcmp(city->str, "Paris", city->len) == 0);
+            if (city && llm_json_complete(args, city) && !llm_json_complete(args, args)) saw_partial_city++;
+        }
+    }
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    CHECK_INT(max_count, 2);
+    CHECK_MSG(saw_partial_city > 0, "never saw a finished city in unfinished arguments");
+    CHECK_INT(llm_request_partial_tool_count(r), 2);
+    {
+        const char *name = NULL;
+        const llm_json_value *a1 = llm_request_partial_tool_args(r, 1, &name);
+        CHECK_STR(name, "get_weather");
+        CHECK(a1 && a1 == llm_request_tool_call(r, 1)->arguments_json);
+        CHECK_INT(llm_json_double(llm_json_get(a1, "i"), -1), 1);
+        CHECK(llm_request_partial_tool_args(r, 2, &name) == NULL && strcmp(name, "") == 0);
+        CHECK(llm_request_partial_tool_args(r, -1, NULL) == NULL);
+    }
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
+/* Not structured output: plain text never shows a document. */
+static void test_partial_json_plain_text(void) {
+    llm_client *c = client();
+    llm_request *r = stream(c, "tokens=5 pace=5", NULL);
+    double t0 = th_now_ms();
+    while (llm_request_status(r) != LLM_DONE && llm_request_status(r) != LLM_FAILED && th_now_ms() - t0 < 10000 * th_slow) {
+        llm_wait(c, 1000);
+        CHECK(llm_request_partial_json(r) == NULL);
+    }
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    CHECK(llm_request_partial_json(r) == NULL);
+    CHECK(llm_request_partial_json(NULL) == NULL && llm_request_partial_tool_count(NULL) == 0);
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
 int main(int argc, char **argv) {
     th_slow_from_env();
     AL = llm__allocator(NULL);
@@ -819,6 +922,9 @@ int main(int argc, char **argv) {
     RUN(test_timeouts_same_frame);
     RUN(test_event_limit);
     RUN(test_many_streams);
+    RUN(test_partial_json_stream);
+    RUN(test_partial_tool_args);
+    RUN(test_partial_json_plain_text);
 #ifndef _WIN32
     RUN(test_pooled_connection_closed);
 #endif
