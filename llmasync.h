@@ -498,6 +498,25 @@ typedef struct llm_provider_desc {
     const char *api_key;  /* NULL: no credentials sent */
 } llm_provider_desc;
 
+/* External event loops (see EXTERNAL EVENT LOOPS): a socket as the
+   operating system names it (curl_socket_t), and what to watch it for. */
+#ifdef _WIN32
+typedef uintptr_t llm_socket; /* SOCKET */
+#else
+typedef int llm_socket;       /* a file descriptor */
+#endif
+enum {
+    LLM_IO_IN = 1u << 0,  /* readable (watch_socket: watch for it) */
+    LLM_IO_OUT = 1u << 1, /* writable */
+    LLM_IO_ERR = 1u << 2  /* llm_socket_ready: an error or hang-up seen */
+};
+/* what == 0: stop watching s (it may be closed already). socket_data is
+   what llm_socket_assign attached to s (NULL until then). */
+typedef void (*llm_watch_socket_fn)(llm_client *c, llm_socket s, int what, void *socket_data, void *user_data);
+/* Call llm_timer_fired once, ms from now (0: at once); ms < 0: no timer
+   (cancel the one set). Each call replaces the previous timer. */
+typedef void (*llm_set_timer_fn)(llm_client *c, int ms, void *user_data);
+
 typedef struct llm_client_desc {
     /* The default OpenAI-compatible endpoint (bare model names, "openai/"). */
     const char *base_url;           /* NULL: $OPENAI_BASE_URL, else https://api.openai.com/v1 */
@@ -538,6 +557,12 @@ typedef struct llm_client_desc {
     const char *no_proxy;      /* hosts reached without the proxy, comma-
                                   separated ("*": all); NULL: $no_proxy;
                                   "": none, whatever the environment */
+    /* The host's own event loop (libuv, an engine's reactor): it watches
+       the sockets and one timer and reports with llm_socket_ready and
+       llm_timer_fired. Set both or neither (NULL: the client's own). */
+    llm_watch_socket_fn watch_socket;
+    llm_set_timer_fn set_timer;
+    void *io_user_data;        /* passed to watch_socket and set_timer */
 } llm_client_desc;
 
 /* An image given to a model (vision): a URL, or the bytes themselves. */
@@ -862,6 +887,10 @@ LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *
 
 /* driving */
 LLMASYNC_API int llm_poll(llm_client *c);
+/* the host's own event loop (llm_client_desc.watch_socket / set_timer) */
+LLMASYNC_API int llm_socket_ready(llm_client *c, llm_socket s, int what);
+LLMASYNC_API int llm_timer_fired(llm_client *c);
+LLMASYNC_API int llm_socket_assign(llm_client *c, llm_socket s, void *socket_data);
 LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms);
 LLMASYNC_API int llm_wait(llm_client *c, int timeout_ms); /* LLM_WAIT_* bits */
 LLMASYNC_API void llm_cancel(llm_request *r);
@@ -2749,6 +2778,14 @@ struct llm_client {
     llm__io io;           /* the I/O back end's own state (>>io) */
     int io_inited;        /* llm__io_init was called: llm__io_free must be */
     int io_failed;        /* some request's socket could not be watched */
+    /* the host's own event loop (>>io: external); ext == 0: our back end */
+    int ext;
+    llm_watch_socket_fn ext_watch;
+    llm_set_timer_fn ext_set_timer;
+    void *ext_ud;
+    int64_t ext_curl_due; /* when curl's timer is due */
+    int64_t ext_armed;    /* the host's timer is set for this (INT64_MAX: none) */
+    int ext_in_cb;        /* inside watch_socket / set_timer */
 };
 
 /* What one attempt learned and received: reset before each attempt
@@ -4745,8 +4782,12 @@ static void llm__link_queued(llm_request *r, int front) {
     r->list = LLM__L_QUEUED;
 }
 
+static void llm__ext_arm(llm_client *c); /* >>io: external */
 static void llm__timer(llm_client *c, int64_t at) {
-    if (at > 0 && at < c->next_timer) c->next_timer = at;
+    if (at > 0 && at < c->next_timer) {
+        c->next_timer = at;
+        if (c->ext) llm__ext_arm(c); /* the host's timer must come by then */
+    }
 }
 
 /* >>transfer ============================================================= */
@@ -5928,6 +5969,63 @@ static void llm__io_wake(llm_client *c) {
 }
 #endif
 
+/* ---- >>io: external (the host's own event loop) ----
+   Chosen at run time (llm_client_desc.watch_socket / set_timer), over
+   whichever back end was compiled: curl's socket and timer callbacks go to
+   the host, which reports readiness (llm_socket_ready) and its timer
+   (llm_timer_fired); each runs one pump. The host's one timer covers
+   curl's timer and every deadline and retry of ours (llm__ext_arm after
+   each change). Our own waits then see no sockets: only timers. */
+static int llm__ext_on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
+    llm_client *c = (llm_client *)userp;
+    int w = what == CURL_POLL_IN ? LLM_IO_IN : what == CURL_POLL_OUT ? LLM_IO_OUT
+          : what == CURL_POLL_INOUT ? (LLM_IO_IN | LLM_IO_OUT) : 0; /* CURL_POLL_REMOVE */
+    (void)e;
+    c->ext_in_cb++;
+    c->ext_watch(c, (llm_socket)s, w, socketp, c->ext_ud);
+    c->ext_in_cb--;
+    return 0;
+}
+static int llm__ext_on_timer(CURLM *m, long timeout_ms, void *userp) {
+    llm_client *c = (llm_client *)userp;
+    (void)m;
+    c->ext_curl_due = timeout_ms < 0 ? INT64_MAX : llm__now_us() + (int64_t)timeout_ms * 1000;
+    llm__ext_arm(c);
+    return 0;
+}
+static int llm__ext_init(llm_client *c, const llm_client_desc *d) {
+    c->ext = 1;
+    c->ext_watch = d->watch_socket;
+    c->ext_set_timer = d->set_timer;
+    c->ext_ud = d->io_user_data;
+    c->ext_curl_due = c->ext_armed = INT64_MAX;
+    return curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, llm__ext_on_socket) == CURLM_OK &&
+           curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c) == CURLM_OK &&
+           curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, llm__ext_on_timer) == CURLM_OK &&
+           curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, (void *)c) == CURLM_OK;
+}
+/* Tells the host when to call llm_timer_fired next, when that changed. */
+static void llm__ext_arm(llm_client *c) {
+    int64_t due = c->ext_curl_due < c->next_timer ? c->ext_curl_due : c->next_timer, now;
+    int ms;
+    if (!c->ext || due == c->ext_armed) return;
+    c->ext_armed = due;
+    now = llm__now_us();
+    ms = due == INT64_MAX ? -1 : due <= now ? 0
+       : due - now > (int64_t)86400 * 1000000 ? 86400 * 1000 : (int)((due - now + 999) / 1000);
+    c->ext_in_cb++;
+    c->ext_set_timer(c, ms, c->ext_ud);
+    c->ext_in_cb--;
+}
+/* The pump's "act": curl's timer when due; sockets come from the host. */
+static int llm__ext_act(llm_client *c) {
+    int running = 0;
+    if (llm__now_us() < c->ext_curl_due) return 0;
+    c->ext_curl_due = INT64_MAX;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    return 1;
+}
+
 /* Requests whose socket could not be watched end now, with that reason. */
 static void llm__fail_unwatched(llm_client *c) {
     llm_request *r, *nx;
@@ -5946,7 +6044,7 @@ static void llm__fail_unwatched(llm_client *c) {
 static void llm__io_move(llm_client *c) {
     int round;
     for (round = 0; round < LLM__IO_MAX_ROUNDS; round++) { /* again while finishing frees slots */
-        int acted = llm__io_act(c);
+        int acted = c->ext ? llm__ext_act(c) : llm__io_act(c);
         llm__drain(c);
         llm__fail_unwatched(c);
         if (llm__admit(c)) acted = 1; /* slots freed: start the next ones now */
@@ -5963,6 +6061,7 @@ static int llm__can_admit(const llm_client *c) {
 static void llm__sleep(llm_client *c, int64_t max_us) {
     int64_t t = c->next_timer - llm__now_us();
     if (t < max_us) max_us = t;
+    if (c->ext && c->ext_curl_due - llm__now_us() < max_us) max_us = c->ext_curl_due - llm__now_us();
     if (llm__can_admit(c)) max_us = 0; /* work is waiting: do not sleep */
     llm__io_wait(c, max_us);
 }
@@ -5978,6 +6077,10 @@ static void llm__pump(llm_client *c) {
         /* callbacks may have submitted requests or freed slots: start them
            now, not at the next unrelated event */
         if (!llm__can_admit(c)) break;
+    }
+    if (c->ext) {
+        if (llm__can_admit(c)) c->next_timer = now; /* more to start: come back at once */
+        llm__ext_arm(c);
     }
 }
 
@@ -6791,6 +6894,10 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
         if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: allocator: set alloc_fn, realloc_fn and free_fn together", d.log_user_data);
         return NULL;
     }
+    if (!d.watch_socket != !d.set_timer) {
+        if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: watch_socket and set_timer: set both or neither", d.log_user_data);
+        return NULL;
+    }
     if (d.n_providers < 0 || (d.n_providers > 0 && !d.providers)) {
         if (d.log_fn) d.log_fn(LLM_LOG_ERROR, "llmasync: n_providers is negative or providers is NULL", d.log_user_data);
         return NULL;
@@ -6872,6 +6979,7 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
         c->io_inited = 1;
         ok = llm__io_init(c);
     }
+    if (ok && d.watch_socket) ok = llm__ext_init(c, &d);
     if (!ok) {
         llm_client_free(c);
         return NULL;
@@ -6927,6 +7035,39 @@ LLMASYNC_API int llm_poll(llm_client *c) {
     if (!c) return 0;
     llm__pump(c);
     return c->n_inflight;
+}
+
+/* The host's own event loop: a socket it watches for us is ready. */
+LLMASYNC_API int llm_socket_ready(llm_client *c, llm_socket s, int what) {
+    int running = 0;
+    if (!c) return 0;
+    LLM_ASSERT(c->ext && "llm_socket_ready: the client has no watch_socket (llm_client_desc)");
+    LLM_ASSERT(!c->ext_in_cb && "llm_socket_ready: called from watch_socket or set_timer");
+    if (!c->ext || c->ext_in_cb) return c->n_inflight;
+    curl_multi_socket_action(c->multi, (curl_socket_t)s,
+                             ((what & LLM_IO_IN) ? CURL_CSELECT_IN : 0) | ((what & LLM_IO_OUT) ? CURL_CSELECT_OUT : 0) |
+                                 ((what & LLM_IO_ERR) ? CURL_CSELECT_ERR : 0),
+                             &running);
+    llm__pump(c);
+    return c->n_inflight;
+}
+
+/* The host's own event loop: the timer set through set_timer fired. */
+LLMASYNC_API int llm_timer_fired(llm_client *c) {
+    if (!c) return 0;
+    LLM_ASSERT(c->ext && "llm_timer_fired: the client has no set_timer (llm_client_desc)");
+    LLM_ASSERT(!c->ext_in_cb && "llm_timer_fired: called from watch_socket or set_timer");
+    if (!c->ext || c->ext_in_cb) return c->n_inflight;
+    c->ext_armed = INT64_MAX; /* that timer is spent: arm again whatever is due */
+    llm__pump(c);
+    return c->n_inflight;
+}
+
+/* Attaches the host's data to a socket (curl_multi_assign): watch_socket
+   gets it back. Allowed inside watch_socket. */
+LLMASYNC_API int llm_socket_assign(llm_client *c, llm_socket s, void *socket_data) {
+    if (!c || !c->ext) return 0;
+    return curl_multi_assign(c->multi, (curl_socket_t)s, socket_data) == CURLM_OK;
 }
 
 static llm_request *llm__report(llm_client *c) {
@@ -6985,7 +7126,10 @@ LLMASYNC_API int llm_wait(llm_client *c, int timeout_ms) {
 }
 
 LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *desc) {
-    llm_request *r = llm__submit_chat(c, desc, 1);
+    llm_request *r;
+    LLM_ASSERT(!(c && c->ext) && "llm_chat_blocking: cannot wait with an external event loop (watch_socket)");
+    if (c && c->ext) return NULL; /* our waits see no sockets: it would never end */
+    r = llm__submit_chat(c, desc, 1);
     if (!r) return NULL;
     r->pinned = 1; /* its own callback may free it while we wait */
     for (;;) {

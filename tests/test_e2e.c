@@ -630,6 +630,203 @@ static void test_admitted_starts_at_once(void) {
     }
 }
 
+#ifndef _WIN32
+#include <poll.h>
+/* An external event loop, as a host with its own reactor has one: it
+   watches the sockets the client names (watch_socket) and one timer
+   (set_timer), and reports with llm_socket_ready / llm_timer_fired. Here
+   the reactor is poll(); libuv is the example (examples/libuv_host.c). */
+typedef struct xhost {
+    llm_socket socks[256];
+    int what[256], n;
+    double timer_at;      /* ms; < 0: none */
+    int timer_calls, watch_calls, tag_mismatch, max_watched, idle_rounds;
+} xhost;
+static void *x_tag(llm_socket s) { return (void *)(uintptr_t)(1000 + s); }
+static void x_watch(llm_client *c, llm_socket s, int what, void *sd, void *ud) {
+    xhost *h = (xhost *)ud;
+    int i;
+    h->watch_calls++;
+    for (i = 0; i < h->n && h->socks[i] != s; i++) {}
+    if (i < h->n && sd != x_tag(s)) h->tag_mismatch++; /* assigned below, given back since */
+    if (what == 0) {
+        if (i < h->n) { h->socks[i] = h->socks[h->n - 1]; h->what[i] = h->what[h->n - 1]; h->n--; }
+        return;
+    }
+    if (i == h->n) {
+        if (h->n == 256) return;
+        h->socks[h->n++] = s;
+        CHECK(llm_socket_assign(c, s, x_tag(s))); /* allowed in here */
+    }
+    h->what[i] = what;
+    if (h->n > h->max_watched) h->max_watched = h->n;
+}
+static void x_timer(llm_client *c, int ms, void *ud) {
+    xhost *h = (xhost *)ud;
+    (void)c;
+    h->timer_calls++;
+    CHECK(ms >= -1);
+    h->timer_at = ms < 0 ? -1 : th_now_ms() + ms;
+}
+static llm_client *x_client(xhost *h, int max_concurrent, int max_retries) {
+    llm_client_desc d;
+    memset(h, 0, sizeof *h);
+    h->timer_at = -1;
+    memset(&d, 0, sizeof d);
+    d.base_url = M.openai;
+    d.api_key = "sk-e2e-key-0001";
+    d.max_concurrent = max_concurrent;
+    d.max_retries = max_retries;
+    d.watch_socket = x_watch;
+    d.set_timer = x_timer;
+    d.io_user_data = h;
+    return llm_client_new(&d);
+}
+/* One turn of the host's loop: wait for a socket or the timer (at most
+   100 ms), report what happened. */
+static void x_turn(llm_client *c, xhost *h) {
+    struct pollfd p[256];
+    llm_socket ready[256];
+    int masks[256], i, n = 0, nr, ms = 100;
+    double now = th_now_ms();
+    if (h->timer_at >= 0) ms = h->timer_at <= now ? 0 : (int)(h->timer_at - now + 1);
+    if (ms > 100) ms = 100;
+    for (i = 0; i < h->n; i++) {
+        p[i].fd = h->socks[i];
+        p[i].events = (short)(((h->what[i] & LLM_IO_IN) ? POLLIN : 0) | ((h->what[i] & LLM_IO_OUT) ? POLLOUT : 0));
+        p[i].revents = 0;
+    }
+    nr = poll(p, (nfds_t)h->n, ms);
+    for (i = 0; nr > 0 && i < h->n; i++) /* copy first: reporting changes the set */
+        if (p[i].revents) {
+            ready[n] = p[i].fd;
+            masks[n++] = ((p[i].revents & (POLLIN | POLLHUP)) ? LLM_IO_IN : 0) | ((p[i].revents & POLLOUT) ? LLM_IO_OUT : 0) |
+                         ((p[i].revents & (POLLERR | POLLNVAL)) ? LLM_IO_ERR : 0);
+        }
+    for (i = 0; i < n; i++) llm_socket_ready(c, ready[i], masks[i]);
+    if (h->timer_at >= 0 && th_now_ms() >= h->timer_at) {
+        h->timer_at = -1;
+        llm_timer_fired(c);
+    } else if (n == 0) {
+        h->idle_rounds++;
+    }
+}
+
+/* Plain and streamed requests, more than the slots, all driven by the
+   host's loop: each reported once with its answer; every socket handed
+   back (what == 0) by the end. */
+static void test_external_loop(void) {
+    xhost h;
+    llm_client *c = x_client(&h, 4, 0);
+    llm_request *rs[15];
+    int reported[15], i, done = 0;
+    double t0 = th_now_ms();
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(reported, 0, sizeof reported);
+    for (i = 0; i < 15; i++) {
+        char q[96];
+        llm_message m;
+        llm_chat_desc d;
+        snprintf(q, sizeof q, "q%d [[delay=%d pace=10]]", i, 20 * (i % 5));
+        memset(&m, 0, sizeof m);
+        m.role = "user";
+        m.content = q;
+        memset(&d, 0, sizeof d);
+        d.model = "mock-model";
+        d.messages = &m;
+        d.n_messages = 1;
+        d.stream = i % 3 == 0;
+        d.user_data = &reported[i];
+        rs[i] = llm_chat(c, &d);
+    }
+    CHECK_MSG(h.timer_at >= 0, "submitting armed no timer");
+    while (done < 15 && th_now_ms() - t0 < 10000 * th_slow) {
+        llm_request *r;
+        x_turn(c, &h);
+        while ((r = llm_wait_any(c, 0)) != NULL) {
+            int k = (int)((int *)llm_request_user_data(r) - reported);
+            char want[32];
+            reported[k]++;
+            done++;
+            CHECK_INT(llm_request_status(r), LLM_DONE);
+            snprintf(want, sizeof want, "Echo: q%d", k);
+            CHECK_STR(llm_request_text(r, NULL), want);
+        }
+    }
+    CHECK_INT(done, 15);
+    for (i = 0; i < 15; i++) CHECK_INT(reported[i], 1);
+    CHECK_MSG(h.max_watched >= 2 && h.max_watched <= 8, "at most %d sockets watched at once", h.max_watched);
+    CHECK_INT(h.tag_mismatch, 0);
+    CHECK_MSG(h.idle_rounds < 20, "%d turns with nothing to do (the timer should cover every wait)", h.idle_rounds);
+    CHECK_INT(llm_poll(c), 0);
+    for (i = 0; i < 15; i++) llm_request_free(rs[i]);
+    llm_client_free(c);
+    CHECK_MSG(h.n == 0, "%d sockets still watched after llm_client_free", h.n);
+}
+
+/* Our deadlines and retry waits come through the host's timer: a request
+   that gets no answer times out on time, a 503 is retried after its wait. */
+static void test_external_loop_timers(void) {
+    xhost h;
+    llm_client *c = x_client(&h, 4, 2);
+    llm_request *slow, *flaky;
+    llm_message m;
+    llm_chat_desc d;
+    const char *hdr = "X-Mock: fault=never";
+    double t0 = th_now_ms(), t_slow = 0, t_flaky = 0;
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(&m, 0, sizeof m);
+    m.role = "user";
+    m.content = "wait";
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.headers = &hdr;
+    d.n_headers = 1;
+    d.timeout_ms = 300;
+    slow = llm_chat(c, &d);
+    m.content = "flaky [[status=503 retry_after_ms=150 fail_first=1 id=extloop1]]";
+    d.headers = NULL;
+    d.n_headers = 0;
+    d.timeout_ms = 0;
+    flaky = llm_chat(c, &d);
+    while ((!t_slow || !t_flaky) && th_now_ms() - t0 < 5000 * th_slow) {
+        llm_request *r;
+        x_turn(c, &h);
+        /* a deadline is pending: the host's timer must be set */
+        if (!t_slow) CHECK_MSG(h.timer_at >= 0 || llm_request_status(slow) == LLM_FAILED, "no timer while a deadline is pending");
+        while ((r = llm_wait_any(c, 0)) != NULL) {
+            if (r == slow) t_slow = th_now_ms() - t0;
+            if (r == flaky) t_flaky = th_now_ms() - t0;
+        }
+    }
+    CHECK_INT(llm_request_status(slow), LLM_FAILED);
+    CHECK_INT(llm_request_error(slow)->kind, LLM_ERR_TIMEOUT);
+    CHECK_MSG(t_slow >= 299 && t_slow < 300 + 200 * th_slow, "timed out after %.0f ms (300 asked)", t_slow);
+    CHECK_INT(llm_request_status(flaky), LLM_DONE);
+    CHECK_INT(llm_request_error(flaky)->retries, 1);
+    CHECK_MSG(t_flaky >= 149 && t_flaky < 150 + 300 * th_slow, "retried and done after %.0f ms (150 asked)", t_flaky);
+    CHECK_MSG(h.idle_rounds < 10, "%d turns with nothing to do", h.idle_rounds);
+    llm_client_free(c);
+}
+
+/* Set both or neither. */
+static void test_external_loop_misuse(void) {
+    llm_client_desc d;
+    xhost h;
+    memset(&d, 0, sizeof d);
+    d.watch_socket = x_watch;
+    d.io_user_data = &h;
+    CHECK(llm_client_new(&d) == NULL);
+    memset(&d, 0, sizeof d);
+    d.set_timer = x_timer;
+    CHECK(llm_client_new(&d) == NULL);
+}
+#endif
+
 int main(int argc, char **argv) {
     th_slow_from_env();
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -652,6 +849,11 @@ int main(int argc, char **argv) {
     RUN(test_free_in_flight);
     RUN(test_many);
     RUN(test_admitted_starts_at_once);
+#ifndef _WIN32
+    RUN(test_external_loop);
+    RUN(test_external_loop_timers);
+    RUN(test_external_loop_misuse);
+#endif
     mock_stop(&M);
     curl_global_cleanup();
     return th_finish("e2e");
