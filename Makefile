@@ -13,7 +13,7 @@ LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
 TESTS    := json sse codec e2e stream reliability providers endpoints hardening oom soak iofail diff
-EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue
+EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue libuv_host
 
 .PHONY: all test test-data demo examples deps deps-test soak bench mutate clean \
         windows-deps test-windows test-consumers install uninstall
@@ -28,7 +28,7 @@ include fuzz/Makefile.inc
 deps:
 	@sh tools/deps.sh curl
 deps-test: deps
-	@sh tools/deps.sh curl curlcli valgrind locales schema ssl cjson fuzz windows cmake
+	@sh tools/deps.sh curl curlcli valgrind locales schema ssl cjson fuzz windows cmake uv
 
 # LeakSanitizer: glibc's locale cache is not ours (tests/lsan.supp)
 export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
@@ -78,6 +78,11 @@ $(BUILD)/io-perform/test_%: tests/test_%.c $(HDRS) | deps
 
 $(BUILD)/examples/%: examples/%.c llmasync.h | deps $(BUILD)/examples
 	$(CC) $(CFLAGS) $< -o $@ $(LIBS) -lm
+
+# the host whose loop is libuv's (Debian's libuv1-dev)
+$(BUILD)/examples/libuv_host: examples/libuv_host.c llmasync.h | deps $(BUILD)/examples
+	@sh tools/deps.sh uv
+	$(CC) $(CFLAGS) $< -o $@ $(LIBS) -luv
 
 examples: $(EXAMPLES:%=$(BUILD)/examples/%)
 

@@ -117,6 +117,10 @@
    llm_poll(c)              Never blocks. Progress on every request, delivers
                             callbacks. Returns the number of requests not yet
                             terminal (0: idle).
+   llm_socket_ready(c, s, what), llm_timer_fired(c)
+                            With the host's own event loop (watch_socket,
+                            set_timer): what its loop saw; see EXTERNAL EVENT
+                            LOOPS under THREADS.
    llm_wait_any(c, ms)      Returns the next terminal request (DONE, FAILED or
                             CANCELLED), each exactly once, in completion order.
                             ms < 0 waits without limit, 0 never blocks.
@@ -311,6 +315,28 @@
    fine. llm_wakeup() is the one call allowed from another thread; a wake-up
    made while nobody waits is kept for the next llm_wait_any.
 
+   EXTERNAL EVENT LOOPS. A host with its own reactor (libuv, an engine's
+   epoll/kqueue/IOCP loop, Qt) sets llm_client_desc.watch_socket and
+   set_timer (both or neither). The client then watches nothing itself:
+       watch_socket(c, s, what, socket_data, ud)  watch s for LLM_IO_IN /
+           LLM_IO_OUT; what == 0: stop (s may be closed already).
+           socket_data is what llm_socket_assign(c, s, p) attached to s.
+       set_timer(c, ms, ud)  call llm_timer_fired(c) once, ms from now (0:
+           at once); ms < 0: no timer. Each call replaces the last one.
+   and the host reports: llm_socket_ready(c, s, LLM_IO_IN/OUT/ERR) when a
+   watched socket is ready, llm_timer_fired(c) when the timer is due. Each
+   does what one llm_poll does (callbacks run inside it) and returns the
+   number of requests not yet terminal; collect finished ones with
+   llm_wait_any(c, 0) or on_done. The one timer covers curl's timer and
+   every deadline, retry wait and admission of the client, so a host that
+   only waits on its sockets and that timer misses nothing; when no request
+   is left the timer is cancelled and the host's loop can run dry. The two
+   callbacks are called from inside llmasync calls (llm_chat, the reports,
+   llm_request_free, llm_client_free): they must not call the client back,
+   except llm_socket_assign. llm_chat_blocking cannot be used (it returns
+   NULL: our waits see no sockets); llm_wait_any / llm_wait with ms > 0
+   wait only for timers. examples/libuv_host.c is a complete libuv host.
+
    I/O: on Linux the client watches curl's sockets with epoll and drives
    curl with curl_multi_socket_action, so llm_poll costs the same with 1 or
    1,000 quiet streams; other POSIX systems use poll(); Windows (or
@@ -348,6 +374,9 @@
             (admission by priority, then submit order); CMake (llmasync::llmasync) and
             pkg-config (llmasync.pc), make install; LLMASYNC_VERSION_NUM,
             llm_version().
+          - External event loops: llm_client_desc.watch_socket /
+            set_timer / io_user_data, llm_socket_ready, llm_timer_fired,
+            llm_socket_assign (examples/libuv_host.c).
           - Structured output as it streams: llm_request_partial_json,
             llm_request_partial_tool_count / _tool_args,
             llm_json_parse_partial, llm_json_complete; LLM_WAIT_TEXT also
@@ -4763,6 +4792,7 @@ static void llm__link(llm_request *r, int list, int front) {
    submit order; a request back from RETRY_WAIT goes first among its
    priority (front). Walks from the end it joins, so requests of one
    priority cost O(1). */
+static void llm__timer(llm_client *c, int64_t at);
 static void llm__link_queued(llm_request *r, int front) {
     llm__list *l = &r->c->lists[LLM__L_QUEUED];
     llm_request *at;
@@ -4773,13 +4803,18 @@ static void llm__link_queued(llm_request *r, int front) {
         for (at = l->tail; at && at->priority < r->priority; at = at->prev) {}
         at = at ? at->next : l->head;
     }
-    if (!at) { llm__link(r, LLM__L_QUEUED, 0); return; }
-    r->next = at;
-    r->prev = at->prev;
-    if (at->prev) at->prev->next = r; else l->head = r;
-    at->prev = r;
-    l->count++;
-    r->list = LLM__L_QUEUED;
+    if (!at) {
+        llm__link(r, LLM__L_QUEUED, 0);
+    } else {
+        r->next = at;
+        r->prev = at->prev;
+        if (at->prev) at->prev->next = r; else l->head = r;
+        at->prev = r;
+        l->count++;
+        r->list = LLM__L_QUEUED;
+    }
+    /* an external loop calls us only when asked: ask for a pump to admit it */
+    if (r->c->ext) llm__timer(r->c, llm__now_us());
 }
 
 static void llm__ext_arm(llm_client *c); /* >>io: external */
@@ -6006,9 +6041,16 @@ static int llm__ext_init(llm_client *c, const llm_client_desc *d) {
 }
 /* Tells the host when to call llm_timer_fired next, when that changed. */
 static void llm__ext_arm(llm_client *c) {
-    int64_t due = c->ext_curl_due < c->next_timer ? c->ext_curl_due : c->next_timer, now;
+    int64_t due = c->ext_curl_due, now;
     int ms;
-    if (!c->ext || due == c->ext_armed) return;
+    if (!c->ext) return;
+    /* next_timer is only a lower bound, stale once no request is queued,
+       active or waiting to retry: then no timer of ours, so the host's
+       loop can run dry and end */
+    if ((c->lists[LLM__L_QUEUED].head || c->lists[LLM__L_ACTIVE].head || c->lists[LLM__L_RETRY].head) &&
+        c->next_timer < due)
+        due = c->next_timer;
+    if (due == c->ext_armed) return;
     c->ext_armed = due;
     now = llm__now_us();
     ms = due == INT64_MAX ? -1 : due <= now ? 0

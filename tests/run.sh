@@ -90,7 +90,7 @@ suite "readme example, stream = 1" sh -c "MOCK_DIRECTIVES=pace=50 sh tools/with_
 # every example runs against the mock and must exit 0
 examples_run() {
     p=0 f=0
-    for e in ${EXAMPLES:-demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue}; do
+    for e in ${EXAMPLES:-demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue libuv_host}; do
         if sh tools/with_mock.sh "$B/examples/$e" >/dev/null 2>&1; then p=$((p + 1)); else f=$((f + 1)); echo "example $e failed"; fi
     done
     echo "examples: $p passed, $f failed"

@@ -12,6 +12,7 @@
 #   curlcli    the curl command (the mock server's self-test)
 #   windows    MinGW-w64 cross compilers, Wine and dpkg-dev (Windows tests)
 #   cmake      cmake and pkg-config (build-system consumer tests)
+#   uv         libuv's development files (examples/libuv_host.c)
 set -u
 CC=${CC:-cc}
 need=""
@@ -39,6 +40,9 @@ for cap in "$@"; do
         command -v x86_64-w64-mingw32-g++ >/dev/null 2>&1 || add g++-mingw-w64-x86-64
         { command -v wine64 >/dev/null 2>&1 || [ -x /usr/lib/wine/wine64 ] || command -v wine >/dev/null 2>&1; } || add wine64
         command -v dpkg-source >/dev/null 2>&1 || add dpkg-dev ;;
+    uv)
+        printf '#include <uv.h>\nint main(void){return uv_loop_close(uv_default_loop());}\n' | compiles "$CC" -luv ||
+            add libuv1-dev ;;
     cmake)
         command -v cmake >/dev/null 2>&1 || add cmake
         command -v pkg-config >/dev/null 2>&1 || add pkg-config ;;
