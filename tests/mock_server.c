@@ -119,6 +119,8 @@
  *                              query). /mock/... requests are not counted (in
  *                              "requests" nor "proxied"), not in flight, and
  *                              not "last".
+ *                              "tls_resumed" = TLS connections (--tls) whose
+ *                              handshake resumed an earlier session.
  *                              "connections" = TCP connections accepted. A
  *                              request is in flight from when it is fully
  *                              received until its response is completely
@@ -1589,6 +1591,7 @@ static struct {
     size_t nconns, capconns;
     unsigned long long request_seq; /* never reset: unique request ids */
     long requests, connections, open_conns, inflight, max_inflight;
+    long tls_resumed; /* TLS connections whose handshake resumed a session */
     char *last_method, *last_path, *last_auth, *last_xapikey, *last_version;
     char *last_ua, *last_ctype, *last_xmock;
     char *last_proxy; /* absolute-form target of the last request, or NULL */
@@ -1793,6 +1796,7 @@ typedef struct conn {
     int dead;
     int blocked; /* last write hit EAGAIN: wait for POLLOUT */
     int tls_write_wants_read, tls_read_wants_write;
+    int tls_seen; /* its handshake is counted (tls_resumed) */
 #ifdef MOCK_TLS
     SSL *ssl;
 #endif
@@ -1928,6 +1932,11 @@ static ssize_t io_read(conn_t *c, void *b, size_t n)
         c->tls_read_wants_write = 0;
         ERR_clear_error();
         k = SSL_read(c->ssl, b, n > INT_MAX ? INT_MAX : (int)n);
+        if (k > 0 && !c->tls_seen) { /* the handshake is over */
+            c->tls_seen = 1;
+            if (SSL_session_reused(c->ssl))
+                S.tls_resumed++;
+        }
         if (k > 0)
             return k;
         e = SSL_get_error(c->ssl, k);
@@ -5788,9 +5797,9 @@ static void h_stats(ctx_t *x)
 {
     buf_t b = {0};
     buf_printf(&b, "{\"requests\":%ld,\"connections\":%ld,\"open_connections\":"
-                   "%ld,\"inflight\":%ld,\"max_inflight\":%ld",
+                   "%ld,\"inflight\":%ld,\"max_inflight\":%ld,\"tls_resumed\":%ld",
                S.requests, S.connections, S.open_conns, S.inflight,
-               S.max_inflight);
+               S.max_inflight, S.tls_resumed);
     buf_adds(&b, ",\"last_method\":");
     buf_json_str_or_null(&b, S.last_method);
     buf_adds(&b, ",\"last_path\":");
@@ -5838,6 +5847,7 @@ static void h_reset(ctx_t *x)
     static const char ok[] = "{\"ok\":true}";
     S.requests = 0;
     S.connections = 0;
+    S.tls_resumed = 0;
     S.proxied = 0;
     S.max_inflight = S.inflight; /* in-flight requests are still real */
     id_reset();

@@ -24,6 +24,7 @@ typedef struct mock {
     int in_fd, out_fd;
     char base[64];      /* http://127.0.0.1:PORT */
     char openai[80];    /* http://127.0.0.1:PORT/v1 */
+    const char *tls_ca; /* a --tls mock: its certificate (control requests use https) */
 } mock;
 
 static const char *mock__path = NULL; /* set to use another build */
@@ -128,8 +129,10 @@ static TH_UNUSED char *mock_http(mock *m, const char *method, const char *path) 
     CURL *e = curl_easy_init();
     char url[256];
     llm__buf b = { NULL, 0, 0 };
-    snprintf(url, sizeof url, "%s%s", m->base, path);
+    if (m->tls_ca) snprintf(url, sizeof url, "https://127.0.0.1:%d%s", m->port, path);
+    else snprintf(url, sizeof url, "%s%s", m->base, path);
     curl_easy_setopt(e, CURLOPT_URL, url);
+    if (m->tls_ca) curl_easy_setopt(e, CURLOPT_CAINFO, m->tls_ca);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mock__collect);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)&b);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);

@@ -402,6 +402,27 @@ static void test_tls(void) {
     CHECK(th_next(c, 5000) == r);
     CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
     CHECK_STR(llm_request_text(r, NULL), "Echo: question");
+#ifndef _WIN32
+    { /* a new connection resumes the client's TLS session: each of these
+         answers closes its connection, so each request opens one */
+        int i;
+        long resumed0, conns0;
+        t.tls_ca = cert;
+        r = ask(c, "close=1"); /* ends the connection kept alive so far */
+        CHECK(th_next(c, 5000) == r);
+        resumed0 = mock_stat(&t, "tls_resumed");
+        conns0 = mock_stat(&t, "connections");
+        CHECK(resumed0 >= 0 && conns0 >= 1);
+        for (i = 0; i < 3; i++) {
+            r = ask(c, "close=1");
+            CHECK(th_next(c, 5000) == r);
+            CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+        }
+        CHECK_INT(mock_stat(&t, "connections") - conns0, 3 + 1); /* and the stats' own */
+        CHECK_MSG(mock_stat(&t, "tls_resumed") - resumed0 == 3, "%ld of 3 new connections resumed a TLS session",
+                  mock_stat(&t, "tls_resumed") - resumed0);
+    }
+#endif
     llm_client_free(c);
     mock_stop(&t);
     /* a certificate for another name, even from a trusted CA: refused */
