@@ -2353,12 +2353,12 @@ LLMASYNC_API void llm_jw_object_end(llm_json_writer *w) { llm__jw_close(w, 1); }
 LLMASYNC_API void llm_jw_array_begin(llm_json_writer *w) { llm__jw_open(w, 0); }
 LLMASYNC_API void llm_jw_array_end(llm_json_writer *w) { llm__jw_close(w, 0); }
 
-static void llm__jw_quoted(llm_json_writer *w, const char *s, size_t n) {
+/* s[0, n) is known valid UTF-8 (llm__jw_str_ok or llm__jw_quoted said so):
+   one pass over the bytes, not two. */
+static void llm__jw_quoted_valid(llm_json_writer *w, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, run;
-    if (!s) { w->error = LLM_JSON_ERR_INVALID_ARG; return; }
-    if (llm__utf8_valid(u, n) != n) { w->error = LLM_JSON_ERR_UTF8; return; }
     llm__jw_put(w, "\"", 1);
     while (i < n) {
         char esc[6];
@@ -2385,6 +2385,11 @@ static void llm__jw_quoted(llm_json_writer *w, const char *s, size_t n) {
     }
     llm__jw_put(w, "\"", 1);
 }
+static void llm__jw_quoted(llm_json_writer *w, const char *s, size_t n) {
+    if (!s) { w->error = LLM_JSON_ERR_INVALID_ARG; return; }
+    if (llm__utf8_valid((const unsigned char *)s, n) != n) { w->error = LLM_JSON_ERR_UTF8; return; }
+    llm__jw_quoted_valid(w, s, n);
+}
 /* A string's bytes are checked before anything is written for it, so a
    writer with an error holds the text as it was before the failing call. */
 static int llm__jw_str_ok(llm_json_writer *w, const char *s, size_t n) {
@@ -2399,7 +2404,7 @@ LLMASYNC_API void llm_jw_key_n(llm_json_writer *w, const char *key, size_t len) 
     if (!llm__jw_str_ok(w, key, len)) return;
     if (w->need_comma[w->depth]) llm__jw_put(w, ",", 1);
     w->need_comma[w->depth] = 1;
-    llm__jw_quoted(w, key, len);
+    llm__jw_quoted_valid(w, key, len);
     llm__jw_put(w, ":", 1);
     w->after_key = 1;
 }
@@ -2409,7 +2414,7 @@ LLMASYNC_API void llm_jw_key(llm_json_writer *w, const char *key) {
 }
 LLMASYNC_API void llm_jw_string_n(llm_json_writer *w, const char *s, size_t len) {
     if (!llm__jw_str_ok(w, s, len) || !llm__jw_sep(w)) return;
-    llm__jw_quoted(w, s, len);
+    llm__jw_quoted_valid(w, s, len);
 }
 LLMASYNC_API void llm_jw_string(llm_json_writer *w, const char *s) {
     if (!s) { llm_jw_null(w); return; }
