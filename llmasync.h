@@ -820,6 +820,8 @@ LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *
 
 /* driving */
 LLMASYNC_API int llm_poll(llm_client *c);
+/* llm_poll within a time budget; *deferred (may be NULL) says work is left */
+LLMASYNC_API int llm_poll_budget(llm_client *c, int budget_us, int *deferred);
 LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms);
 LLMASYNC_API int llm_wait(llm_client *c, int timeout_ms); /* LLM_WAIT_* bits */
 LLMASYNC_API void llm_cancel(llm_request *r);
@@ -2461,6 +2463,13 @@ struct llm_client {
     llm__io io;           /* the I/O back end's own state (>>io) */
     int io_inited;        /* llm__io_init was called: llm__io_free must be */
     int io_failed;        /* some request's socket could not be watched */
+    /* frame budget (llm_poll_budget; see >>budget) */
+    int budgeted;         /* the running pump has a budget ... */
+    int64_t budget_end;   /* ... that ends here */
+    int budget_did;       /* the running pump did a unit of work */
+    llm_request *paused_head, *paused_tail; /* transfers the budget paused, oldest first */
+    int drain_left;       /* the budget left curl's finished-transfer messages */
+    int io_left;          /* the budget left ready sockets or curl's due timer */
 };
 
 /* What one attempt learned and received: reset before each attempt
@@ -2579,6 +2588,9 @@ struct llm_request {
     int blocking, in_cb, free_pending;
     int pinned;      /* llm_chat_blocking is waiting on it: a free is deferred */
     int io_failed;   /* its socket could not be watched: fail it next pump */
+    int paused;      /* the budget paused its transfer (in c->paused_*) */
+    llm_request *pprev, *pnext;
+    int64_t t_paused;
 };
 
 /* >>errors =============================================================== */
@@ -4449,9 +4461,64 @@ static void llm__timer(llm_client *c, int64_t at) {
     if (at > 0 && at < c->next_timer) c->next_timer = at;
 }
 
+/* >>budget ===============================================================
+   llm_poll_budget: a pump that stops starting work once its time is spent
+   and leaves the rest to the next call. The work is cut into units, each
+   started only while time is left, and the first unit of a pump always
+   runs (so every call makes progress, even with a budget of 0):
+     - one write callback: curl's bytes for one transfer (at most
+       CURL_MAX_WRITE_SIZE, 16 KiB), decoded into events. Out of time, the
+       callback returns CURL_WRITEFUNC_PAUSE before touching them: curl
+       keeps them and hands them over again after curl_easy_pause(CONT),
+       which llm__resume calls at the next pump (any pump: llm_poll and the
+       waits resume everything);
+     - one request's callbacks in llm__deliver (on_event, on_audio,
+       on_delta, on_done, in that order);
+     - one finished transfer (curl_multi_info_read, then llm__attempt_done:
+       a whole non-streamed body is parsed here);
+     - one admission (llm__start), one timer action, one ready socket handed
+       to curl (which may read, connect, send headers).
+   A budgeted pump therefore ends within its budget plus one unit. Nothing
+   is dropped or reordered within a request: curl redelivers its held bytes
+   before any newer ones, deliveries pick up where they stopped. The time a
+   transfer spends paused does not count towards idle_timeout_ms (the bytes
+   had arrived; the library was behind, not the server); the total timeout
+   still runs. These fields are written only here and by the pump: the
+   paused list by llm__pause / llm__unpause, budget_* by llm__pump_budget. */
+
+static int llm__budget_spent_at(const llm_client *c, int64_t now) {
+    return c->budgeted && c->budget_did && now >= c->budget_end;
+}
+static int llm__budget_spent(const llm_client *c) {
+    return c->budgeted && c->budget_did && llm__now_us() >= c->budget_end;
+}
+/* The write callback is about to return CURL_WRITEFUNC_PAUSE: remember it,
+   oldest first, so the next pump resumes it. */
+static void llm__pause(llm_request *r, int64_t now) {
+    llm_client *c = r->c;
+    if (r->paused) return;
+    r->paused = 1;
+    r->t_paused = now;
+    r->pnext = NULL;
+    r->pprev = c->paused_tail;
+    if (c->paused_tail) c->paused_tail->pnext = r; else c->paused_head = r;
+    c->paused_tail = r;
+}
+/* Off the paused list: resumed, or its transfer left curl (the held bytes
+   die with it). */
+static void llm__unpause(llm_request *r) {
+    llm_client *c = r->c;
+    if (!r->paused) return;
+    if (r->pprev) r->pprev->pnext = r->pnext; else c->paused_head = r->pnext;
+    if (r->pnext) r->pnext->pprev = r->pprev; else c->paused_tail = r->pprev;
+    r->pprev = r->pnext = NULL;
+    r->paused = 0;
+}
+
 /* >>transfer ============================================================= */
 
 static void llm__detach(llm_request *r) {
+    llm__unpause(r);
     if (r->in_multi) {
         curl_multi_remove_handle(r->c->multi, r->easy);
         r->in_multi = 0;
@@ -4674,6 +4741,11 @@ static size_t llm__on_write(char *p, size_t size, size_t nmemb, void *ud) {
     size_t n = size * nmemb;
     int ok;
     c->cb_now = llm__now_us();
+    if (n && llm__budget_spent_at(c, c->cb_now)) { /* not one byte taken: curl keeps them all */
+        llm__pause(r, c->cb_now);
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    c->budget_did = 1;
     r->tm.bytes_received += n;
     r->a.bytes += n;
     llm__first_byte(r, c->cb_now);
@@ -5250,8 +5322,10 @@ static void llm__start(llm_request *r) {
 
 static int llm__admit(llm_client *c) {
     int n = 0;
-    while (c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent) {
+    while (c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent &&
+           !llm__budget_spent(c)) {
         llm__start(c->lists[LLM__L_QUEUED].head);
+        c->budget_did = 1;
         n++;
     }
     return n;
@@ -5272,7 +5346,7 @@ static int llm__timers_once(llm_client *c, int64_t now) {
             d = r->t_attempt + r->first_byte_us;
             which = LLM_TIMEOUT_FIRST_BYTE;
         }
-        if (r->stream && r->idle_us > 0 && r->t_last_event + r->idle_us < d) {
+        if (r->stream && r->idle_us > 0 && !r->paused && r->t_last_event + r->idle_us < d) {
             d = r->t_last_event + r->idle_us;
             which = LLM_TIMEOUT_IDLE;
         }
@@ -5307,20 +5381,29 @@ static int llm__timers_once(llm_client *c, int64_t now) {
 /* Everything due now, however many: each action takes a request out of the
    list it was found in, so this ends. */
 static void llm__timers(llm_client *c, int64_t now) {
-    while (llm__timers_once(c, now)) {}
+    /* under a budget the rest waits: next_timer stays due until a whole
+       scan finds nothing more to do */
+    while (!llm__budget_spent(c) && llm__timers_once(c, now)) c->budget_did = 1;
 }
 
 static void llm__drain(llm_client *c) {
+    int left = -1; /* unknown until the first read */
+    c->drain_left = 0;
     for (;;) {
-        int left = 0;
-        CURLMsg *m = curl_multi_info_read(c->multi, &left);
+        CURLMsg *m;
         char *priv = NULL;
         CURLcode res;
+        if (llm__budget_spent(c)) { /* unread messages stay in curl's queue */
+            c->drain_left = left != 0;
+            break;
+        }
+        m = curl_multi_info_read(c->multi, &left);
         if (!m) break;
         if (m->msg != CURLMSG_DONE) continue;
         res = m->data.result; /* copy first: the message dies with the handle */
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
         if (priv) llm__attempt_done((llm_request *)priv, res);
+        c->budget_did = 1;
     }
 }
 
@@ -5330,8 +5413,9 @@ static void llm__destroy(llm_request *r);
 static void llm__deliver(llm_client *c) {
     if (c->deliver_depth) return;
     c->deliver_depth++;
-    while (c->notify_head) {
+    while (c->notify_head && !llm__budget_spent(c)) { /* the rest stays listed, in order */
         llm_request *r = c->notify_head;
+        c->budget_did = 1;
         llm__unnotify(r);
         r->in_cb = 1;
         while (r->a.events_off < r->a.events.len && !r->free_pending) {
@@ -5437,13 +5521,15 @@ static int llm__io_hand(llm_client *c, const curl_socket_t *fds, const int *mask
     int i, running = 0, acted = 0;
     for (i = 0; i < n; i++) {
         if (fds[i] == c->io.wake[0]) { llm__drain_wake(c); continue; }
+        if (llm__budget_spent(c)) { c->io_left = 1; return acted; } /* level-triggered: seen again */
         curl_multi_socket_action(c->multi, fds[i], masks[i], &running);
-        acted = 1;
+        c->budget_did = acted = 1;
     }
+    if (llm__budget_spent(c)) { c->io_left = 1; return acted; }
     if (llm__now_us() >= c->io.curl_due) {
         c->io.curl_due = INT64_MAX;
         curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        acted = 1;
+        c->budget_did = acted = 1;
     }
     return acted;
 }
@@ -5606,7 +5692,8 @@ static void llm__io_woken(llm_client *c) {
 }
 static int llm__io_act(llm_client *c) {
     int running = 0;
-    curl_multi_perform(c->multi, &running);
+    curl_multi_perform(c->multi, &running); /* one unit: it visits every transfer */
+    c->budget_did = 1;
     llm__io_woken(c);
     return 1;
 }
@@ -5638,12 +5725,15 @@ static void llm__fail_unwatched(llm_client *c) {
 /* Lets curl move whatever can move now; never blocks. */
 static void llm__io_move(llm_client *c) {
     int round;
+    c->io_left = 0;
     for (round = 0; round < LLM__IO_MAX_ROUNDS; round++) { /* again while finishing frees slots */
-        int acted = llm__io_act(c);
+        int acted;
+        if (llm__budget_spent(c)) { c->io_left = 1; break; } /* not looked at: maybe something */
+        acted = llm__io_act(c);
         llm__drain(c);
         llm__fail_unwatched(c);
         if (llm__admit(c)) acted = 1; /* slots freed: start the next ones now */
-        if (!acted) break;
+        if (!acted || c->io_left) break;
     }
 }
 
@@ -5651,28 +5741,75 @@ static int llm__can_admit(const llm_client *c) {
     return c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent;
 }
 
+/* Work a budget left for later: paused transfers, undelivered callbacks,
+   unread curl messages, unhandled sockets, admissions, due timers. */
+static int llm__deferred(const llm_client *c) {
+    return c->paused_head || c->notify_head || c->drain_left || c->io_left || llm__can_admit(c) ||
+           c->next_timer <= llm__now_us();
+}
+
 /* Sleeps until socket activity, llm_wakeup, the host's limit, curl's timer
    or our earliest deadline, whichever comes first. */
 static void llm__sleep(llm_client *c, int64_t max_us) {
     int64_t t = c->next_timer - llm__now_us();
     if (t < max_us) max_us = t;
-    if (llm__can_admit(c)) max_us = 0; /* work is waiting: do not sleep */
+    /* work is waiting: do not sleep (undelivered callbacks do not count: a
+       wait inside a callback cannot deliver them and must not spin) */
+    if (llm__can_admit(c) || c->paused_head || c->drain_left || c->io_left) max_us = 0;
     llm__io_wait(c, max_us);
 }
 
-static void llm__pump(llm_client *c) {
+/* Paused transfers go on, oldest first, while the budget lasts. curl hands
+   their held bytes to llm__on_write before curl_easy_pause returns; that
+   callback may pause them again (they go to the end of the list). A failure
+   there (our callback refused the bytes, abort_kind says why) ends the
+   transfer now, as curl would not report it. */
+static void llm__resume(llm_client *c) {
+    while (c->paused_head && !llm__budget_spent(c)) {
+        llm_request *r = c->paused_head;
+        CURLcode rc;
+        llm__unpause(r);
+        r->t_last_event += llm__now_us() - r->t_paused; /* paused time is not idle time */
+        rc = curl_easy_pause(r->easy, CURLPAUSE_CONT);
+        c->budget_did = 1;
+        if (rc != CURLE_OK) llm__attempt_done(r, rc);
+    }
+}
+
+static void llm__pump_run(llm_client *c) {
     int round;
     int64_t now = llm__now_us();
+    /* under a budget what the last call decoded goes out first: the oldest
+       work, and it makes room for the newer */
+    if (c->budgeted) llm__deliver(c);
     if (now >= c->next_timer) llm__timers(c, now);
+    llm__resume(c);
     for (round = 0; round < 4; round++) {
         llm__admit(c);
         llm__io_move(c);
         llm__deliver(c);
         /* callbacks may have submitted requests or freed slots: start them
            now, not at the next unrelated event */
-        if (!llm__can_admit(c)) break;
+        if (!llm__can_admit(c) || llm__budget_spent(c)) break;
     }
 }
+
+/* One pump with a budget (budgeted 0: none). The caller's budget comes back
+   after, so a llm_poll or a wait inside a callback runs without one and a
+   nested budget ends with its call. */
+static void llm__pump_budget(llm_client *c, int budgeted, int64_t end) {
+    int was = c->budgeted, did = c->budget_did;
+    int64_t was_end = c->budget_end;
+    c->budgeted = budgeted;
+    c->budget_end = end;
+    c->budget_did = 0;
+    llm__pump_run(c);
+    c->budgeted = was;
+    c->budget_end = was_end;
+    c->budget_did = did;
+}
+/* The pump of llm_poll, the waits and llm_chat_blocking: no budget. */
+static void llm__pump(llm_client *c) { llm__pump_budget(c, 0, 0); }
 
 /* >>group ================================================================
    A batched llm_embed is a parent with no transfer of its own and one child
@@ -6619,6 +6756,18 @@ LLMASYNC_API void llm_wakeup(llm_client *c) {
 LLMASYNC_API int llm_poll(llm_client *c) {
     if (!c) return 0;
     llm__pump(c);
+    return c->n_inflight;
+}
+
+/* llm_poll that stops starting work once budget_us is spent (see >>budget):
+   it returns within the budget plus one unit of work. *deferred says some
+   was left (call again before sleeping); the next call of any kind goes
+   on with it. */
+LLMASYNC_API int llm_poll_budget(llm_client *c, int budget_us, int *deferred) {
+    if (deferred) *deferred = 0;
+    if (!c) return 0;
+    llm__pump_budget(c, 1, llm__now_us() + (budget_us > 0 ? budget_us : 0));
+    if (deferred) *deferred = llm__deferred(c);
     return c->n_inflight;
 }
 
