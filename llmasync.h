@@ -2468,7 +2468,8 @@ struct llm_client {
     int64_t budget_end;   /* ... that ends here */
     int budget_did;       /* the running pump did a unit of work */
     llm_request *paused_head, *paused_tail; /* transfers the budget paused, oldest first */
-    int drain_left;       /* the budget left curl's finished-transfer messages */
+    llm_request *held;    /* a finished transfer read from curl, its turn left to the next pump */
+    CURLcode held_res;    /* ... and curl's result for it */
     int io_left;          /* the budget left ready sockets or curl's due timer */
 };
 
@@ -4519,6 +4520,7 @@ static void llm__unpause(llm_request *r) {
 
 static void llm__detach(llm_request *r) {
     llm__unpause(r);
+    if (r->c->held == r) r->c->held = NULL; /* its curl message goes with the handle */
     if (r->in_multi) {
         curl_multi_remove_handle(r->c->multi, r->easy);
         r->in_multi = 0;
@@ -5386,23 +5388,28 @@ static void llm__timers(llm_client *c, int64_t now) {
     while (!llm__budget_spent(c) && llm__timers_once(c, now)) c->budget_did = 1;
 }
 
+/* Finished transfers. Reading curl's message is cheap, handling it is a
+   unit: out of budget, the one read is held (c->held) for the next pump,
+   so whether one is waiting is known, never guessed. llm__detach forgets a
+   held one, as curl_multi_remove_handle forgets its message. */
 static void llm__drain(llm_client *c) {
-    int left = -1; /* unknown until the first read */
-    c->drain_left = 0;
     for (;;) {
-        CURLMsg *m;
-        char *priv = NULL;
-        CURLcode res;
-        if (llm__budget_spent(c)) { /* unread messages stay in curl's queue */
-            c->drain_left = left != 0;
-            break;
+        llm_request *r;
+        if (!c->held) {
+            int left = 0;
+            CURLMsg *m = curl_multi_info_read(c->multi, &left);
+            char *priv = NULL;
+            if (!m) break;
+            if (m->msg != CURLMSG_DONE) continue;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+            if (!priv) continue;
+            c->held = (llm_request *)priv;
+            c->held_res = m->data.result; /* copy: the message dies with the handle */
         }
-        m = curl_multi_info_read(c->multi, &left);
-        if (!m) break;
-        if (m->msg != CURLMSG_DONE) continue;
-        res = m->data.result; /* copy first: the message dies with the handle */
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-        if (priv) llm__attempt_done((llm_request *)priv, res);
+        if (llm__budget_spent(c)) break;
+        r = c->held;
+        c->held = NULL;
+        llm__attempt_done(r, c->held_res);
         c->budget_did = 1;
     }
 }
@@ -5728,7 +5735,10 @@ static void llm__io_move(llm_client *c) {
     c->io_left = 0;
     for (round = 0; round < LLM__IO_MAX_ROUNDS; round++) { /* again while finishing frees slots */
         int acted;
-        if (llm__budget_spent(c)) { c->io_left = 1; break; } /* not looked at: maybe something */
+        if (llm__budget_spent(c)) { /* not looked at (after a whole pass: only what is new) */
+            if (round == 0) c->io_left = 1;
+            break;
+        }
         acted = llm__io_act(c);
         llm__drain(c);
         llm__fail_unwatched(c);
@@ -5742,9 +5752,10 @@ static int llm__can_admit(const llm_client *c) {
 }
 
 /* Work a budget left for later: paused transfers, undelivered callbacks,
-   unread curl messages, unhandled sockets, admissions, due timers. */
+   a finished transfer not yet handled, unhandled sockets, admissions, due
+   timers. */
 static int llm__deferred(const llm_client *c) {
-    return c->paused_head || c->notify_head || c->drain_left || c->io_left || llm__can_admit(c) ||
+    return c->paused_head || c->notify_head || c->held || c->io_left || llm__can_admit(c) ||
            c->next_timer <= llm__now_us();
 }
 
@@ -5755,7 +5766,7 @@ static void llm__sleep(llm_client *c, int64_t max_us) {
     if (t < max_us) max_us = t;
     /* work is waiting: do not sleep (undelivered callbacks do not count: a
        wait inside a callback cannot deliver them and must not spin) */
-    if (llm__can_admit(c) || c->paused_head || c->drain_left || c->io_left) max_us = 0;
+    if (llm__can_admit(c) || c->paused_head || c->held || c->io_left) max_us = 0;
     llm__io_wait(c, max_us);
 }
 
@@ -5779,9 +5790,13 @@ static void llm__resume(llm_client *c) {
 static void llm__pump_run(llm_client *c) {
     int round;
     int64_t now = llm__now_us();
-    /* under a budget what the last call decoded goes out first: the oldest
-       work, and it makes room for the newer */
+    /* Under a budget what the last call left goes first, latest stage
+       first (callbacks, then finished transfers): the oldest work, and no
+       stage can starve behind the one that feeds it (with a budget of 0
+       each call does one unit, and curl_multi_perform alone would take it
+       every time). */
     if (c->budgeted) llm__deliver(c);
+    if (c->budgeted && c->held) llm__drain(c);
     if (now >= c->next_timer) llm__timers(c, now);
     llm__resume(c);
     for (round = 0; round < 4; round++) {
