@@ -2430,6 +2430,7 @@ typedef struct llm__io {
 #endif
 
 static int llm__io_room(llm_client *c, int transfers); /* >>io */
+static void llm__io_kick(llm_client *c);               /* >>io */
 
 struct llm_client {
     llm_allocator alloc;
@@ -5327,6 +5328,10 @@ static int llm__admit(llm_client *c) {
     while (c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent &&
            !llm__budget_spent(c)) {
         llm__start(c->lists[LLM__L_QUEUED].head);
+        /* under a budget the transfer connects now, inside its own unit:
+           otherwise curl's next timer action would connect every transfer
+           admitted since, all in one go */
+        if (c->budgeted) llm__io_kick(c);
         c->budget_did = 1;
         n++;
     }
@@ -5462,7 +5467,7 @@ static void llm__deliver(llm_client *c) {
 
 /* >>io ===================================================================
    How the pump learns which transfers can move: one back end per section,
-   each the same six operations, chosen at compile time.
+   each the same seven operations, chosen at compile time.
      llm__io_init(c)        after the multi handle exists; 0 on failure
      llm__io_free(c)
      llm__io_room(c, n)     room to watch the sockets of n transfers
@@ -5472,6 +5477,9 @@ static void llm__deliver(llm_client *c) {
                             llm_wakeup or us microseconds (<= 0: no sleep)
      llm__io_wake(c)        from any thread: make a wait return (and set
                             c->woken at the next act or wait)
+     llm__io_kick(c)        run curl's due timer only: the transfer just
+                            added starts (connects) now (perform: nothing;
+                            its next curl_multi_perform starts them all)
    epoll (Linux) and poll() (other POSIX systems) drive curl through
    curl_multi_socket_action: curl tells us which sockets to watch
    (CURLMOPT_SOCKETFUNCTION) and when its timer is due
@@ -5539,6 +5547,12 @@ static int llm__io_hand(llm_client *c, const curl_socket_t *fds, const int *mask
         c->budget_did = acted = 1;
     }
     return acted;
+}
+static void llm__io_kick(llm_client *c) {
+    int running = 0;
+    if (llm__now_us() < c->io.curl_due) return;
+    c->io.curl_due = INT64_MAX;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 static int llm__io_ms(llm_client *c, int64_t us) { /* a sleep never past curl's timer */
     int64_t t = c->io.curl_due - llm__now_us();
@@ -5694,6 +5708,7 @@ static void llm__io_wait(llm_client *c, int64_t us) {
 static int llm__io_init(llm_client *c) { c->io.woken = 0; return 1; }
 static void llm__io_free(llm_client *c) { (void)c; }
 static int llm__io_room(llm_client *c, int transfers) { (void)c; (void)transfers; return 1; }
+static void llm__io_kick(llm_client *c) { (void)c; }
 static void llm__io_woken(llm_client *c) {
     if (LLM__FLAG_TAKE(&c->io.woken)) c->woken = 1;
 }

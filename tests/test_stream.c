@@ -857,7 +857,7 @@ static void test_budget_burst(void) {
 #ifdef LLM__IO_PERFORM
     double unit = 3000 + 100 * B_STREAMS;
 #else
-    double unit = 3000;
+    double unit = 1500;
 #endif
     double worst = 0, bound = B_BUDGET_US + unit * th_slow, end = th_now_ms() + 60000 * th_slow;
     memset(&k, 0, sizeof k);
