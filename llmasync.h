@@ -822,6 +822,8 @@ LLMASYNC_API llm_request *llm_chat_blocking(llm_client *c, const llm_chat_desc *
 LLMASYNC_API int llm_poll(llm_client *c);
 /* llm_poll within a time budget; *deferred (may be NULL) says work is left */
 LLMASYNC_API int llm_poll_budget(llm_client *c, int budget_us, int *deferred);
+/* the next terminal request, like llm_wait_any(c, 0) but driving nothing */
+LLMASYNC_API llm_request *llm_take_done(llm_client *c);
 LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms);
 LLMASYNC_API int llm_wait(llm_client *c, int timeout_ms); /* LLM_WAIT_* bits */
 LLMASYNC_API void llm_cancel(llm_request *r);
@@ -6805,6 +6807,18 @@ static llm_request *llm__report(llm_client *c) {
     llm_request *r = c->lists[LLM__L_DONE].head;
     llm__link(r, LLM__L_HELD, 0);
     return r;
+}
+
+/* Reporting without a pump, so a host on a frame budget can collect what
+   finished without undoing its budget (llm_wait_any pumps first). Same
+   order, same exactly-once as llm_wait_any; a request whose callbacks a
+   budget deferred waits for them (on_done always comes first). */
+LLMASYNC_API llm_request *llm_take_done(llm_client *c) {
+    llm_request *r;
+    if (!c) return NULL;
+    r = c->lists[LLM__L_DONE].head;
+    if (!r || r->notify) return NULL;
+    return llm__report(c);
 }
 
 static int64_t llm__wait_end(int timeout_ms) {
