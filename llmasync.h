@@ -44,6 +44,8 @@
      (llm_chat, llm_embed, llm_raw) and drive all of them from your loop:
          llm_poll()      never blocks, never sleeps: makes progress, delivers
                          callbacks, returns how many requests are in flight
+         llm_poll_budget()  the same within a time budget, the rest left
+                         to the next call (a frame loop's fixed slice)
          llm_wait_any()  blocks up to a timeout and returns the next finished
                          request (each exactly once, in completion order)
          llm_wait()      blocks until anything happens (stream text, a
@@ -117,6 +119,31 @@
    llm_poll(c)              Never blocks. Progress on every request, delivers
                             callbacks. Returns the number of requests not yet
                             terminal (0: idle).
+   llm_poll_budget(c, us, &deferred)
+                            llm_poll within a time budget: work is cut into
+                            units (one write callback's bytes, at most
+                            16 KiB, decoded; one request's callbacks; one
+                            finished transfer; one admission; one socket
+                            handed to curl) and none starts once budget_us
+                            is spent, so the call returns within the budget
+                            plus one unit (the first unit always runs, so
+                            0 means one unit). The rest waits, in order:
+                            transfers are paused (CURL_WRITEFUNC_PAUSE; curl
+                            keeps their bytes) and resumed by the next call
+                            of any kind. *deferred (may be NULL) is 1 when
+                            work is left: call again before sleeping.
+                            llm_wait_any / llm_wait / llm_chat_blocking take
+                            no budget: they do all that is left at once.
+                            A paused transfer's time is not idle time
+                            (idle_timeout_ms); timeout_ms still runs. With
+                            the perform back end (Windows) one unit is a
+                            curl_multi_perform, which visits every transfer.
+                            Returns what llm_poll returns.
+   llm_take_done(c)         The next terminal request, as llm_wait_any(c, 0)
+                            would report it (same order, exactly once), but
+                            without driving anything: what a host on a
+                            frame budget collects with. A request whose
+                            callbacks a budget deferred comes after them.
    llm_wait_any(c, ms)      Returns the next terminal request (DONE, FAILED or
                             CANCELLED), each exactly once, in completion order.
                             ms < 0 waits without limit, 0 never blocks.
@@ -176,7 +203,8 @@
    ==========================================================================
 
    connect_timeout_ms (5 s), first_byte_timeout_ms (off), idle_timeout_ms
-   (streams, 120 s; keep-alive comments do not reset it) and timeout_ms (the
+   (streams, 120 s; keep-alive comments do not reset it; the time
+   llm_poll_budget holds a transfer paused does not count) and timeout_ms (the
    whole request, 10 min) each fail with LLM_ERR_TIMEOUT and say which fired
    (llm_error.timeout). Retries (2 by default) follow x-should-retry, then
    408/409/429/5xx, connection failures and timeouts, waiting Retry-After(-ms)
@@ -194,10 +222,10 @@
        any non-terminal state --llm_cancel--> CANCELLED
 
    DONE, FAILED and CANCELLED are terminal; every request reaches exactly one
-   of them and is reported exactly once (by llm_wait_any, unless it was the
-   request returned by llm_chat_blocking or you freed it first). Callbacks
-   (on_delta, on_done) run only inside llm_poll / llm_wait_any /
-   llm_chat_blocking, on the caller's thread; they may cancel or free any
+   of them and is reported exactly once (by llm_wait_any or llm_take_done,
+   unless it was the request returned by llm_chat_blocking or you freed it
+   first). Callbacks (on_delta, on_done) run only inside llm_poll(_budget) /
+   llm_wait_any / llm_wait / llm_chat_blocking, on the caller's thread; they may cancel or free any
    request, including their own, and submit new ones.
 
    ==========================================================================
@@ -305,6 +333,9 @@
             while ((r = llm_wait_any(c, -1))) loop drains streams too.
             Hosts that relied on the early return call the new llm_wait()
             (LLM_WAIT_TEXT) instead.
+          - llm_poll_budget (a poll bounded by a time budget, the rest
+            deferred to the next call) and llm_take_done (collect finished
+            requests without a pump).
           - Windows proven under Wine in make test; the I/O back ends
             (epoll, poll, curl_multi_poll) behind one interface;
             llm_client_desc.native_ca; a priority in every desc
