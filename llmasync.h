@@ -225,8 +225,9 @@
    of them and is reported exactly once (by llm_wait_any or llm_take_done,
    unless it was the request returned by llm_chat_blocking or you freed it
    first). Callbacks (on_delta, on_done) run only inside llm_poll(_budget) /
-   llm_wait_any / llm_wait / llm_chat_blocking, on the caller's thread; they may cancel or free any
-   request, including their own, and submit new ones.
+   llm_wait_any / llm_wait / llm_chat_blocking, on the caller's thread;
+   they may cancel or free any request, including their own, and submit
+   new ones.
 
    ==========================================================================
    MEMORY AND OWNERSHIP
@@ -4518,8 +4519,12 @@ static void llm__timer(llm_client *c, int64_t at) {
    before any newer ones, deliveries pick up where they stopped. The time a
    transfer spends paused does not count towards idle_timeout_ms (the bytes
    had arrived; the library was behind, not the server); the total timeout
-   still runs. These fields are written only here and by the pump: the
-   paused list by llm__pause / llm__unpause, budget_* by llm__pump_budget. */
+   still runs. Writers: the paused list only llm__pause / llm__unpause;
+   c->held only llm__drain (llm__detach forgets it); c->io_left only the
+   I/O pass (llm__io_move, llm__io_hand); budgeted and budget_end only
+   llm__pump_budget; budget_did is set by every unit ("something ran"),
+   and reset and restored by llm__pump_budget. No request status is
+   written here: a budget only delays, llm__transition decides. */
 
 static int llm__budget_spent_at(const llm_client *c, int64_t now) {
     return c->budgeted && c->budget_did && now >= c->budget_end;
