@@ -44,6 +44,8 @@
      (llm_chat, llm_embed, llm_raw) and drive all of them from your loop:
          llm_poll()      never blocks, never sleeps: makes progress, delivers
                          callbacks, returns how many requests are in flight
+         llm_poll_budget()  the same within a time budget, the rest left
+                         to the next call (a frame loop's fixed slice)
          llm_wait_any()  blocks up to a timeout and returns the next finished
                          request (each exactly once, in completion order)
          llm_wait()      blocks until anything happens (stream text, a
@@ -121,6 +123,31 @@
                             With the host's own event loop (watch_socket,
                             set_timer): what its loop saw; see EXTERNAL EVENT
                             LOOPS under THREADS.
+   llm_poll_budget(c, us, &deferred)
+                            llm_poll within a time budget: work is cut into
+                            units (one write callback's bytes, at most
+                            16 KiB, decoded; one request's callbacks; one
+                            finished transfer; one admission; one socket
+                            handed to curl) and none starts once budget_us
+                            is spent, so the call returns within the budget
+                            plus one unit (the first unit always runs, so
+                            0 means one unit). The rest waits, in order:
+                            transfers are paused (CURL_WRITEFUNC_PAUSE; curl
+                            keeps their bytes) and resumed by the next call
+                            of any kind. *deferred (may be NULL) is 1 when
+                            work is left: call again before sleeping.
+                            llm_wait_any / llm_wait / llm_chat_blocking take
+                            no budget: they do all that is left at once.
+                            A paused transfer's time is not idle time
+                            (idle_timeout_ms); timeout_ms still runs. With
+                            the perform back end (Windows) one unit is a
+                            curl_multi_perform, which visits every transfer.
+                            Returns what llm_poll returns.
+   llm_take_done(c)         The next terminal request, as llm_wait_any(c, 0)
+                            would report it (same order, exactly once), but
+                            without driving anything: what a host on a
+                            frame budget collects with. A request whose
+                            callbacks a budget deferred comes after them.
    llm_wait_any(c, ms)      Returns the next terminal request (DONE, FAILED or
                             CANCELLED), each exactly once, in completion order.
                             ms < 0 waits without limit, 0 never blocks.
@@ -214,7 +241,8 @@
    ==========================================================================
 
    connect_timeout_ms (5 s), first_byte_timeout_ms (off), idle_timeout_ms
-   (streams, 120 s; keep-alive comments do not reset it) and timeout_ms (the
+   (streams, 120 s; keep-alive comments do not reset it; the time
+   llm_poll_budget holds a transfer paused does not count) and timeout_ms (the
    whole request, 10 min) each fail with LLM_ERR_TIMEOUT and say which fired
    (llm_error.timeout). Retries (2 by default) follow x-should-retry, then
    408/409/429/5xx, connection failures and timeouts, waiting Retry-After(-ms)
@@ -232,11 +260,12 @@
        any non-terminal state --llm_cancel--> CANCELLED
 
    DONE, FAILED and CANCELLED are terminal; every request reaches exactly one
-   of them and is reported exactly once (by llm_wait_any, unless it was the
-   request returned by llm_chat_blocking or you freed it first). Callbacks
-   (on_delta, on_done) run only inside llm_poll / llm_wait_any /
-   llm_chat_blocking, on the caller's thread; they may cancel or free any
-   request, including their own, and submit new ones.
+   of them and is reported exactly once (by llm_wait_any or llm_take_done,
+   unless it was the request returned by llm_chat_blocking or you freed it
+   first). Callbacks (on_delta, on_done) run only inside llm_poll(_budget) /
+   llm_wait_any / llm_wait / llm_chat_blocking, on the caller's thread;
+   they may cancel or free any request, including their own, and submit
+   new ones.
 
    ==========================================================================
    MEMORY AND OWNERSHIP
@@ -368,6 +397,9 @@
             while ((r = llm_wait_any(c, -1))) loop drains streams too.
             Hosts that relied on the early return call the new llm_wait()
             (LLM_WAIT_TEXT) instead.
+          - llm_poll_budget (a poll bounded by a time budget, the rest
+            deferred to the next call) and llm_take_done (collect finished
+            requests without a pump).
           - Windows proven under Wine in make test; the I/O back ends
             (epoll, poll, curl_multi_poll) behind one interface;
             llm_client_desc.native_ca; a priority in every desc
@@ -920,6 +952,10 @@ LLMASYNC_API int llm_poll(llm_client *c);
 LLMASYNC_API int llm_socket_ready(llm_client *c, llm_socket s, int what);
 LLMASYNC_API int llm_timer_fired(llm_client *c);
 LLMASYNC_API int llm_socket_assign(llm_client *c, llm_socket s, void *socket_data);
+/* llm_poll within a time budget; *deferred (may be NULL) says work is left */
+LLMASYNC_API int llm_poll_budget(llm_client *c, int budget_us, int *deferred);
+/* the next terminal request, like llm_wait_any(c, 0) but driving nothing */
+LLMASYNC_API llm_request *llm_take_done(llm_client *c);
 LLMASYNC_API llm_request *llm_wait_any(llm_client *c, int timeout_ms);
 LLMASYNC_API int llm_wait(llm_client *c, int timeout_ms); /* LLM_WAIT_* bits */
 LLMASYNC_API void llm_cancel(llm_request *r);
@@ -2779,6 +2815,7 @@ typedef struct llm__io {
 #endif
 
 static int llm__io_room(llm_client *c, int transfers); /* >>io */
+static void llm__io_kick(llm_client *c);               /* >>io */
 
 struct llm_client {
     llm_allocator alloc;
@@ -2821,6 +2858,14 @@ struct llm_client {
     int64_t ext_curl_due; /* when curl's timer is due */
     int64_t ext_armed;    /* the host's timer is set for this (INT64_MAX: none) */
     int ext_in_cb;        /* inside watch_socket / set_timer */
+    /* frame budget (llm_poll_budget; see >>budget) */
+    int budgeted;         /* the running pump has a budget ... */
+    int64_t budget_end;   /* ... that ends here */
+    int budget_did;       /* the running pump did a unit of work */
+    llm_request *paused_head, *paused_tail; /* transfers the budget paused, oldest first */
+    llm_request *held;    /* a finished transfer read from curl, its turn left to the next pump */
+    CURLcode held_res;    /* ... and curl's result for it */
+    int io_left;          /* the budget left ready sockets or curl's due timer */
 };
 
 /* What one attempt learned and received: reset before each attempt
@@ -2942,6 +2987,9 @@ struct llm_request {
     int blocking, in_cb, free_pending;
     int pinned;      /* llm_chat_blocking is waiting on it: a free is deferred */
     int io_failed;   /* its socket could not be watched: fail it next pump */
+    int paused;      /* the budget paused its transfer (in c->paused_*) */
+    llm_request *pprev, *pnext;
+    int64_t t_paused;
 };
 
 /* >>errors =============================================================== */
@@ -4831,9 +4879,69 @@ static void llm__timer(llm_client *c, int64_t at) {
     }
 }
 
+/* >>budget ===============================================================
+   llm_poll_budget: a pump that stops starting work once its time is spent
+   and leaves the rest to the next call. The work is cut into units, each
+   started only while time is left, and the first unit of a pump always
+   runs (so every call makes progress, even with a budget of 0):
+     - one write callback: curl's bytes for one transfer (at most
+       CURL_MAX_WRITE_SIZE, 16 KiB), decoded into events. Out of time, the
+       callback returns CURL_WRITEFUNC_PAUSE before touching them: curl
+       keeps them and hands them over again after curl_easy_pause(CONT),
+       which llm__resume calls at the next pump (any pump: llm_poll and the
+       waits resume everything);
+     - one request's callbacks in llm__deliver (on_event, on_audio,
+       on_delta, on_done, in that order);
+     - one finished transfer (curl_multi_info_read, then llm__attempt_done:
+       a whole non-streamed body is parsed here);
+     - one admission (llm__start), one timer action, one ready socket handed
+       to curl (which may read, connect, send headers).
+   A budgeted pump therefore ends within its budget plus one unit. Nothing
+   is dropped or reordered within a request: curl redelivers its held bytes
+   before any newer ones, deliveries pick up where they stopped. The time a
+   transfer spends paused does not count towards idle_timeout_ms (the bytes
+   had arrived; the library was behind, not the server); the total timeout
+   still runs. Writers: the paused list only llm__pause / llm__unpause;
+   c->held only llm__drain (llm__detach forgets it); c->io_left only the
+   I/O pass (llm__io_move, llm__io_hand); budgeted and budget_end only
+   llm__pump_budget; budget_did is set by every unit ("something ran"),
+   and reset and restored by llm__pump_budget. No request status is
+   written here: a budget only delays, llm__transition decides. */
+
+static int llm__budget_spent_at(const llm_client *c, int64_t now) {
+    return c->budgeted && c->budget_did && now >= c->budget_end;
+}
+static int llm__budget_spent(const llm_client *c) {
+    return c->budgeted && c->budget_did && llm__now_us() >= c->budget_end;
+}
+/* The write callback is about to return CURL_WRITEFUNC_PAUSE: remember it,
+   oldest first, so the next pump resumes it. */
+static void llm__pause(llm_request *r, int64_t now) {
+    llm_client *c = r->c;
+    if (r->paused) return;
+    r->paused = 1;
+    r->t_paused = now;
+    r->pnext = NULL;
+    r->pprev = c->paused_tail;
+    if (c->paused_tail) c->paused_tail->pnext = r; else c->paused_head = r;
+    c->paused_tail = r;
+}
+/* Off the paused list: resumed, or its transfer left curl (the held bytes
+   die with it). */
+static void llm__unpause(llm_request *r) {
+    llm_client *c = r->c;
+    if (!r->paused) return;
+    if (r->pprev) r->pprev->pnext = r->pnext; else c->paused_head = r->pnext;
+    if (r->pnext) r->pnext->pprev = r->pprev; else c->paused_tail = r->pprev;
+    r->pprev = r->pnext = NULL;
+    r->paused = 0;
+}
+
 /* >>transfer ============================================================= */
 
 static void llm__detach(llm_request *r) {
+    llm__unpause(r);
+    if (r->c->held == r) r->c->held = NULL; /* its curl message goes with the handle */
     if (r->in_multi) {
         curl_multi_remove_handle(r->c->multi, r->easy);
         r->in_multi = 0;
@@ -5059,6 +5167,11 @@ static size_t llm__on_write(char *p, size_t size, size_t nmemb, void *ud) {
     size_t n = size * nmemb;
     int ok;
     c->cb_now = llm__now_us();
+    if (n && llm__budget_spent_at(c, c->cb_now)) { /* not one byte taken: curl keeps them all */
+        llm__pause(r, c->cb_now);
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    c->budget_did = 1;
     r->tm.bytes_received += n;
     r->a.bytes += n;
     llm__first_byte(r, c->cb_now);
@@ -5638,8 +5751,14 @@ static void llm__start(llm_request *r) {
 
 static int llm__admit(llm_client *c) {
     int n = 0;
-    while (c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent) {
+    while (c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent &&
+           !llm__budget_spent(c)) {
         llm__start(c->lists[LLM__L_QUEUED].head);
+        /* under a budget the transfer connects now, inside its own unit:
+           otherwise curl's next timer action would connect every transfer
+           admitted since, all in one go */
+        if (c->budgeted) llm__io_kick(c);
+        c->budget_did = 1;
         n++;
     }
     return n;
@@ -5660,7 +5779,7 @@ static int llm__timers_once(llm_client *c, int64_t now) {
             d = r->t_attempt + r->first_byte_us;
             which = LLM_TIMEOUT_FIRST_BYTE;
         }
-        if (r->stream && r->idle_us > 0 && r->t_last_event + r->idle_us < d) {
+        if (r->stream && r->idle_us > 0 && !r->paused && r->t_last_event + r->idle_us < d) {
             d = r->t_last_event + r->idle_us;
             which = LLM_TIMEOUT_IDLE;
         }
@@ -5695,20 +5814,34 @@ static int llm__timers_once(llm_client *c, int64_t now) {
 /* Everything due now, however many: each action takes a request out of the
    list it was found in, so this ends. */
 static void llm__timers(llm_client *c, int64_t now) {
-    while (llm__timers_once(c, now)) {}
+    /* under a budget the rest waits: next_timer stays due until a whole
+       scan finds nothing more to do */
+    while (!llm__budget_spent(c) && llm__timers_once(c, now)) c->budget_did = 1;
 }
 
+/* Finished transfers. Reading curl's message is cheap, handling it is a
+   unit: out of budget, the one read is held (c->held) for the next pump,
+   so whether one is waiting is known, never guessed. llm__detach forgets a
+   held one, as curl_multi_remove_handle forgets its message. */
 static void llm__drain(llm_client *c) {
     for (;;) {
-        int left = 0;
-        CURLMsg *m = curl_multi_info_read(c->multi, &left);
-        char *priv = NULL;
-        CURLcode res;
-        if (!m) break;
-        if (m->msg != CURLMSG_DONE) continue;
-        res = m->data.result; /* copy first: the message dies with the handle */
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-        if (priv) llm__attempt_done((llm_request *)priv, res);
+        llm_request *r;
+        if (!c->held) {
+            int left = 0;
+            CURLMsg *m = curl_multi_info_read(c->multi, &left);
+            char *priv = NULL;
+            if (!m) break;
+            if (m->msg != CURLMSG_DONE) continue;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+            if (!priv) continue;
+            c->held = (llm_request *)priv;
+            c->held_res = m->data.result; /* copy: the message dies with the handle */
+        }
+        if (llm__budget_spent(c)) break;
+        r = c->held;
+        c->held = NULL;
+        llm__attempt_done(r, c->held_res);
+        c->budget_did = 1;
     }
 }
 
@@ -5718,8 +5851,9 @@ static void llm__destroy(llm_request *r);
 static void llm__deliver(llm_client *c) {
     if (c->deliver_depth) return;
     c->deliver_depth++;
-    while (c->notify_head) {
+    while (c->notify_head && !llm__budget_spent(c)) { /* the rest stays listed, in order */
         llm_request *r = c->notify_head;
+        c->budget_did = 1;
         llm__unnotify(r);
         r->in_cb = 1;
         while (r->a.events_off < r->a.events.len && !r->free_pending) {
@@ -5763,7 +5897,7 @@ static void llm__deliver(llm_client *c) {
 
 /* >>io ===================================================================
    How the pump learns which transfers can move: one back end per section,
-   each the same six operations, chosen at compile time.
+   each the same seven operations, chosen at compile time.
      llm__io_init(c)        after the multi handle exists; 0 on failure
      llm__io_free(c)
      llm__io_room(c, n)     room to watch the sockets of n transfers
@@ -5773,6 +5907,9 @@ static void llm__deliver(llm_client *c) {
                             llm_wakeup or us microseconds (<= 0: no sleep)
      llm__io_wake(c)        from any thread: make a wait return (and set
                             c->woken at the next act or wait)
+     llm__io_kick(c)        run curl's due timer only: the transfer just
+                            added starts (connects) now (perform: nothing;
+                            its next curl_multi_perform starts them all)
    epoll (Linux) and poll() (other POSIX systems) drive curl through
    curl_multi_socket_action: curl tells us which sockets to watch
    (CURLMOPT_SOCKETFUNCTION) and when its timer is due
@@ -5829,15 +5966,23 @@ static int llm__io_hand(llm_client *c, const curl_socket_t *fds, const int *mask
     int i, running = 0, acted = 0;
     for (i = 0; i < n; i++) {
         if (fds[i] == c->io.wake[0]) { llm__drain_wake(c); continue; }
+        if (llm__budget_spent(c)) { c->io_left = 1; return acted; } /* level-triggered: seen again */
         curl_multi_socket_action(c->multi, fds[i], masks[i], &running);
-        acted = 1;
+        c->budget_did = acted = 1;
     }
+    if (llm__budget_spent(c)) { c->io_left = 1; return acted; }
     if (llm__now_us() >= c->io.curl_due) {
         c->io.curl_due = INT64_MAX;
         curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        acted = 1;
+        c->budget_did = acted = 1;
     }
     return acted;
+}
+static void llm__io_kick(llm_client *c) {
+    int running = 0;
+    if (llm__now_us() < c->io.curl_due) return;
+    c->io.curl_due = INT64_MAX;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 static int llm__io_ms(llm_client *c, int64_t us) { /* a sleep never past curl's timer */
     int64_t t = c->io.curl_due - llm__now_us();
@@ -5993,12 +6138,14 @@ static void llm__io_wait(llm_client *c, int64_t us) {
 static int llm__io_init(llm_client *c) { c->io.woken = 0; return 1; }
 static void llm__io_free(llm_client *c) { (void)c; }
 static int llm__io_room(llm_client *c, int transfers) { (void)c; (void)transfers; return 1; }
+static void llm__io_kick(llm_client *c) { (void)c; }
 static void llm__io_woken(llm_client *c) {
     if (LLM__FLAG_TAKE(&c->io.woken)) c->woken = 1;
 }
 static int llm__io_act(llm_client *c) {
     int running = 0;
-    curl_multi_perform(c->multi, &running);
+    curl_multi_perform(c->multi, &running); /* one unit: it visits every transfer */
+    c->budget_did = 1;
     llm__io_woken(c);
     return 1;
 }
@@ -6094,17 +6241,31 @@ static void llm__fail_unwatched(llm_client *c) {
 /* Lets curl move whatever can move now; never blocks. */
 static void llm__io_move(llm_client *c) {
     int round;
+    c->io_left = 0;
     for (round = 0; round < LLM__IO_MAX_ROUNDS; round++) { /* again while finishing frees slots */
-        int acted = c->ext ? llm__ext_act(c) : llm__io_act(c);
+        int acted;
+        if (llm__budget_spent(c)) { /* not looked at (after a whole pass: only what is new) */
+            if (round == 0) c->io_left = 1;
+            break;
+        }
+        acted = c->ext ? llm__ext_act(c) : llm__io_act(c);
         llm__drain(c);
         llm__fail_unwatched(c);
         if (llm__admit(c)) acted = 1; /* slots freed: start the next ones now */
-        if (!acted) break;
+        if (!acted || c->io_left) break;
     }
 }
 
 static int llm__can_admit(const llm_client *c) {
     return c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent;
+}
+
+/* Work a budget left for later: paused transfers, undelivered callbacks,
+   a finished transfer not yet handled, unhandled sockets, admissions, due
+   timers. */
+static int llm__deferred(const llm_client *c) {
+    return c->paused_head || c->notify_head || c->held || c->io_left || llm__can_admit(c) ||
+           c->next_timer <= llm__now_us();
 }
 
 /* Sleeps until socket activity, llm_wakeup, the host's limit, curl's timer
@@ -6113,27 +6274,72 @@ static void llm__sleep(llm_client *c, int64_t max_us) {
     int64_t t = c->next_timer - llm__now_us();
     if (t < max_us) max_us = t;
     if (c->ext && c->ext_curl_due - llm__now_us() < max_us) max_us = c->ext_curl_due - llm__now_us();
-    if (llm__can_admit(c)) max_us = 0; /* work is waiting: do not sleep */
+    /* work is waiting: do not sleep (undelivered callbacks do not count: a
+       wait inside a callback cannot deliver them and must not spin) */
+    if (llm__can_admit(c) || c->paused_head || c->held || c->io_left) max_us = 0;
     llm__io_wait(c, max_us);
 }
 
-static void llm__pump(llm_client *c) {
+/* Paused transfers go on, oldest first, while the budget lasts. curl hands
+   their held bytes to llm__on_write before curl_easy_pause returns; that
+   callback may pause them again (they go to the end of the list). A failure
+   there (our callback refused the bytes, abort_kind says why) ends the
+   transfer now, as curl would not report it. */
+static void llm__resume(llm_client *c) {
+    while (c->paused_head && !llm__budget_spent(c)) {
+        llm_request *r = c->paused_head;
+        CURLcode rc;
+        llm__unpause(r);
+        r->t_last_event += llm__now_us() - r->t_paused; /* paused time is not idle time */
+        rc = curl_easy_pause(r->easy, CURLPAUSE_CONT);
+        c->budget_did = 1;
+        if (rc != CURLE_OK) llm__attempt_done(r, rc);
+    }
+}
+
+static void llm__pump_run(llm_client *c) {
     int round;
     int64_t now = llm__now_us();
+    /* Under a budget what the last call left goes first, latest stage
+       first (callbacks, then finished transfers): the oldest work, and no
+       stage can starve behind the one that feeds it (with a budget of 0
+       each call does one unit, and curl_multi_perform alone would take it
+       every time). */
+    if (c->budgeted) llm__deliver(c);
+    if (c->budgeted && c->held) llm__drain(c);
     if (now >= c->next_timer) llm__timers(c, now);
+    llm__resume(c);
     for (round = 0; round < 4; round++) {
         llm__admit(c);
         llm__io_move(c);
         llm__deliver(c);
         /* callbacks may have submitted requests or freed slots: start them
            now, not at the next unrelated event */
-        if (!llm__can_admit(c)) break;
+        if (!llm__can_admit(c) || llm__budget_spent(c)) break;
     }
     if (c->ext) {
-        if (llm__can_admit(c)) c->next_timer = now; /* more to start: come back at once */
+        /* more to start, or work a budget left: come back at once */
+        if (llm__can_admit(c) || llm__deferred(c)) c->next_timer = now;
         llm__ext_arm(c);
     }
 }
+
+/* One pump with a budget (budgeted 0: none). The caller's budget comes back
+   after, so a llm_poll or a wait inside a callback runs without one and a
+   nested budget ends with its call. */
+static void llm__pump_budget(llm_client *c, int budgeted, int64_t end) {
+    int was = c->budgeted, did = c->budget_did;
+    int64_t was_end = c->budget_end;
+    c->budgeted = budgeted;
+    c->budget_end = end;
+    c->budget_did = 0;
+    llm__pump_run(c);
+    c->budgeted = was;
+    c->budget_end = was_end;
+    c->budget_did = did;
+}
+/* The pump of llm_poll, the waits and llm_chat_blocking: no budget. */
+static void llm__pump(llm_client *c) { llm__pump_budget(c, 0, 0); }
 
 /* >>group ================================================================
    A batched llm_embed is a parent with no transfer of its own and one child
@@ -7128,10 +7334,34 @@ LLMASYNC_API int llm_socket_assign(llm_client *c, llm_socket s, void *socket_dat
     return curl_multi_assign(c->multi, (curl_socket_t)s, socket_data) == CURLM_OK;
 }
 
+/* llm_poll that stops starting work once budget_us is spent (see >>budget):
+   it returns within the budget plus one unit of work. *deferred says some
+   was left (call again before sleeping); the next call of any kind goes
+   on with it. */
+LLMASYNC_API int llm_poll_budget(llm_client *c, int budget_us, int *deferred) {
+    if (deferred) *deferred = 0;
+    if (!c) return 0;
+    llm__pump_budget(c, 1, llm__now_us() + (budget_us > 0 ? budget_us : 0));
+    if (deferred) *deferred = llm__deferred(c);
+    return c->n_inflight;
+}
+
 static llm_request *llm__report(llm_client *c) {
     llm_request *r = c->lists[LLM__L_DONE].head;
     llm__link(r, LLM__L_HELD, 0);
     return r;
+}
+
+/* Reporting without a pump, so a host on a frame budget can collect what
+   finished without undoing its budget (llm_wait_any pumps first). Same
+   order, same exactly-once as llm_wait_any; a request whose callbacks a
+   budget deferred waits for them (on_done always comes first). */
+LLMASYNC_API llm_request *llm_take_done(llm_client *c) {
+    llm_request *r;
+    if (!c) return NULL;
+    r = c->lists[LLM__L_DONE].head;
+    if (!r || r->notify) return NULL;
+    return llm__report(c);
 }
 
 static int64_t llm__wait_end(int timeout_ms) {

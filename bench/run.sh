@@ -6,6 +6,8 @@
 # Knobs (environment):
 #   BENCH_STREAMS=4 BENCH_TOKENS=250000 BENCH_REPS=7   stream_throughput
 #   BENCH_LEVELS=0,10,100,1000 BENCH_CALLS=2000 BENCH_ROUNDS=5   poll_idle
+#   BENCH_FB_STREAMS=200 BENCH_FB_TOKENS=500 BENCH_FB_BUDGET_US=2000 BENCH_FB_REPS=5
+#                              frame_budget
 #   BENCH_CALLGRIND=auto|0|1   instruction counts per streamed chunk (auto:
 #                              when valgrind is installed)
 #   BENCH_QUICK=1              small sizes, for a smoke test (~15 s)
@@ -17,6 +19,7 @@ CC=${CC:-cc}
 WARN="-Wall -Wextra -Wpedantic -Werror"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     : "${BENCH_TOKENS:=20000}" "${BENCH_REPS:=3}" "${BENCH_LEVELS:=0,10,100}" "${BENCH_CALLS:=500}" "${BENCH_ROUNDS:=2}"
+    : "${BENCH_FB_TOKENS:=200}" "${BENCH_FB_REPS:=2}"
 fi
 STREAMS=${BENCH_STREAMS:-4}
 TOKENS=${BENCH_TOKENS:-250000}
@@ -24,6 +27,10 @@ REPS=${BENCH_REPS:-7}
 LEVELS=${BENCH_LEVELS:-0,10,100,1000}
 CALLS=${BENCH_CALLS:-2000}
 ROUNDS=${BENCH_ROUNDS:-5}
+FB_STREAMS=${BENCH_FB_STREAMS:-200}
+FB_TOKENS=${BENCH_FB_TOKENS:-500}
+FB_BUDGET=${BENCH_FB_BUDGET_US:-2000}
+FB_REPS=${BENCH_FB_REPS:-5}
 CG=${BENCH_CALLGRIND:-auto}
 if [ "$CG" = auto ]; then
     if command -v valgrind >/dev/null 2>&1; then CG=1; else CG=0; fi
@@ -57,6 +64,8 @@ fi
 build "$B/stream_throughput" -std=c99 -O2 -g $WARN bench/stream_throughput.c
 # shellcheck disable=SC2086
 build "$B/poll_idle" -std=c99 -O2 -g $WARN bench/poll_idle.c
+# shellcheck disable=SC2086
+build "$B/frame_budget" -std=c99 -O2 -g $WARN bench/frame_budget.c
 
 # ------------------------------------------------------------- the mock --
 dir=$(mktemp -d /tmp/llmbench.XXXXXX) || exit 2
@@ -108,6 +117,12 @@ echo
 echo "== poll_idle =="
 "$B/poll_idle" --levels "$LEVELS" --calls "$CALLS" --rounds "$ROUNDS" | tee "$dir/pi.out"
 grep -q '^RESULT poll_idle status=ok' "$dir/pi.out" || { echo "bench: poll_idle FAILED" >&2; status=1; }
+
+# ---------------------------------------------------------- frame budget --
+echo
+echo "== frame_budget =="
+"$B/frame_budget" --streams "$FB_STREAMS" --tokens "$FB_TOKENS" --budget-us "$FB_BUDGET" --reps "$FB_REPS" | tee "$dir/fb.out"
+grep -q '^RESULT frame_budget status=ok' "$dir/fb.out" || { echo "bench: frame_budget FAILED" >&2; status=1; }
 
 # ------------------------------------------------------------ callgrind --
 # Instructions per streamed chunk, user space only (libcurl included, the
@@ -179,6 +194,23 @@ if grep -q '^RESULT poll_idle status=ok' "$dir/pi.out"; then
     done
 else
     echo "poll_idle: FAILED"
+fi
+if grep -q '^RESULT frame_budget status=ok' "$dir/fb.out"; then
+    f=$dir/fb.out
+    printf 'frame budget: %s streams x %s tokens bursting at once, budget %s us; one call, microseconds
+' "$FB_STREAMS" "$FB_TOKENS" "$FB_BUDGET"
+    printf '(median over %s runs of each run'"'"'s slowest call: wall clock / CPU of the thread; calls per burst)
+' "$FB_REPS"
+    printf '  %-26s %12s %12s %8s
+' "" "wall max" "CPU max" "calls"
+    printf '  %-26s %12s %12s %8s
+' "llm_poll_budget(c, $FB_BUDGET)" "$(val "$f" b_wall_max)" "$(val "$f" b_cpu_max)" "$(val "$f" b_calls)"
+    printf '  %-26s %12s %12s %8s
+' "one unit (budget 0)" "$(val "$f" unit_wall_max)" "$(val "$f" unit_cpu_max)" "$(val "$f" unit_calls)"
+    printf '  %-26s %12s %12s %8s
+' "llm_poll (baseline)" "$(val "$f" base_wall_max)" "$(val "$f" base_cpu_max)" "$(val "$f" base_calls)"
+else
+    echo "frame_budget: FAILED"
 fi
 [ $status = 0 ] && echo "bench: all self-checks passed" || echo "bench: FAILED" >&2
 exit $status

@@ -900,6 +900,182 @@ static void test_partial_json_plain_text(void) {
     llm_client_free(c);
 }
 
+/* ---- frame budget (llm_poll_budget) ---- */
+
+/* CPU time of this thread, microseconds: a call's own work, whatever other
+   jobs on the machine do to its wall-clock time (Windows: the wall clock). */
+static double th_cpu_us(void) {
+#if defined(_WIN32) || !defined(CLOCK_THREAD_CPUTIME_ID)
+    return th_now_ms() * 1000.0;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+#endif
+}
+
+typedef struct bacc { llm__buf text; int done; } bacc;
+static void b_delta(llm_request *r, const char *d, size_t n, void *ud) { (void)r; llm__buf_add(&AL, &((bacc *)ud)->text, d, n); }
+static void b_done(llm_request *r, void *ud) { (void)r; ((bacc *)ud)->done++; }
+static llm_request *b_stream(llm_client *c, const char *directive, bacc *a) {
+    llm_message m;
+    llm_chat_desc d;
+    char hdr[128];
+    const char *hdrs[1];
+    memset(&m, 0, sizeof m);
+    m.role = "user";
+    m.content = "burst";
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.stream = 1;
+    snprintf(hdr, sizeof hdr, "X-Mock: %s", directive);
+    hdrs[0] = hdr;
+    d.headers = hdrs;
+    d.n_headers = 1;
+    d.on_delta = b_delta;
+    d.on_done = b_done;
+    d.user_data = a;
+    return llm_chat(c, &d);
+}
+
+#define B_STREAMS 64
+#define B_TOKENS 1000
+#define B_BUDGET_US 2000
+/* Many streams bursting at once, driven by llm_poll_budget alone: no call
+   spends more than the budget plus one unit of work (CPU time, so other
+   jobs on the machine do not count; the unit bound is generous: one write
+   callback decodes at most 16 KiB), the work left is announced, every text
+   arrives whole, in order, each request ends once and is reported once. */
+static void test_budget_burst(void) {
+    cfg k;
+    llm_client *c;
+    bacc acc[B_STREAMS];
+    llm_request *rq[B_STREAMS];
+    char dir[64], *want = expected_tokens(B_TOKENS);
+    int i, calls = 0, deferred_calls = 0, left = 1, deferred = 1, reported = 0, seen[B_STREAMS];
+    /* the perform back end's unit is one curl_multi_perform, which visits
+       every transfer: its bound grows with their number */
+#ifdef LLM__IO_PERFORM
+    double unit = 3000 + 100 * B_STREAMS;
+#else
+    double unit = 1500;
+#endif
+    double worst = 0, bound = B_BUDGET_US + unit * th_slow, end = th_now_ms() + 60000 * th_slow;
+    memset(&k, 0, sizeof k);
+    k.max_concurrent = B_STREAMS;
+    c = client_cfg(&k);
+    memset(acc, 0, sizeof acc);
+    memset(seen, 0, sizeof seen);
+    snprintf(dir, sizeof dir, "tokens=%d pace=0", B_TOKENS);
+    for (i = 0; i < B_STREAMS; i++) rq[i] = b_stream(c, dir, &acc[i]);
+    while ((left > 0 || deferred) && th_now_ms() < end) {
+        double t0 = th_cpu_us(), dt;
+        left = llm_poll_budget(c, B_BUDGET_US, &deferred);
+        dt = th_cpu_us() - t0;
+        if (dt > worst) worst = dt;
+        calls++;
+        deferred_calls += deferred;
+        for (;;) { /* collected each frame, as a host would: no pump, so no work outside the budget */
+            llm_request *r = llm_take_done(c);
+            if (!r) break;
+            for (i = 0; i < B_STREAMS && rq[i] != r; i++) {}
+            CHECK(i < B_STREAMS);
+            if (i >= B_STREAMS) continue;
+            CHECK_MSG(acc[i].done == 1, "stream %d reported before its on_done", i);
+            seen[i]++;
+            reported++;
+        }
+    }
+    CHECK_INT(left, 0);
+    CHECK_MSG(worst <= bound, "worst call %.0f us CPU, bound %.0f us (budget %d us)", worst, bound, B_BUDGET_US);
+    CHECK(deferred_calls > 0); /* the burst did not fit one budget */
+    CHECK(!c->paused_head && !c->notify_head);
+    if (th_verbose) fprintf(stderr, "    %d calls, %d deferred, worst %.0f us CPU\n", calls, deferred_calls, worst);
+    for (i = 0; i < B_STREAMS; i++) {
+        CHECK_INT(acc[i].done, 1);
+        CHECK_INT(llm_request_status(rq[i]), LLM_DONE);
+        CHECK_MSG(acc[i].text.p && strcmp(acc[i].text.p, want) == 0, "stream %d: on_delta got %lu bytes", i, (unsigned long)acc[i].text.len);
+        CHECK_MSG(strcmp(llm_request_text(rq[i], NULL), want) == 0, "stream %d: text differs", i);
+    }
+    CHECK(llm_wait_any(c, 0) == NULL); /* each reported once, all by llm_take_done */
+    CHECK_INT(reported, B_STREAMS);
+    for (i = 0; i < B_STREAMS; i++) { CHECK_INT(seen[i], 1); llm__buf_free(&AL, &acc[i].text); }
+    free(want);
+    llm_client_free(c);
+}
+
+/* Work a budget left (paused transfers, callbacks) is picked up by
+   llm_wait_any at once: it does not sleep on sockets that curl no longer
+   reads. Each wait may take 10 s; the whole drain must take far less. */
+static void test_budget_resumed_by_wait(void) {
+    cfg k;
+    llm_client *c;
+    bacc acc[16];
+    char *want = expected_tokens(2000);
+    int i, n = 0, deferred = 0, tries = 0;
+    double t0;
+    memset(&k, 0, sizeof k);
+    k.max_concurrent = 16;
+    c = client_cfg(&k);
+    memset(acc, 0, sizeof acc);
+    for (i = 0; i < 16; i++) b_stream(c, "tokens=2000 pace=0", &acc[i]);
+    /* budget 0: one unit per call, until some transfer is held paused */
+    while (!c->paused_head && tries++ < 100000) llm_poll_budget(c, 0, &deferred);
+    CHECK(c->paused_head != NULL);
+    CHECK(deferred);
+    t0 = th_now_ms();
+    while (n < 16) {
+        llm_request *r = llm_wait_any(c, 10000);
+        if (!r) break;
+        CHECK_INT(llm_request_status(r), LLM_DONE);
+        CHECK(strcmp(llm_request_text(r, NULL), want) == 0);
+        n++;
+    }
+    CHECK_INT(n, 16);
+    CHECK_MSG(th_now_ms() - t0 < 5000 * th_slow, "drain took %.0f ms", th_now_ms() - t0);
+    for (i = 0; i < 16; i++) {
+        CHECK_INT(acc[i].done, 1);
+        CHECK_MSG(acc[i].text.p && strcmp(acc[i].text.p, want) == 0, "stream %d: on_delta got %lu bytes", i, (unsigned long)acc[i].text.len);
+        llm__buf_free(&AL, &acc[i].text);
+    }
+    free(want);
+    llm_client_free(c);
+}
+
+/* A transfer held paused by the budget is not idle: the bytes came, the
+   host was slow to ask for them. A host that pauses for longer than
+   idle_timeout_ms between frames still gets the whole stream. */
+static void test_budget_pause_is_not_idle(void) {
+    cfg k;
+    llm_client *c;
+    bacc acc;
+    llm_request *r;
+    char *want = expected_tokens(2000);
+    int tries = 0, left = 1, deferred = 1;
+    double end;
+    memset(&k, 0, sizeof k);
+    k.idle_ms = 100;
+    k.max_retries = -1; /* an idle timeout would show, not be retried away */
+    c = client_cfg(&k);
+    memset(&acc, 0, sizeof acc);
+    r = b_stream(c, "tokens=2000 pace=0", &acc);
+    while (!c->paused_head && tries++ < 100000) llm_poll_budget(c, 0, &deferred);
+    CHECK(c->paused_head == r);
+    th_sleep_ms(300); /* the host is away three idle timeouts long */
+    end = th_now_ms() + 30000 * th_slow;
+    while ((left > 0 || deferred) && th_now_ms() < end) left = llm_poll_budget(c, 0, &deferred);
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_NONE);
+    CHECK_INT(llm_request_timings(r)->attempts, 1);
+    CHECK(strcmp(llm_request_text(r, NULL), want) == 0);
+    CHECK_INT(acc.done, 1);
+    llm__buf_free(&AL, &acc.text);
+    free(want);
+    llm_client_free(c);
+}
+
 int main(int argc, char **argv) {
     th_slow_from_env();
     AL = llm__allocator(NULL);
@@ -925,6 +1101,9 @@ int main(int argc, char **argv) {
     RUN(test_partial_json_stream);
     RUN(test_partial_tool_args);
     RUN(test_partial_json_plain_text);
+    RUN(test_budget_burst);
+    RUN(test_budget_resumed_by_wait);
+    RUN(test_budget_pause_is_not_idle);
 #ifndef _WIN32
     RUN(test_pooled_connection_closed);
 #endif
