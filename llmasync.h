@@ -624,6 +624,10 @@ typedef struct llm_client_desc {
     llm_watch_socket_fn watch_socket;
     llm_set_timer_fn set_timer;
     void *io_user_data;        /* passed to watch_socket and set_timer */
+    /* Rate limits per provider (see RATE LIMITS): requests and estimated
+       tokens per minute; 0: none (the servers' own headers still pace). */
+    int rate_rpm;
+    int rate_tpm;
 } llm_client_desc;
 
 /* An image given to a model (vision): a URL, or the bytes themselves. */
@@ -2821,6 +2825,9 @@ struct llm_client {
     llm_allocator alloc;
     CURLM *multi;
     CURLSH *share;        /* TLS sessions (and DNS) shared by the client's transfers */
+    struct llm__pace *pace; /* per provider (c->prov[i]): rate-limit state (>>pacing) */
+    int rate_rpm, rate_tpm;
+    int pacing;           /* some provider may be held: admission looks at each request */
     llm__provider *prov;
     int n_prov;
     int max_concurrent, max_retries, retry_cap_ms;
@@ -2879,6 +2886,10 @@ typedef struct llm__attempt {
     int stream_done;            /* end marker seen: [DONE], message_stop, done */
     char h_request_id[128], h_content_type[96], h_retry_after[64], h_retry_after_ms[32], h_location[256];
     int h_should_retry;         /* -1 absent, 0 false, 1 true */
+    /* the server's rate-limit headers (>>pacing): which are known (LLM__RL_*),
+       what remains, and in how long each budget resets */
+    unsigned rl_have;
+    int64_t rl_req, rl_tok, rl_req_reset_us, rl_tok_reset_us;
     size_t header_bytes;        /* response header block so far */
     size_t bytes;               /* response body bytes */
     int curl_code;
@@ -4937,6 +4948,246 @@ static void llm__unpause(llm_request *r) {
     r->paused = 0;
 }
 
+/* >>pacing ===============================================================
+   Rate limits, per provider (a row of c->prov, so per base URL and key).
+   Two sources: the servers' own headers (OpenAI x-ratelimit-remaining-* /
+   -reset-* durations such as "6m0s" or "20ms"; Anthropic
+   anthropic-ratelimit-*-remaining / -reset, RFC 3339 times; a 429's
+   Retry-After), and the client's rate_rpm / rate_tpm, token buckets that
+   refill at that many per minute. When a budget is spent, admission holds
+   that provider's queued requests on a timer (c->next_timer, so waits
+   sleep exactly until then) instead of sending them to collect 429s;
+   other providers' requests go on, in priority order. A reset is clamped
+   to [0, retry_max_delay_ms]; a value that does not parse is ignored.
+   The request budget is counted down by each admission (rl_left) from the
+   last answer's remaining, less the requests still in flight then (they
+   may not have reached the server when it counted), so a burst of freed
+   slots cannot overrun it. Writers: hold_until, rl_until only
+   llm__pace_learn; rl_left llm__pace_learn and llm__pace_take; the buckets
+   only llm__pace_take; c->pacing only llm__pace_learn and client set-up. */
+#define LLM__RL_REQ 1u
+#define LLM__RL_TOK 2u
+#define LLM__RL_REQ_RESET 4u
+#define LLM__RL_TOK_RESET 8u
+
+typedef struct llm__pace {
+    int64_t hold_until;  /* nothing of this provider is admitted before */
+    int64_t rl_left;     /* requests the server's budget has left until rl_until */
+    int64_t rl_until;    /* ... when that budget resets (0: not known) */
+    double req_avail;    /* rate_rpm bucket: admissions available */
+    double tok_avail;    /* rate_tpm bucket: estimated tokens available */
+    int64_t refilled;    /* when the buckets were last topped up (0: full) */
+} llm__pace;
+
+static int llm__parse_decimal(const char *s, double *out);
+static int64_t llm__days_from_civil(int64_t y, int m, int d);
+
+/* OpenAI's reset durations: "1s", "6m0s", "1h2m3.5s", "20ms"; a bare
+   number is seconds. Microseconds, or -1. */
+static int64_t llm__rl_duration(const char *s, size_t n) {
+    double total = 0;
+    size_t i = 0;
+    int parts = 0;
+    while (i < n && s[i] == ' ') i++;
+    while (i < n) {
+        double v = 0, scale = 1;
+        size_t start = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && i - start < 12) v = v * 10 + (s[i++] - '0');
+        if (i < n && s[i] == '.') {
+            i++;
+            while (i < n && s[i] >= '0' && s[i] <= '9' && scale > 1e-9) { scale /= 10; v += (s[i++] - '0') * scale; }
+        }
+        if (i == start) return -1;
+        if (i >= n || s[i] == ' ') { total += v * 1e6; parts++; break; } /* bare seconds */
+        if (i + 1 < n && s[i] == 'm' && s[i + 1] == 's') { total += v * 1e3; i += 2; }
+        else if (s[i] == 'h') { total += v * 3600e6; i++; }
+        else if (s[i] == 'm') { total += v * 60e6; i++; }
+        else if (s[i] == 's') { total += v * 1e6; i++; }
+        else return -1;
+        parts++;
+    }
+    while (i < n && s[i] == ' ') i++;
+    if (!parts || i != n || total > 864e8) return -1; /* more than a day: not a rate limit */
+    return (int64_t)total;
+}
+
+/* Anthropic's reset times, RFC 3339 ("2024-04-18T12:34:56Z", a fraction
+   and an offset allowed): microseconds from now (wall clock), or -1. */
+static int64_t llm__rl_time(const char *s, size_t n) {
+    int v[6], k, field[6] = { 4, 2, 2, 2, 2, 2 };
+    const char sep[6] = { '-', '-', 'T', ':', ':', 0 };
+    size_t i = 0;
+    int64_t t, off = 0;
+    for (k = 0; k < 6; k++) {
+        int d;
+        v[k] = 0;
+        for (d = 0; d < field[k]; d++, i++) {
+            if (i >= n || s[i] < '0' || s[i] > '9') return -1;
+            v[k] = v[k] * 10 + (s[i] - '0');
+        }
+        if (k < 5) {
+            if (i >= n || !(s[i] == sep[k] || (k == 2 && (s[i] == 't' || s[i] == ' ')))) return -1;
+            i++;
+        }
+    }
+    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60) return -1;
+    if (i < n && s[i] == '.') { i++; while (i < n && s[i] >= '0' && s[i] <= '9') i++; }
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i + 6 <= n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int hh = (s[i + 1] - '0') * 10 + (s[i + 2] - '0'), mm = (s[i + 4] - '0') * 10 + (s[i + 5] - '0');
+        if (s[i + 1] < '0' || s[i + 1] > '9' || s[i + 2] < '0' || s[i + 2] > '9' || s[i + 4] < '0' || s[i + 4] > '9' ||
+            s[i + 5] < '0' || s[i + 5] > '9' || hh > 23 || mm > 59)
+            return -1;
+        off = (int64_t)(hh * 3600 + mm * 60) * (s[i] == '+' ? 1 : -1);
+        i += 6;
+    } else {
+        return -1;
+    }
+    if (i != n) return -1;
+    t = llm__days_from_civil(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 + v[5] - off;
+    return (t - (int64_t)time(NULL)) * 1000000;
+}
+
+/* A count ("59", "0"): -1 if not one. */
+static int64_t llm__rl_count(const char *s, size_t n) {
+    int64_t v = 0;
+    size_t i;
+    if (!n || n > 18) return -1;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* One response header: a rate-limit one is read here (1), else 0. For
+   tokens the smallest budget wins (Anthropic sends input and output ones). */
+static int llm__rl_header(llm_request *r, const char *k, size_t kl, const char *v, size_t vl) {
+    llm__attempt *a = &r->a;
+    int64_t x;
+    int tok;
+    if (kl > 12 && llm__ieq_n(k, 12, "x-ratelimit-")) {
+        const char *rest = k + 12;
+        size_t rl = kl - 12;
+        if (llm__ieq_n(rest, rl, "remaining-requests") || llm__ieq_n(rest, rl, "remaining-tokens")) {
+            tok = rl == 16;
+            if ((x = llm__rl_count(v, vl)) < 0) return 1;
+            if (!tok) { a->rl_req = x; a->rl_have |= LLM__RL_REQ; }
+            else if (!(a->rl_have & LLM__RL_TOK) || x < a->rl_tok) { a->rl_tok = x; a->rl_have |= LLM__RL_TOK; }
+        } else if (llm__ieq_n(rest, rl, "reset-requests") || llm__ieq_n(rest, rl, "reset-tokens")) {
+            tok = rl == 12;
+            if ((x = llm__rl_duration(v, vl)) < 0) return 1;
+            if (!tok) { a->rl_req_reset_us = x; a->rl_have |= LLM__RL_REQ_RESET; }
+            else { a->rl_tok_reset_us = x; a->rl_have |= LLM__RL_TOK_RESET; }
+        }
+        return 1;
+    }
+    if (kl > 20 && llm__ieq_n(k, 20, "anthropic-ratelimit-")) {
+        const char *rest = k + 20;
+        size_t rl = kl - 20;
+        int is_rem = rl > 10 && llm__ieq_n(rest + rl - 10, 10, "-remaining");
+        int is_reset = rl > 6 && llm__ieq_n(rest + rl - 6, 6, "-reset");
+        tok = !(rl >= 8 && llm__ieq_n(rest, 8, "requests"));
+        if (is_rem && (x = llm__rl_count(v, vl)) >= 0) {
+            if (!tok) { a->rl_req = x; a->rl_have |= LLM__RL_REQ; }
+            else if (!(a->rl_have & LLM__RL_TOK) || x < a->rl_tok) { a->rl_tok = x; a->rl_have |= LLM__RL_TOK; }
+        } else if (is_reset && (x = llm__rl_time(v, vl)) > -1000000) {
+            if (x < 0) x = 0;
+            if (!tok) { a->rl_req_reset_us = x; a->rl_have |= LLM__RL_REQ_RESET; }
+            else if (!(a->rl_have & LLM__RL_TOK_RESET) || x > a->rl_tok_reset_us) { a->rl_tok_reset_us = x; a->rl_have |= LLM__RL_TOK_RESET; }
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static llm__pace *llm__pace_of(const llm_request *r) { return &r->c->pace[r->prov - r->c->prov]; }
+
+/* What a request is guessed to cost against rate_tpm: its body at four
+   bytes a token (the answer's tokens are not known before it comes). */
+static double llm__pace_tokens(const llm_request *r) { return (double)r->body_len / 4.0 + 1.0; }
+
+/* The buckets hold one second's worth (at least one request / token), so
+   requests are spread over the minute: at most rate_rpm per minute plus
+   one second's worth. A token estimate larger than the bucket waits for a
+   full one and leaves it in debt. */
+static double llm__pace_cap(int per_minute) { return per_minute / 60.0 > 1.0 ? per_minute / 60.0 : 1.0; }
+static void llm__pace_fill(const llm_client *c, const llm__pace *p, int64_t now, double *req, double *tok) {
+    double dt = (double)(now - p->refilled) / 60e6;
+    *req = p->refilled ? p->req_avail + dt * c->rate_rpm : llm__pace_cap(c->rate_rpm);
+    *tok = p->refilled ? p->tok_avail + dt * c->rate_tpm : llm__pace_cap(c->rate_tpm);
+    if (*req > llm__pace_cap(c->rate_rpm)) *req = llm__pace_cap(c->rate_rpm);
+    if (*tok > llm__pace_cap(c->rate_tpm)) *tok = llm__pace_cap(c->rate_tpm);
+}
+/* 0 when r may start now; else when its provider's budget allows it. */
+static int64_t llm__pace_wait(const llm_request *r, int64_t now) {
+    const llm_client *c = r->c;
+    const llm__pace *p = llm__pace_of(r);
+    double req, tok, need;
+    if (p->hold_until > now) return p->hold_until;
+    if (p->rl_until > now && p->rl_left <= 0) return p->rl_until;
+    if (!c->rate_rpm && !c->rate_tpm) return 0;
+    llm__pace_fill(c, p, now, &req, &tok);
+    if (c->rate_rpm && req < 1.0) return now + 1 + (int64_t)((1.0 - req) * 60e6 / c->rate_rpm);
+    need = llm__pace_tokens(r);
+    if (need > llm__pace_cap(c->rate_tpm)) need = llm__pace_cap(c->rate_tpm);
+    if (c->rate_tpm && tok < need) return now + 1 + (int64_t)((need - tok) * 60e6 / c->rate_tpm);
+    return 0;
+}
+/* r starts: it spends its provider's buckets. */
+static void llm__pace_take(llm_request *r, int64_t now) {
+    const llm_client *c = r->c;
+    llm__pace *p = llm__pace_of(r);
+    if (p->rl_until > now) p->rl_left--;
+    if (!c->rate_rpm && !c->rate_tpm) return;
+    llm__pace_fill(c, p, now, &p->req_avail, &p->tok_avail);
+    p->refilled = now;
+    p->req_avail -= 1.0;
+    p->tok_avail -= llm__pace_tokens(r);
+}
+
+static void llm__timer(llm_client *c, int64_t at);
+static int64_t llm__server_delay_us(const llm_request *r);
+
+/* An answer came: what its headers say about the provider's budget. */
+static void llm__pace_learn(llm_request *r) {
+    llm_client *c = r->c;
+    llm__pace *p = llm__pace_of(r);
+    const llm__attempt *a = &r->a;
+    int64_t now = llm__now_us(), cap = (int64_t)c->retry_cap_ms * 1000, until = 0, busy = 0, d;
+    const llm_request *o;
+    if (!a->rl_have && a->http_status != 429) return;
+    for (o = c->lists[LLM__L_ACTIVE].head; o; o = o->next) /* sent, not answered: they use the budget too */
+        if (o != r && o->prov == r->prov) busy++;
+    if ((a->rl_have & LLM__RL_REQ) && (a->rl_have & LLM__RL_REQ_RESET)) {
+        /* what is left for requests not sent yet: the others in flight may
+           not have reached the server when it counted; admission spends it */
+        int64_t left = a->rl_req - busy;
+        if (now >= p->rl_until) { /* a new window (or the first): as the server says */
+            p->rl_left = left;
+            p->rl_until = now + (a->rl_req_reset_us < cap ? a->rl_req_reset_us : cap);
+        } else if (left < p->rl_left) { /* the same window: answers may come out of order */
+            p->rl_left = left;
+        }
+        c->pacing = 1;
+        if (p->rl_left <= 0) llm__timer(c, p->rl_until);
+    }
+    if ((a->rl_have & LLM__RL_TOK) && (a->rl_have & LLM__RL_TOK_RESET) && a->rl_tok <= 0) {
+        d = now + (a->rl_tok_reset_us < cap ? a->rl_tok_reset_us : cap);
+        if (d > until) until = d;
+    }
+    if (a->http_status == 429 && (d = llm__server_delay_us(r)) >= 0) { /* the others wait too */
+        d = now + (d < cap ? d : cap);
+        if (d > until) until = d;
+    }
+    if (until > p->hold_until) {
+        p->hold_until = until;
+        c->pacing = 1;
+        llm__timer(c, until);
+    }
+}
+
 /* >>transfer ============================================================= */
 
 static void llm__detach(llm_request *r) {
@@ -5108,6 +5359,7 @@ static size_t llm__on_header(char *buf, size_t size, size_t nitems, void *ud) {
         r->a.http_status = st;
         r->a.h_request_id[0] = r->a.h_content_type[0] = r->a.h_retry_after[0] = r->a.h_retry_after_ms[0] = r->a.h_location[0] = '\0';
         r->a.h_should_retry = -1;
+        r->a.rl_have = 0;
         return n;
     }
     colon = (const char *)memchr(buf, ':', n);
@@ -5121,6 +5373,7 @@ static size_t llm__on_header(char *buf, size_t size, size_t nitems, void *ud) {
     else if (llm__ieq_n(buf, k, "retry-after")) { dst = r->a.h_retry_after; cap = sizeof r->a.h_retry_after; }
     else if (llm__ieq_n(buf, k, "retry-after-ms")) { dst = r->a.h_retry_after_ms; cap = sizeof r->a.h_retry_after_ms; }
     else if (llm__ieq_n(buf, k, "location")) { dst = r->a.h_location; cap = sizeof r->a.h_location; }
+    else if (llm__rl_header(r, buf, k, buf + vs, n - vs)) return size * nitems;
     else if (llm__ieq_n(buf, k, "x-should-retry")) {
         if (llm__ieq_n(buf + vs, n - vs, "true")) r->a.h_should_retry = 1;
         else if (llm__ieq_n(buf + vs, n - vs, "false")) r->a.h_should_retry = 0;
@@ -5349,16 +5602,24 @@ static double llm__rand01(llm_client *c) { /* xorshift64*: per client, no global
 
 /* The server's Retry-After when sane, else exponential backoff with jitter:
    min(0.5 * 2^n, 8) s times a factor in [0.75, 1]. */
-static int64_t llm__retry_delay_us(llm_request *r) {
-    llm_client *c = r->c;
-    double ms = -1, v, base;
+/* The server's own delay (retry-after-ms, else Retry-After seconds or an
+   HTTP date): microseconds, or -1 when none or beyond retry_max_delay_ms. */
+static int64_t llm__server_delay_us(const llm_request *r) {
+    double ms = -1, v;
     int64_t when;
     if (r->a.h_retry_after_ms[0] && llm__parse_decimal(r->a.h_retry_after_ms, &v)) ms = v;
     if (ms < 0 && r->a.h_retry_after[0]) {
         if (llm__parse_decimal(r->a.h_retry_after, &v)) ms = v * 1000.0;
         else if ((when = llm__http_date(r->a.h_retry_after)) >= 0) ms = ((double)when - (double)time(NULL)) * 1000.0;
     }
-    if (ms >= 0 && ms <= (double)c->retry_cap_ms) return (int64_t)(ms * 1000.0);
+    return ms >= 0 && ms <= (double)r->c->retry_cap_ms ? (int64_t)(ms * 1000.0) : -1;
+}
+
+static int64_t llm__retry_delay_us(llm_request *r) {
+    llm_client *c = r->c;
+    double base;
+    int64_t d = llm__server_delay_us(r);
+    if (d >= 0) return d;
     base = 0.5;
     { int i; for (i = 0; i < r->retries && base < 8.0; i++) base *= 2; }
     if (base > 8.0) base = 8.0;
@@ -5650,6 +5911,7 @@ static void llm__attempt_done(llm_request *r, CURLcode res) {
     char detail[sizeof r->a.abort_msg + 400];
     llm__detach(r);
     r->a.curl_code = (int)res;
+    llm__pace_learn(r);
     if (r->a.abort_kind) {
         llm__fail_or_retry(r, (llm_error_kind)r->a.abort_kind, status, r->a.abort_retryable, r->a.abort_timeout, r->a.abort_msg);
         return;
@@ -5749,11 +6011,29 @@ static void llm__start(llm_request *r) {
     if (r->stream && r->idle_us > 0) llm__timer(c, now + r->idle_us);
 }
 
+/* The first queued request that may start now (admission order), or NULL;
+   with pacing, a request whose provider is held is passed over (its wait
+   becomes a timer) and the next one looked at. */
+static llm_request *llm__admissible(llm_client *c, int64_t *now) {
+    llm_request *r = c->lists[LLM__L_QUEUED].head;
+    if (!r || !c->pacing) return r;
+    if (!*now) *now = llm__now_us();
+    for (; r; r = r->next) {
+        int64_t w = llm__pace_wait(r, *now);
+        if (!w) return r;
+        llm__timer(c, w);
+    }
+    return NULL;
+}
+
 static int llm__admit(llm_client *c) {
     int n = 0;
-    while (c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent &&
-           !llm__budget_spent(c)) {
-        llm__start(c->lists[LLM__L_QUEUED].head);
+    int64_t now = 0;
+    llm_request *r;
+    while (c->lists[LLM__L_ACTIVE].count < c->max_concurrent && !llm__budget_spent(c) &&
+           (r = llm__admissible(c, &now)) != NULL) {
+        if (c->pacing) llm__pace_take(r, now);
+        llm__start(r);
         /* under a budget the transfer connects now, inside its own unit:
            otherwise curl's next timer action would connect every transfer
            admitted since, all in one go */
@@ -6257,7 +6537,13 @@ static void llm__io_move(llm_client *c) {
 }
 
 static int llm__can_admit(const llm_client *c) {
-    return c->lists[LLM__L_QUEUED].head && c->lists[LLM__L_ACTIVE].count < c->max_concurrent;
+    const llm_request *r = c->lists[LLM__L_QUEUED].head;
+    int64_t now;
+    if (!r || c->lists[LLM__L_ACTIVE].count >= c->max_concurrent) return 0;
+    if (!c->pacing) return 1;
+    for (now = llm__now_us(); r; r = r->next) /* held ones wait on a timer, not on us */
+        if (!llm__pace_wait(r, now)) return 1;
+    return 0;
 }
 
 /* Work a budget left for later: paused transfers, undelivered callbacks,
@@ -7205,7 +7491,11 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
     c->no_proxy = d.no_proxy ? llm__strdup(&a, d.no_proxy) : NULL;
     c->anthropic_version = llm__strdup(&a, d.anthropic_version ? d.anthropic_version : "2023-06-01");
     c->prov = (llm__provider *)llm__calloc(&a, (size_t)(3 + d.n_providers) * sizeof(llm__provider));
-    ok = c->prov && c->anthropic_version && c->user_agent && (!d.ca_file || c->ca_file) && (!d.proxy || c->proxy) &&
+    c->pace = (llm__pace *)llm__calloc(&a, (size_t)(3 + d.n_providers) * sizeof(llm__pace));
+    c->rate_rpm = d.rate_rpm > 0 ? d.rate_rpm : 0;
+    c->rate_tpm = d.rate_tpm > 0 ? d.rate_tpm : 0;
+    c->pacing = c->rate_rpm || c->rate_tpm;
+    ok = c->prov && c->pace && c->anthropic_version && c->user_agent && (!d.ca_file || c->ca_file) && (!d.proxy || c->proxy) &&
          (!d.no_proxy || c->no_proxy);
     if (ok) {
         oh = d.ollama_host ? d.ollama_host : llm__env("OLLAMA_HOST");
@@ -7274,6 +7564,7 @@ LLMASYNC_API void llm_client_free(llm_client *c) {
         llm__free(&c->alloc, c->prov[i].api_key);
     }
     llm__free(&c->alloc, c->prov);
+    llm__free(&c->alloc, c->pace);
     llm__free(&c->alloc, c->ca_file);
     llm__free(&c->alloc, c->proxy);
     llm__free(&c->alloc, c->no_proxy);

@@ -409,6 +409,17 @@
  *     unicode=1        reply "h\u00e9llo w\u00f6rld \u4f60\u597d \U0001F600 done"
  *                      (2-, 3- and 4-byte UTF-8; 5 tokens).
  *     json=1           the JSON reply described above.
+ *     ratelimit=N      a budget of N requests per 1 s window (one window
+ *                      for the whole server, started by the first such
+ *                      request): every answer carries
+ *                      x-ratelimit-limit-requests: N,
+ *                      x-ratelimit-remaining-requests: R and
+ *                      x-ratelimit-reset-requests: <ms left>ms; a request
+ *                      beyond the budget gets 429 with retry-after-ms (the
+ *                      window's rest), is not counted in the window, and
+ *                      counts in /mock/stats "rate_limited";
+ *                      "rate_max_window" is the most requests served in
+ *                      one window.
  *     npc=1            a game character's line as JSON (wins over json=1):
  *                      {"say": "Well met, traveller. You asked: \"<T>\"
  *                      \u2014 the road is long, but the inn is close.",
@@ -1339,7 +1350,7 @@ static const char *const echo_key_names[] = {
 typedef struct {
     long tokens, delay, pace, split, split_gap, keepalive;
     long stall_after, error_after, error_event_after, reset_after;
-    long tools, fail_first, status;
+    long tools, fail_first, status, ratelimit;
     long long_vector, header_bytes, header_lines;
     long fail_after, audio_bytes, chunk_bytes;
     long long huge_bytes;
@@ -1416,6 +1427,7 @@ static void dir_set(directives_t *d, const char *k, const char *v)
         {"fail_after", offsetof(directives_t, fail_after)},
         {"audio_bytes", offsetof(directives_t, audio_bytes)},
         {"chunk_bytes", offsetof(directives_t, chunk_bytes)},
+        {"ratelimit", offsetof(directives_t, ratelimit)},
     };
     static const struct {
         const char *name;
@@ -1596,6 +1608,9 @@ static struct {
     char *last_ua, *last_ctype, *last_xmock;
     char *last_proxy; /* absolute-form target of the last request, or NULL */
     long proxied;     /* requests that came with an absolute-form target */
+    long rate_limited; /* ratelimit=: requests refused with 429 */
+    long rl_count, rl_max; /* ratelimit=: requests in the current window, most in one */
+    int64_t rl_end;   /* ratelimit=: when the current window ends (ms) */
     buf_t last_body;
     int have_last;
     int last_body_mp;  /* last_body is a multipart body: shown truncated */
@@ -2967,6 +2982,29 @@ static void ctx_directives(ctx_t *x, const char *src, size_t n)
         x->reqid = x->apikey;
     if (d->close == 1)
         x->c->close_after = 1;
+    if (d->ratelimit > 0) { /* a budget of N requests per 1 s window */
+        int64_t now = now_ms();
+        long remaining;
+        if (now >= S.rl_end) {
+            S.rl_end = now + 1000;
+            S.rl_count = 0;
+        }
+        if (S.rl_count >= d->ratelimit) { /* over: 429 until the window ends */
+            S.rate_limited++;
+            d->status = 429;
+            d->fault = F_NONE;
+            snprintf(d->retry_after_ms, sizeof d->retry_after_ms, "%ld", (long)(S.rl_end - now));
+            remaining = 0;
+        } else {
+            S.rl_count++;
+            if (S.rl_count > S.rl_max)
+                S.rl_max = S.rl_count;
+            remaining = d->ratelimit - S.rl_count;
+        }
+        buf_printf(&x->extra, "x-ratelimit-limit-requests: %ld\r\n", d->ratelimit);
+        buf_printf(&x->extra, "x-ratelimit-remaining-requests: %ld\r\n", remaining);
+        buf_printf(&x->extra, "x-ratelimit-reset-requests: %ldms\r\n", (long)(S.rl_end - now));
+    }
     x->force_nonstream = d->fault == F_TRUNCATED || d->fault == F_RESET_BODY;
     if (d->retry_after[0])
         buf_printf(&x->extra, "Retry-After: %s\r\n", d->retry_after);
@@ -5819,6 +5857,7 @@ static void h_stats(ctx_t *x)
     buf_adds(&b, ",\"last_proxy_target\":");
     buf_json_str_or_null(&b, S.last_proxy);
     buf_printf(&b, ",\"proxied\":%ld", S.proxied);
+    buf_printf(&b, ",\"rate_limited\":%ld,\"rate_max_window\":%ld", S.rate_limited, S.rl_max);
     buf_adds(&b, ",\"last_body\":");
     if (S.have_last && S.last_body_mp) {
         /* multipart: at most 64 KiB, bytes that are not UTF-8 as \u00XX */
@@ -5849,6 +5888,8 @@ static void h_reset(ctx_t *x)
     S.connections = 0;
     S.tls_resumed = 0;
     S.proxied = 0;
+    S.rate_limited = S.rl_count = S.rl_max = 0;
+    S.rl_end = 0;
     S.max_inflight = S.inflight; /* in-flight requests are still real */
     id_reset();
     send_static(x, 200, "application/json", ok, sizeof ok - 1);

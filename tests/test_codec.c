@@ -2197,6 +2197,47 @@ static void test_fields_named(void) {
     llm_client_free(c);
 }
 
+/* Rate-limit headers: OpenAI durations, Anthropic RFC 3339 times, counts;
+   anything else (hostile or malformed) is ignored, never UB. */
+static void test_ratelimit_parsers(void) {
+    static const struct { const char *in; int64_t us; } durs[] = {
+        { "1s", 1000000 }, { "6m0s", 360000000 }, { "20ms", 20000 }, { "1h2m3.5s", 3723500000LL },
+        { "0.5s", 500000 }, { "2", 2000000 }, { "59m59s", 3599000000LL }, { "0s", 0 },
+        { "", -1 }, { "s", -1 }, { "1x", -1 }, { "-1s", -1 }, { "1s junk", -1 }, { "25h", -1 },
+        { "99999999999999999999s", -1 }, { "1.s", 1000000 }, { "m", -1 },
+    };
+    size_t i;
+    int64_t t;
+    for (i = 0; i < sizeof durs / sizeof durs[0]; i++) {
+        int64_t got = llm__rl_duration(durs[i].in, strlen(durs[i].in));
+        CHECK_MSG(got == durs[i].us, "\"%s\": %lld, want %lld", durs[i].in, (long long)got, (long long)durs[i].us);
+    }
+    CHECK(llm__rl_count("0", 1) == 0 && llm__rl_count("59", 2) == 59);
+    CHECK(llm__rl_count("-1", 2) == -1 && llm__rl_count("", 0) == -1 && llm__rl_count("1e3", 3) == -1);
+    CHECK(llm__rl_count("9999999999999999999", 19) == -1); /* would overflow: ignored */
+    t = llm__rl_time("2000-01-01T00:00:00Z", 20); /* long past: negative, from now */
+    CHECK(t < -((int64_t)86400 * 365 * 20) * 1000000);
+    {
+        char buf[64];
+        time_t later = time(NULL) + 30;
+        struct tm tmv;
+#ifdef _WIN32
+        gmtime_s(&tmv, &later);
+#else
+        gmtime_r(&later, &tmv);
+#endif
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+        t = llm__rl_time(buf, strlen(buf));
+        CHECK_MSG(t > 28000000 && t <= 30000000, "%s: %lld us from now", buf, (long long)t);
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.123+00:00", &tmv);
+        CHECK(llm__rl_time(buf, strlen(buf)) > 28000000);
+    }
+    CHECK(llm__rl_time("2024-13-01T00:00:00Z", 20) == -1);
+    CHECK(llm__rl_time("2024-01-01 00:00:00", 19) == -1); /* no zone */
+    CHECK(llm__rl_time("2024-01-01T00:00:00+5:00", 24) == -1);
+    CHECK(llm__rl_time("garbage", 7) == -1);
+}
+
 int main(int argc, char **argv) {
     RUN(test_openai_body);
     RUN(test_routing);
@@ -2243,5 +2284,6 @@ int main(int argc, char **argv) {
     RUN(test_error_type_precedence);
     RUN(test_choice_index_bound);
     RUN(test_message_name);
+    RUN(test_ratelimit_parsers);
     return th_finish("codec");
 }

@@ -438,6 +438,108 @@ static void test_tls(void) {
     mock__path = NULL;
 }
 
+/* ---- rate-limit pacing ---- */
+static llm_client *pace_client(int max_concurrent, int rpm, const llm_provider_desc *extra) {
+    llm_client_desc d;
+    memset(&d, 0, sizeof d);
+    d.base_url = M.openai;
+    d.api_key = "sk-pace";
+    d.max_concurrent = max_concurrent;
+    d.max_retries = 3;
+    d.rate_rpm = rpm;
+    d.retry_seed = 99;
+    d.providers = extra;
+    d.n_providers = extra ? 1 : 0;
+    return llm_client_new(&d);
+}
+static llm_request *pace_ask(llm_client *c, const char *model, const char *directive) {
+    llm_message m = { "user", "question", NULL, NULL, NULL, NULL, 0 };
+    llm_chat_desc d;
+    static char hdr[128];
+    static const char *h[1];
+    memset(&d, 0, sizeof d);
+    d.model = model;
+    d.messages = &m;
+    d.n_messages = 1;
+    snprintf(hdr, sizeof hdr, "X-Mock: %s", directive);
+    h[0] = hdr;
+    d.headers = h;
+    d.n_headers = 1;
+    return llm_chat(c, &d);
+}
+
+/* The mock announces 25 requests per 1 s window (x-ratelimit-* headers)
+   and refuses more with 429: 100 requests all succeed, none is refused,
+   no window serves more than its budget, and the budget holds the pace
+   (100 requests need at least 4 windows). */
+static void test_pacing_server_headers(void) {
+    llm_client *c = pace_client(4, 0, NULL);
+    llm_request *r;
+    int i, done = 0, failed = 0;
+    double t0 = th_now_ms(), dt;
+    mock_reset(&M);
+    for (i = 0; i < 100; i++) pace_ask(c, "m", "ratelimit=25");
+    while ((r = th_next(c, 10000 * th_slow)) != NULL) {
+        done++;
+        if (llm_request_status(r) != LLM_DONE) failed++;
+        llm_request_free(r);
+        if (done == 100) break;
+    }
+    dt = th_now_ms() - t0;
+    CHECK_INT(done, 100);
+    CHECK_INT(failed, 0);
+    CHECK_MSG(mock_stat(&M, "rate_limited") == 0, "%ld requests refused with 429", mock_stat(&M, "rate_limited"));
+    CHECK_MSG(mock_stat(&M, "rate_max_window") <= 25, "%ld requests in one window", mock_stat(&M, "rate_max_window"));
+    CHECK_MSG(dt >= 2900, "100 requests in %.0f ms: faster than 25 per second", dt);
+    printf("  pacing: 100 requests at 25/s announced: %.0f ms, %ld refused, at most %ld in a window\n", dt,
+           mock_stat(&M, "rate_limited"), mock_stat(&M, "rate_max_window"));
+    llm_client_free(c);
+}
+
+/* rate_rpm alone (no headers): 600 a minute is 10 a second, a bucket of
+   one second's worth: 30 requests take about two seconds. */
+static void test_pacing_rpm(void) {
+    llm_client *c = pace_client(16, 600, NULL);
+    llm_request *rs[30];
+    int i;
+    double worst = 0;
+    for (i = 0; i < 30; i++) rs[i] = pace_ask(c, "m", "");
+    for (i = 0; i < 30; i++) CHECK(th_next(c, 10000 * th_slow) != NULL);
+    for (i = 0; i < 30; i++) {
+        CHECK_INT(llm_request_status(rs[i]), LLM_DONE);
+        if (llm_request_timings(rs[i])->queued_ms > worst) worst = llm_request_timings(rs[i])->queued_ms;
+    }
+    CHECK_MSG(llm_request_timings(rs[9])->queued_ms < 100 * th_slow, "the first second's worth waited %.0f ms",
+              llm_request_timings(rs[9])->queued_ms);
+    CHECK_MSG(worst >= 1900 && worst < 2000 + 600 * th_slow, "the 30th waited %.0f ms (2000 expected)", worst);
+    llm_client_free(c);
+}
+
+/* A 429 with retry-after-ms holds that provider's queued requests too;
+   another provider's request is not held. */
+static void test_pacing_429_holds_provider(void) {
+    llm_provider_desc other;
+    llm_client *c;
+    llm_request *a, *b, *x;
+    memset(&other, 0, sizeof other);
+    other.name = "other";
+    other.base_url = M.openai;
+    other.api_key = "sk-other";
+    c = pace_client(1, 0, &other);
+    a = pace_ask(c, "m", "status=429 retry_after_ms=400 fail_first=1 id=pace429");
+    b = pace_ask(c, "m", "");
+    x = pace_ask(c, "other/m", "");
+    CHECK(th_next(c, 5000 * th_slow) == x); /* not held: it goes while the others wait */
+    CHECK_MSG(llm_request_timings(x)->queued_ms < 300, "the other provider waited %.0f ms", llm_request_timings(x)->queued_ms);
+    CHECK(th_next(c, 5000 * th_slow) != NULL);
+    CHECK(th_next(c, 5000 * th_slow) != NULL);
+    CHECK_INT(llm_request_status(a), LLM_DONE);
+    CHECK_INT(llm_request_error(a)->retries, 1);
+    CHECK_INT(llm_request_status(b), LLM_DONE);
+    CHECK_MSG(llm_request_timings(b)->queued_ms >= 390, "held only %.0f ms after the 429 (400 asked)", llm_request_timings(b)->queued_ms);
+    llm_client_free(c);
+}
+
 int main(int argc, char **argv) {
     th_slow_from_env();
     AL = llm__allocator(NULL);
@@ -452,6 +554,9 @@ int main(int argc, char **argv) {
     RUN(test_key_redacted);
     RUN(test_json_depth_cap);
     RUN(test_tls);
+    RUN(test_pacing_server_headers);
+    RUN(test_pacing_rpm);
+    RUN(test_pacing_429_holds_provider);
     mock_stop(&M);
     llm__buf_free(&AL, &LOG);
     curl_global_cleanup();
