@@ -249,6 +249,20 @@
    or min(0.5 * 2^n, 8) s with jitter in RETRY_WAIT, a timer: nothing blocks.
    llm_wait_any never sleeps past the earliest deadline.
 
+   RATE LIMITS. Admission is paced per provider (a routing prefix: its base
+   URL and key). The servers' own headers are read from every answer
+   (x-ratelimit-remaining-requests / -tokens and -reset-* durations;
+   anthropic-ratelimit-*-remaining / -reset times) and a 429's Retry-After
+   holds that provider's other queued requests too. When the remaining
+   requests, less those still in flight, are spent, or no tokens remain,
+   queued requests of that provider wait on a timer until the reset
+   instead of collecting 429s; other providers' requests go on, by
+   priority. llm_client_desc.rate_rpm / rate_tpm add the client's own
+   budgets per provider: buckets of one second's worth that refill at that
+   many per minute (tokens are estimated as body bytes / 4). Resets are
+   clamped to retry_max_delay_ms; a header that does not parse is ignored.
+   The wait shows in llm_timings.queued_ms; cancel works while held.
+
    ==========================================================================
    REQUEST STATES
    ==========================================================================
@@ -406,6 +420,8 @@
             (admission by priority, then submit order); CMake (llmasync::llmasync) and
             pkg-config (llmasync.pc), make install; LLMASYNC_VERSION_NUM,
             llm_version().
+          - Rate-limit pacing per provider from the servers' headers and
+            429s, and llm_client_desc.rate_rpm / rate_tpm.
           - External event loops: llm_client_desc.watch_socket /
             set_timer / io_user_data, llm_socket_ready, llm_timer_fired,
             llm_socket_assign (examples/libuv_host.c).
