@@ -37,12 +37,13 @@ static llm_request *ask(llm_client *c, const char *text, void *ud) {
 }
 
 
-/* A request back from RETRY_WAIT is first in line: with one slot, A (429,
+/* A request back from RETRY_WAIT is first in line: with one slot, A (503,
    retried after 50 ms) runs before C although C was queued while A
-   waited. Reported: B (holding the slot), then A, then C. */
+   waited. Reported: B (holding the slot), then A, then C. (A 503, not a
+   429: a 429 holds its provider's other requests too, see pacing.) */
 static void test_retry_goes_first(void) {
     llm_client *c = client_with(1, 2);
-    llm_request *a = ask(c, "A [[status=429 retry_after_ms=50 id=first1 fail_first=1]]", NULL);
+    llm_request *a = ask(c, "A [[status=503 retry_after_ms=50 id=first1 fail_first=1]]", NULL);
     llm_request *b = ask(c, "B [[delay=300]]", NULL);
     llm_request *d = ask(c, "C [[delay=10]]", NULL);
     llm_request *got[3];
@@ -112,11 +113,11 @@ static void test_priorities(void) {
 }
 
 /* A retried request goes first among its own priority, not before a
-   higher one: B holds the slot, A (429, retried after 50 ms) comes back
+   higher one: B holds the slot, A (503, retried after 50 ms) comes back
    while P (priority 5) and C wait: then P, A, C. */
 static void test_priority_and_retry(void) {
     llm_client *c = client_with(1, 2);
-    llm_request *a = ask_p(c, "A [[status=429 retry_after_ms=50 id=prio1 fail_first=1]]", 0);
+    llm_request *a = ask_p(c, "A [[status=503 retry_after_ms=50 id=prio1 fail_first=1]]", 0);
     llm_request *b = ask_p(c, "B [[delay=300]]", 0);
     llm_request *d, *p, *want[4], *got;
     double t0 = th_now_ms();
