@@ -324,6 +324,9 @@ def snapshot_tests():
         if f.endswith((".c", ".h", ".supp")):
             with open(os.path.join(ROOT, "tests", f), "rb") as fh:
                 TEST_FILES[f] = fh.read()
+    # tests that include "../fuzz/fuzz_util.h" (test_json, test_diff)
+    with open(os.path.join(ROOT, "fuzz", "fuzz_util.h"), "rb") as fh:
+        TEST_FILES["../fuzz/fuzz_util.h"] = fh.read()
 
 
 def try_mutant(c, lines, work_root, env):
@@ -334,6 +337,7 @@ def try_mutant(c, lines, work_root, env):
     d = tempfile.mkdtemp(prefix="m", dir=work_root)
     try:
         os.mkdir(os.path.join(d, "tests"))
+        os.mkdir(os.path.join(d, "fuzz"))
         for f, data in TEST_FILES.items():
             with open(os.path.join(d, "tests", f), "wb") as fh:
                 fh.write(data)
@@ -388,6 +392,9 @@ def main():
     env.update({"MOCK_SERVER": mock, "MOCK_SERVER_TLS": os.path.join(BUILD, "mock_server_tls"),
                 "TLS_DIR": os.path.join(BUILD, "tls"), "LOCPATH": os.path.join(BUILD, "locale"),
                 "ASAN_OPTIONS": "detect_leaks=1", "UBSAN_OPTIONS": "halt_on_error=1",
+                # -O0 with ASan is about twice as slow as the suites' own builds:
+                # the CPU-time bounds (frame budgets) scale with TEST_SLOW
+                "TEST_SLOW": "2",
                 "LSAN_OPTIONS": "suppressions=%s/tests/lsan.supp:print_suppressions=0" % ROOT})
     env.pop("TEST_VERBOSE", None)
     work_root = tempfile.mkdtemp(prefix="llmmutate.")
