@@ -902,10 +902,17 @@ static void test_partial_json_plain_text(void) {
 
 /* ---- frame budget (llm_poll_budget) ---- */
 
-/* CPU time of this thread, microseconds: a call's own work, whatever other
-   jobs on the machine do to its wall-clock time (Windows: the wall clock). */
+/* CPU time of this thread, microseconds: a wall clock would also count the time the
+   scheduler gave to others (the mock, Wine's server), which no budget can
+   bound. GetThreadTimes counts in ticks of 10 to 16 ms: coarse, but the
+   bounds below are wider than a tick. */
 static double th_cpu_us(void) {
-#if defined(_WIN32) || !defined(CLOCK_THREAD_CPUTIME_ID)
+#if defined(_WIN32)
+    FILETIME cr, ex, kt, ut;
+    if (!GetThreadTimes(GetCurrentThread(), &cr, &ex, &kt, &ut)) return th_now_ms() * 1000.0;
+    return ((double)kt.dwHighDateTime + (double)ut.dwHighDateTime) * 429496729.6 +
+           ((double)kt.dwLowDateTime + (double)ut.dwLowDateTime) / 10.0;
+#elif !defined(CLOCK_THREAD_CPUTIME_ID)
     return th_now_ms() * 1000.0;
 #else
     struct timespec ts;
