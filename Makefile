@@ -12,7 +12,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
-TESTS    := json sse codec e2e stream reliability providers endpoints hardening oom soak iofail diff
+TESTS    := json sse codec e2e stream reliability providers endpoints hardening oom soak iofail diff record
 EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue libuv_host
 
 .PHONY: all test test-data demo examples deps deps-test soak bench mutate clean \
@@ -68,7 +68,7 @@ $(BUILD)/asan/test_%: tests/test_%.c $(HDRS) | deps $(BUILD)/asan
 # The end-to-end suites again with the other two I/O back ends (see >>io in
 # llmasync.h): poll() for POSIX systems without epoll, curl_multi_perform for
 # Windows. Under ASan+UBSan.
-IO_TESTS := e2e stream reliability providers endpoints hardening oom soak
+IO_TESTS := e2e stream reliability providers endpoints hardening oom soak record
 $(BUILD)/io-poll/test_%: tests/test_%.c $(HDRS) | deps
 	@mkdir -p $(BUILD)/io-poll
 	$(CC) $(CFLAGS) $(SAN) -DLLMASYNC_IO_POLL $< -o $@ $(LIBS)

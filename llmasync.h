@@ -644,6 +644,14 @@ typedef struct llm_client_desc {
        tokens per minute; 0: none (the servers' own headers still pace). */
     int rate_rpm;
     int rate_tpm;
+    /* Record and replay (see RECORD AND REPLAY): a JSON Lines file of every
+       exchange, appended to; or answers read back from one, with no
+       network. NULL: $LLMASYNC_RECORD / $LLMASYNC_REPLAY; "": neither,
+       whatever the environment. */
+    const char *record_path;
+    const char *replay_path;
+    int replay_paced;          /* 1: at the recorded pace; 0: instantly
+                                  ($LLMASYNC_REPLAY_PACED=1 sets it) */
 } llm_client_desc;
 
 /* An image given to a model (vision): a URL, or the bytes themselves. */
@@ -2889,6 +2897,8 @@ struct llm_client {
     llm_request *held;    /* a finished transfer read from curl, its turn left to the next pump */
     CURLcode held_res;    /* ... and curl's result for it */
     int io_left;          /* the budget left ready sockets or curl's due timer */
+    struct llm__rec *rec; /* recording or replaying (>>record); NULL: neither */
+    int replay_instant;   /* replaying, not at the recorded pace: no waits */
 };
 
 /* What one attempt learned and received: reset before each attempt
@@ -3017,6 +3027,12 @@ struct llm_request {
     int paused;      /* the budget paused its transfer (in c->paused_*) */
     llm_request *pprev, *pnext;
     int64_t t_paused;
+    /* record and replay (>>record) */
+    llm__buf rec_buf;           /* recording: this attempt's events so far */
+    int rec_on;                 /* recording this attempt */
+    const struct llm__rx *rpx;  /* replaying this attempt from this exchange */
+    size_t rp_i;                /* ... its next event ... */
+    int64_t rp_due;             /* ... due then */
 };
 
 /* >>errors =============================================================== */
@@ -5141,6 +5157,7 @@ static int64_t llm__pace_wait(const llm_request *r, int64_t now) {
     const llm_client *c = r->c;
     const llm__pace *p = llm__pace_of(r);
     double req, tok, need;
+    if (c->replay_instant) return 0; /* no holds */
     if (p->hold_until > now) return p->hold_until;
     if (p->rl_until > now && p->rl_left <= 0) return p->rl_until;
     if (!c->rate_rpm && !c->rate_tpm) return 0;
@@ -5206,8 +5223,11 @@ static void llm__pace_learn(llm_request *r) {
 
 /* >>transfer ============================================================= */
 
+static void llm__rec_add(llm_request *r, char tag, const char *p, size_t n); /* >>record */
+
 static void llm__detach(llm_request *r) {
     llm__unpause(r);
+    r->rpx = NULL; /* a replayed attempt ends here as a transfer does */
     if (r->c->held == r) r->c->held = NULL; /* its curl message goes with the handle */
     if (r->in_multi) {
         curl_multi_remove_handle(r->c->multi, r->easy);
@@ -5360,6 +5380,7 @@ static size_t llm__on_header(char *buf, size_t size, size_t nitems, void *ud) {
     char *dst = NULL;
     size_t cap = 0;
     llm__first_byte(r, llm__now_us());
+    if (r->rec_on) llm__rec_add(r, 'h', buf, n);
     r->a.header_bytes += n;
     if (r->a.header_bytes > LLM_MAX_HEADER_BYTES) {
         llm__abort(r, LLM_ERR_TOO_LARGE, 0, "response headers larger than %d bytes", LLM_MAX_HEADER_BYTES);
@@ -5441,6 +5462,7 @@ static size_t llm__on_write(char *p, size_t size, size_t nmemb, void *ud) {
         return CURL_WRITEFUNC_PAUSE;
     }
     c->budget_did = 1;
+    if (r->rec_on) llm__rec_add(r, 'b', p, n);
     r->tm.bytes_received += n;
     r->a.bytes += n;
     llm__first_byte(r, c->cb_now);
@@ -5642,6 +5664,488 @@ static int64_t llm__retry_delay_us(llm_request *r) {
     return (int64_t)(base * (1.0 - 0.25 * llm__rand01(c)) * 1e6);
 }
 
+/* >>record ===============================================================
+   Record and replay (llm_client_desc.record_path / replay_path, or the
+   environment's LLMASYNC_RECORD / LLMASYNC_REPLAY). A recording is a JSON
+   Lines file, one exchange (one attempt) per line, appended when the
+   attempt ends:
+     {"llmasync_exchange":1,"provider":"openai","method":"POST",
+      "path":"/v1/chat/completions","body_len":123,"body_hash":"<16 hex>",
+      "body":"...","events":[[us,"h","HTTP/1.1 200 OK\r\n"],
+      [us,"b","data: ..."],[us,"b",{"b64":"..."}]],"curl":0,
+      "curl_error":"","timeout":"idle"}
+   us: microseconds since the attempt started; "h" one header line as curl
+   gave it, "b" the body bytes of one write callback (a string when they
+   are UTF-8, else base64). Request headers are never written (the keys
+   live there), nor Set-Cookie lines; every key of the client is masked in
+   what is written. "body" (the request's, for people reading the file) is
+   kept when it is UTF-8 and at most LLM__REC_BODY_MAX bytes.
+   An exchange's identity is method, path (query included, host not: a
+   recording made against one server replays against any base URL) and
+   body length and hash (a multipart boundary, random per request, does
+   not count).
+   Replay makes no transfer. An attempt takes the first unused exchange of
+   its identity, in file order, so retries and repeated prompts come back
+   in the order they were recorded; its events go through the same header
+   and write callbacks as curl's bytes, instantly or (replay_paced) at
+   their recorded offsets, and it ends as the recorded attempt ended
+   (curl's result, or one of our timeouts). Instantly means instantly:
+   retry delays and rate-limit holds are skipped too. An attempt with no
+   exchange fails, not retried, as LLM_ERR_CONNECTION naming method, path
+   and body.
+   Writers: c->rec only llm__rec_open and llm__rec_close; r->rec_buf and
+   r->rec_on only the record hooks; r->rpx, rp_i and rp_due only
+   llm__replay_start, llm__replay_feed and llm__detach (which ends a
+   replay as it ends a transfer). */
+
+#define LLM__REC_BODY_MAX (64 * 1024)
+
+/* One exchange of a replay file. */
+typedef struct llm__rx {
+    const llm_json_value *events;
+    const char *method, *path, *hash;
+    size_t body_len;
+    int curl;
+    const char *curl_error;
+    llm_timeout_kind timeout;
+    int used;
+} llm__rx;
+
+typedef struct llm__rec {
+    FILE *out;              /* recording: appended to, a line per exchange */
+    llm_json_value **docs;  /* replay: the file, a document per line */
+    int n_docs;
+    llm__rx *xs;
+    int n_xs;
+    int paced;              /* replay at the recorded offsets */
+} llm__rec;
+
+static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status, int retryable,
+                               llm_timeout_kind to, const char *detail); /* >>state */
+static void llm__attempt_done(llm_request *r, CURLcode res);              /* >>state */
+static void llm__transition(llm_request *r, llm_status to);               /* >>state */
+
+/* The URL's path and query: what identifies an exchange, whatever host. */
+static const char *llm__url_path(const char *url) {
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    p = strchr(p, '/');
+    return p ? p : "/";
+}
+
+/* FNV-1a of the request body; a multipart boundary counts as one byte. */
+static void llm__rec_hash(const llm_request *r, char out[17]) {
+    uint64_t h = 14695981039346656037ull;
+    const char *b = r->body, *bd = NULL;
+    size_t n = r->body ? r->body_len : 0, bl = 0, i = 0;
+    if (r->ctype && (bd = strstr(r->ctype, "boundary=")) != NULL) {
+        bd += 9;
+        bl = strlen(bd);
+    }
+    while (i < n) {
+        unsigned char ch;
+        if (bl && b[i] == bd[0] && n - i >= bl && memcmp(b + i, bd, bl) == 0) {
+            ch = 0;
+            i += bl;
+        } else {
+            ch = (unsigned char)b[i++];
+        }
+        h = (h ^ ch) * 1099511628211ull;
+    }
+    snprintf(out, 17, "%08lx%08lx", (unsigned long)(h >> 32), (unsigned long)(h & 0xFFFFFFFFu));
+}
+
+/* ---- recording ---- */
+
+/* One event of the attempt: tag, offset, length, bytes. Without memory the
+   attempt is not recorded (a hole is better than a wrong exchange). */
+static void llm__rec_add(llm_request *r, char tag, const char *p, size_t n) {
+    llm_client *c = r->c;
+    int64_t us = llm__now_us() - r->t_attempt;
+    if (tag == 'h' && n >= 11 && llm__ieq_n(p, 11, "set-cookie:")) return;
+    if (!llm__buf_add(&c->alloc, &r->rec_buf, &tag, 1) || !llm__buf_add(&c->alloc, &r->rec_buf, &us, sizeof us) ||
+        !llm__buf_add(&c->alloc, &r->rec_buf, &n, sizeof n) || !llm__buf_add(&c->alloc, &r->rec_buf, p, n)) {
+        r->rec_on = 0;
+        llm__buf_free(&c->alloc, &r->rec_buf);
+        llm__log(c, LLM_LOG_WARN, "llmasync: request %u: out of memory recording it; this attempt is not recorded", r->seq);
+    }
+}
+
+/* Bytes as a JSON string, masked: text when UTF-8, else {"b64": ...}. */
+static void llm__rec_bytes(llm_json_writer *w, const llm_client *c, char *p, size_t n) {
+    llm__mask_n(c, p, &n);
+    if (llm__utf8_valid((const unsigned char *)p, n) == n) {
+        llm_jw_string_n(w, p, n);
+        return;
+    }
+    llm_jw_object_begin(w);
+    llm_jw_key(w, "b64");
+    llm__jw_string_b64(w, "", (const unsigned char *)p, n);
+    llm_jw_object_end(w);
+}
+
+/* The attempt ended (curl's result, or our timeout `to`): one line. */
+static void llm__rec_write(llm_request *r, int curl_code, const char *curl_error, llm_timeout_kind to) {
+    llm_client *c = r->c;
+    llm_json_writer w;
+    char hash[17], err[CURL_ERROR_SIZE];
+    const char *text, *path = llm__url_path(r->url);
+    size_t len, off = 0;
+    if (!r->rec_on) return;
+    r->rec_on = 0;
+    llm__rec_hash(r, hash);
+    llm_jw_init(&w, &c->alloc);
+    llm_jw_object_begin(&w);
+    llm_jw_key(&w, "llmasync_exchange");
+    llm_jw_int(&w, 1);
+    llm_jw_key(&w, "provider");
+    llm_jw_string(&w, r->prov ? r->prov->name : "");
+    llm_jw_key(&w, "method");
+    llm_jw_string(&w, r->body ? "POST" : "GET");
+    llm_jw_key(&w, "path");
+    llm_jw_string(&w, path);
+    llm_jw_key(&w, "body_len");
+    llm_jw_int(&w, r->body ? (int64_t)r->body_len : 0);
+    llm_jw_key(&w, "body_hash");
+    llm_jw_string(&w, hash);
+    if (r->body && r->body_len <= LLM__REC_BODY_MAX &&
+        llm__utf8_valid((const unsigned char *)r->body, r->body_len) == r->body_len) {
+        char *copy = llm__strndup(&c->alloc, r->body, r->body_len);
+        if (copy) {
+            size_t n = r->body_len;
+            llm__mask_n(c, copy, &n);
+            llm_jw_key(&w, "body");
+            llm_jw_string_n(&w, copy, n);
+            llm__free(&c->alloc, copy);
+        }
+    }
+    llm_jw_key(&w, "events");
+    llm_jw_array_begin(&w);
+    while (off < r->rec_buf.len) {
+        char tag = r->rec_buf.p[off];
+        int64_t us;
+        size_t n;
+        memcpy(&us, r->rec_buf.p + off + 1, sizeof us);
+        memcpy(&n, r->rec_buf.p + off + 1 + sizeof us, sizeof n);
+        off += 1 + sizeof us + sizeof n;
+        llm_jw_array_begin(&w);
+        llm_jw_int(&w, us);
+        llm_jw_string(&w, tag == 'h' ? "h" : "b");
+        llm__rec_bytes(&w, c, r->rec_buf.p + off, n);
+        llm_jw_array_end(&w);
+        off += n;
+    }
+    llm_jw_array_end(&w);
+    llm_jw_key(&w, "curl");
+    llm_jw_int(&w, curl_code);
+    snprintf(err, sizeof err, "%s", curl_error ? curl_error : "");
+    llm__utf8_trim(err);
+    llm__mask(c, err);
+    llm_jw_key(&w, "curl_error");
+    llm_jw_string(&w, err);
+    if (to != LLM_TIMEOUT_NONE) {
+        llm_jw_key(&w, "timeout");
+        llm_jw_string(&w, to == LLM_TIMEOUT_FIRST_BYTE ? "first_byte" : to == LLM_TIMEOUT_IDLE ? "idle" : "total");
+    }
+    llm_jw_object_end(&w);
+    text = llm_jw_text(&w, &len);
+    if (!w.error && text && c->rec && c->rec->out) {
+        if (fwrite(text, 1, len, c->rec->out) != len || fputc('\n', c->rec->out) == EOF || fflush(c->rec->out) != 0)
+            llm__log(c, LLM_LOG_WARN, "llmasync: request %u: could not write its recording", r->seq);
+    } else {
+        llm__log(c, LLM_LOG_WARN, "llmasync: request %u: could not record it (%s)", r->seq, llm_json_error_string((llm_json_error)w.error));
+    }
+    llm_jw_free(&w);
+    llm__buf_free(&c->alloc, &r->rec_buf);
+}
+
+/* ---- replay ---- */
+
+static int llm__b64_ok(const char *s, size_t n) {
+    size_t i;
+    for (i = 0; i < n && s[i] != '='; i++)
+        if (llm__b64val((unsigned char)s[i]) < 0) return 0;
+    return 1;
+}
+
+/* One line of a replay file, checked whole so replay never meets a surprise;
+   NULL when it is fine, else what is wrong. */
+static const char *llm__rx_read(llm__rx *x, const llm_json_value *o) {
+    const llm_json_value *v;
+    int64_t n;
+    size_t i;
+    memset(x, 0, sizeof *x);
+    if (!o || o->type != LLM_JSON_OBJECT || !llm_json_int64(llm_json_get(o, "llmasync_exchange"), &n) || n != 1)
+        return "not an exchange (\"llmasync_exchange\":1)";
+    x->method = llm_json_string(llm_json_get(o, "method"), NULL);
+    x->path = llm_json_string(llm_json_get(o, "path"), NULL);
+    x->hash = llm_json_string(llm_json_get(o, "body_hash"), &i);
+    if (!x->method || !x->path || !x->hash || i != 16) return "method, path or body_hash missing";
+    if (!llm_json_int64(llm_json_get(o, "body_len"), &n) || n < 0) return "body_len missing";
+    x->body_len = (size_t)n;
+    if (!llm_json_int64(llm_json_get(o, "curl"), &n) || n < 0 || n > 1000) return "curl missing";
+    x->curl = (int)n;
+    x->curl_error = llm_json_string(llm_json_get(o, "curl_error"), NULL);
+    if (!x->curl_error) x->curl_error = "";
+    v = llm_json_get(o, "timeout");
+    if (v) {
+        const char *t = llm_json_string(v, NULL);
+        if (t && !strcmp(t, "first_byte")) x->timeout = LLM_TIMEOUT_FIRST_BYTE;
+        else if (t && !strcmp(t, "idle")) x->timeout = LLM_TIMEOUT_IDLE;
+        else if (t && !strcmp(t, "total")) x->timeout = LLM_TIMEOUT_TOTAL;
+        else return "timeout is not first_byte, idle or total";
+    }
+    x->events = llm_json_get(o, "events");
+    if (!x->events || x->events->type != LLM_JSON_ARRAY) return "events missing";
+    for (i = 0; i < x->events->len; i++) {
+        const llm_json_value *e = &x->events->items[i], *d;
+        const char *tag;
+        size_t tl;
+        if (e->type != LLM_JSON_ARRAY || e->len != 3 || !llm_json_int64(&e->items[0], &n) || n < 0) return "an event is not [us, tag, data]";
+        tag = llm_json_string(&e->items[1], &tl);
+        if (!tag || tl != 1 || (tag[0] != 'h' && tag[0] != 'b')) return "an event's tag is not \"h\" or \"b\"";
+        d = &e->items[2];
+        if (d->type == LLM_JSON_OBJECT) d = llm_json_get(d, "b64");
+        else if (d->type != LLM_JSON_STRING) return "an event's data is not a string or {\"b64\": ...}";
+        if (!d || d->type != LLM_JSON_STRING || (d != &e->items[2] && !llm__b64_ok(d->str, d->len))) return "an event's b64 data is not base64";
+    }
+    return NULL;
+}
+
+static void llm__rec_close(llm_client *c) {
+    llm__rec *rc = c->rec;
+    int i;
+    if (!rc) return;
+    if (rc->out) fclose(rc->out);
+    for (i = 0; i < rc->n_docs; i++) llm_json_free(rc->docs[i]);
+    llm__free(&c->alloc, rc->docs);
+    llm__free(&c->alloc, rc->xs);
+    llm__free(&c->alloc, rc);
+    c->rec = NULL;
+}
+
+/* Reads a whole file; NULL when it cannot. */
+static char *llm__read_file(const llm_allocator *a, const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    llm__buf b = { NULL, 0, 0 };
+    char chunk[16384];
+    size_t n;
+    if (!f) return NULL;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (!llm__buf_add(a, &b, chunk, n)) { fclose(f); llm__buf_free(a, &b); return NULL; }
+    if (ferror(f) || (!b.p && !llm__buf_add(a, &b, "", 0))) { fclose(f); llm__buf_free(a, &b); return NULL; }
+    fclose(f);
+    *len = b.len;
+    return b.p;
+}
+
+/* Opens the recording (appended to) or loads the replay file; 0 with a
+   message in why when it cannot. */
+static int llm__rec_open(llm_client *c, const char *record, const char *replay, int paced, char *why, size_t cap) {
+    llm__rec *rc;
+    if (!record && !replay) return 1;
+    if (record && replay) { snprintf(why, cap, "record and replay at once"); return 0; }
+    rc = (llm__rec *)llm__calloc(&c->alloc, sizeof *rc);
+    if (!rc) { snprintf(why, cap, "out of memory"); return 0; }
+    c->rec = rc;
+    if (record) {
+        rc->out = fopen(record, "ab");
+        if (!rc->out) { snprintf(why, cap, "record file %s cannot be opened for appending", record); return 0; }
+        return 1;
+    }
+    rc->paced = paced;
+    c->replay_instant = !paced;
+    {
+        size_t len = 0, at = 0, lines = 0;
+        char *text = llm__read_file(&c->alloc, replay, &len);
+        int cap_docs = 0;
+        if (!text) { snprintf(why, cap, "replay file %s cannot be read", replay); return 0; }
+        while (at < len) {
+            const char *nl = (const char *)memchr(text + at, '\n', len - at);
+            size_t end = nl ? (size_t)(nl - text) : len, k;
+            llm_json_options o;
+            llm_json_result jr;
+            llm_json_value *doc;
+            const char *bad;
+            lines++;
+            for (k = at; k < end && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r'); k++) {}
+            if (k == end) { at = end + 1; continue; } /* a blank line */
+            memset(&o, 0, sizeof o);
+            o.allocator = &c->alloc;
+            doc = llm_json_parse(text + at, end - at, &o, &jr);
+            if (!doc) {
+                snprintf(why, cap, "replay file %s: line %lu: %s at column %lu", replay, (unsigned long)lines,
+                         llm_json_error_string(jr.error), (unsigned long)jr.column);
+                llm__free(&c->alloc, text);
+                return 0;
+            }
+            if (rc->n_docs == cap_docs) {
+                int nc = cap_docs ? cap_docs * 2 : 16;
+                llm_json_value **nd = (llm_json_value **)llm__realloc(&c->alloc, rc->docs, (size_t)nc * sizeof *nd);
+                llm__rx *nx = nd ? (llm__rx *)llm__realloc(&c->alloc, rc->xs, (size_t)nc * sizeof *nx) : NULL;
+                if (nd) rc->docs = nd;
+                if (!nd || !nx) {
+                    llm_json_free(doc);
+                    snprintf(why, cap, "replay file %s: out of memory", replay);
+                    llm__free(&c->alloc, text);
+                    return 0;
+                }
+                rc->xs = nx;
+                cap_docs = nc;
+            }
+            rc->docs[rc->n_docs++] = doc;
+            bad = llm__rx_read(&rc->xs[rc->n_xs], doc);
+            if (bad) {
+                snprintf(why, cap, "replay file %s: line %lu: %s", replay, (unsigned long)lines, bad);
+                llm__free(&c->alloc, text);
+                return 0;
+            }
+            rc->n_xs++;
+            at = end + 1;
+        }
+        llm__free(&c->alloc, text);
+    }
+    return 1;
+}
+
+/* A replayed attempt starts: its exchange, or a failure naming it. */
+static void llm__replay_start(llm_request *r, int64_t now) {
+    llm_client *c = r->c;
+    llm__rec *rc = c->rec;
+    const char *method = r->body ? "POST" : "GET", *path = llm__url_path(r->url);
+    size_t blen = r->body ? r->body_len : 0;
+    char hash[17];
+    int i, same_path = 0;
+    llm__rec_hash(r, hash);
+    llm__attempt_reset(r);
+    r->t_attempt = r->t_last_event = now;
+    if (r->tm.attempts == 0) r->tm.queued_ms = (double)(now - r->t_submit) / 1000.0;
+    llm__transition(r, LLM_ACTIVE);
+    for (i = 0; i < rc->n_xs; i++) {
+        llm__rx *x = &rc->xs[i];
+        if (strcmp(x->path, path) || strcmp(x->method, method)) continue;
+        same_path++;
+        if (!x->used && x->body_len == blen && !strcmp(x->hash, hash)) {
+            x->used = 1;
+            r->rpx = x;
+            r->rp_i = 0;
+            r->rp_due = now;
+            r->tm.attempts++;
+            llm__timer(c, now);
+            if (rc->paced && r->first_byte_us > 0) llm__timer(c, now + r->first_byte_us);
+            if (rc->paced && r->stream && r->idle_us > 0) llm__timer(c, now + r->idle_us);
+            return;
+        }
+    }
+    {
+        char msg[512];
+        snprintf(msg, sizeof msg, "replay: no recorded exchange for %s %s with this body (%lu bytes, hash %s); "
+                 "the recording holds %d exchanges, %d of them %s %s, all used or with other bodies",
+                 method, path, (unsigned long)blen, hash, rc->n_xs, same_path, method, path);
+        llm__utf8_trim(msg);
+        llm__fail_or_retry(r, LLM_ERR_CONNECTION, 0, 0, LLM_TIMEOUT_NONE, msg);
+    }
+}
+
+/* The message and retry rule of one of our own timeouts (>>state's
+   llm__timers_once and a replayed one). */
+static void llm__time_out(llm_request *r, llm_timeout_kind which) {
+    char msg[96];
+    if (which == LLM_TIMEOUT_IDLE)
+        snprintf(msg, sizeof msg, "no stream data event for %lld ms", (long long)(r->idle_us / 1000));
+    else if (which == LLM_TIMEOUT_FIRST_BYTE)
+        snprintf(msg, sizeof msg, "no response byte within %lld ms", (long long)(r->first_byte_us / 1000));
+    else
+        snprintf(msg, sizeof msg, "request not finished within %lld ms", (long long)((r->deadline_total - r->t_submit) / 1000));
+    llm__rec_write(r, 0, "", which);
+    llm__detach(r); /* closes the connection: the server stops */
+    llm__fail_or_retry(r, LLM_ERR_TIMEOUT, 0, which != LLM_TIMEOUT_TOTAL, which, msg);
+}
+
+/* Feeds a replayed attempt what is due; 1 when the attempt ended. */
+static int llm__replay_feed(llm_request *r, int64_t now) {
+    llm_client *c = r->c;
+    const llm__rx *x = r->rpx;
+    while (r->rp_i < x->events->len) {
+        const llm_json_value *e = &x->events->items[r->rp_i], *d = &e->items[2];
+        int64_t us = 0;
+        size_t n, got;
+        const char *p;
+        llm__buf tmp = { NULL, 0, 0 };
+        llm_json_int64(&e->items[0], &us);
+        if (c->rec->paced && r->t_attempt + us > now) {
+            r->rp_due = r->t_attempt + us;
+            llm__timer(c, r->rp_due);
+            return 0;
+        }
+        if (llm__budget_spent(c)) { /* the next pump goes on */
+            r->rp_due = now;
+            llm__timer(c, now);
+            return 0;
+        }
+        if (d->type == LLM_JSON_OBJECT) { /* base64: decoded here, checked at load */
+            const llm_json_value *s = llm_json_get(d, "b64");
+            uint32_t acc = 0;
+            int bits = 0;
+            size_t i;
+            if (!llm__buf_reserve(&c->alloc, &tmp, s->len)) {
+                llm__abort(r, LLM_ERR_NO_MEMORY, 0, "out of memory replaying the response");
+                llm__attempt_done(r, CURLE_WRITE_ERROR);
+                return 1;
+            }
+            for (i = 0; i < s->len && s->str[i] != '='; i++) {
+                acc = (acc << 6) | (uint32_t)llm__b64val((unsigned char)s->str[i]);
+                bits += 6;
+                if (bits >= 8) {
+                    bits -= 8;
+                    tmp.p[tmp.len++] = (char)((acc >> bits) & 0xFF);
+                }
+            }
+            p = tmp.p;
+            n = tmp.len;
+        } else {
+            p = d->str;
+            n = d->len;
+        }
+        if (e->items[1].str[0] == 'h') got = llm__on_header((char *)p, 1, n, r);
+        else got = n ? llm__on_write((char *)p, 1, n, r) : 0;
+        llm__buf_free(&c->alloc, &tmp);
+        if (got == CURL_WRITEFUNC_PAUSE && e->items[1].str[0] == 'b' && n) { /* out of budget: this event again */
+            llm__unpause(r);
+            r->rp_due = now;
+            llm__timer(c, now);
+            return 0;
+        }
+        if (got != n) { /* refused: the request's reason is in abort_kind */
+            llm__attempt_done(r, CURLE_WRITE_ERROR);
+            return 1;
+        }
+        c->budget_did = 1; /* after the callback, which looks at the budget itself */
+        r->rp_i++;
+    }
+    if (x->timeout != LLM_TIMEOUT_NONE) {
+        llm__time_out(r, x->timeout);
+        return 1;
+    }
+    snprintf(r->a.errbuf, sizeof r->a.errbuf, "%s", x->curl_error);
+    llm__attempt_done(r, (CURLcode)x->curl);
+    return 1;
+}
+
+/* Replayed attempts that are due, each as far as it goes. An attempt that
+   ends changes the lists: the scan starts again. */
+static void llm__replay_move(llm_client *c) {
+    llm_request *r;
+    int again = 1;
+    if (!c->rec || c->rec->out) return;
+    while (again && !llm__budget_spent(c)) {
+        int64_t now = llm__now_us();
+        again = 0;
+        for (r = c->lists[LLM__L_ACTIVE].head; r; r = r->next)
+            if (r->rpx && r->rp_due <= now && llm__replay_feed(r, now)) { again = 1; break; }
+    }
+}
+
 /* >>state ================================================================
    The request state machine. Every status change goes through
    llm__transition; nothing else writes r->status.
@@ -5796,7 +6300,7 @@ static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status,
     retry = retryable && r->retries < r->max_retries && r->status == LLM_ACTIVE;
     if (retry) {
         now = llm__now_us();
-        delay = llm__retry_delay_us(r);
+        delay = c->replay_instant ? 0 : llm__retry_delay_us(r);
         if (r->deadline_total && now + delay >= r->deadline_total) retry = 0;
     }
     if (retry) r->retries++;
@@ -5925,6 +6429,7 @@ static int llm__curl_header_limit(const char *errbuf) {
 static void llm__attempt_done(llm_request *r, CURLcode res) {
     long status = r->a.http_status;
     char detail[sizeof r->a.abort_msg + 400];
+    llm__rec_write(r, (int)res, r->a.errbuf, LLM_TIMEOUT_NONE);
     llm__detach(r);
     r->a.curl_code = (int)res;
     llm__pace_learn(r);
@@ -6002,6 +6507,10 @@ static void llm__start(llm_request *r) {
     llm_client *c = r->c;
     CURLMcode mc;
     int64_t now = llm__now_us();
+    if (c->rec && !c->rec->out) { /* replay: no transfer */
+        llm__replay_start(r, now);
+        return;
+    }
     if (!r->easy && !llm__easy_setup(r)) {
         llm__fail_or_retry(r, LLM_ERR_NO_MEMORY, 0, 0, LLM_TIMEOUT_NONE, "could not create a transfer");
         return;
@@ -6023,6 +6532,10 @@ static void llm__start(llm_request *r) {
     }
     r->in_multi = 1;
     r->tm.attempts++;
+    if (c->rec) { /* recording: this attempt's events from now */
+        llm__buf_clear(&r->rec_buf);
+        r->rec_on = 1;
+    }
     if (r->first_byte_us > 0) llm__timer(c, now + r->first_byte_us);
     if (r->stream && r->idle_us > 0) llm__timer(c, now + r->idle_us);
 }
@@ -6068,8 +6581,8 @@ static int llm__timers_once(llm_client *c, int64_t now) {
     for (r = c->lists[LLM__L_ACTIVE].head; r; r = nx) {
         llm_timeout_kind which = LLM_TIMEOUT_NONE;
         int64_t d = INT64_MAX;
-        char msg[96];
         nx = r->next;
+        if (r->rpx && r->rp_due < next) next = r->rp_due; /* a replay's next event */
         if (r->deadline_total) { d = r->deadline_total; which = LLM_TIMEOUT_TOTAL; }
         if (r->first_byte_us > 0 && !r->a.got_byte && r->t_attempt + r->first_byte_us < d) {
             d = r->t_attempt + r->first_byte_us;
@@ -6080,14 +6593,7 @@ static int llm__timers_once(llm_client *c, int64_t now) {
             which = LLM_TIMEOUT_IDLE;
         }
         if (d > now) { if (d < next) next = d; continue; }
-        if (which == LLM_TIMEOUT_IDLE)
-            snprintf(msg, sizeof msg, "no stream data event for %lld ms", (long long)(r->idle_us / 1000));
-        else if (which == LLM_TIMEOUT_FIRST_BYTE)
-            snprintf(msg, sizeof msg, "no response byte within %lld ms", (long long)(r->first_byte_us / 1000));
-        else
-            snprintf(msg, sizeof msg, "request not finished within %lld ms", (long long)((r->deadline_total - r->t_submit) / 1000));
-        llm__detach(r); /* closes the connection: the server stops */
-        llm__fail_or_retry(r, LLM_ERR_TIMEOUT, 0, which != LLM_TIMEOUT_TOTAL, which, msg);
+        llm__time_out(r, which);
         return 1; /* the lists changed under us: scan again */
     }
     for (r = c->lists[LLM__L_RETRY].head; r; r = nx) {
@@ -6613,6 +7119,7 @@ static void llm__pump_run(llm_client *c) {
     llm__resume(c);
     for (round = 0; round < 4; round++) {
         llm__admit(c);
+        llm__replay_move(c); /* replaying: no transfers, and curl must not take its units */
         llm__io_move(c);
         llm__deliver(c);
         /* callbacks may have submitted requests or freed slots: start them
@@ -6738,6 +7245,7 @@ static void llm__destroy(llm_request *r) {
     llm__free(a, r->hdrs);
     llm__free(a, r->ctype);
     llm__attempt_free(r);
+    llm__buf_free(a, &r->rec_buf);
     llm__outcome_free(r);
     r->magic = LLM__REQ_FREED; /* a second llm_request_free is caught */
     llm__free(a, r);
@@ -7543,6 +8051,20 @@ LLMASYNC_API llm_client *llm_client_new(const llm_client_desc *desc) {
         ok = llm__io_init(c);
     }
     if (ok && d.watch_socket) ok = llm__ext_init(c, &d);
+    if (ok) {
+        const char *rec = d.record_path ? d.record_path : llm__env("LLMASYNC_RECORD");
+        const char *rep = d.replay_path ? d.replay_path : llm__env("LLMASYNC_REPLAY");
+        const char *pv = llm__env("LLMASYNC_REPLAY_PACED");
+        char why[512];
+        ok = llm__rec_open(c, rec && *rec ? rec : NULL, rep && *rep ? rep : NULL,
+                           d.replay_paced || (pv && !strcmp(pv, "1")), why, sizeof why);
+        if (!ok) {
+            /* asked for through the environment and nowhere to say it: the
+               one line the library writes to stderr itself */
+            if (c->log_fn) c->log_fn(LLM_LOG_ERROR, why, c->log_ud);
+            else if (!d.record_path && !d.replay_path) fprintf(stderr, "llmasync: %s\n", why);
+        }
+    }
     if (ok && (c->share = curl_share_init()) != NULL && /* an optimisation: none is fine */
         (curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
          curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)) {
@@ -7572,6 +8094,7 @@ LLMASYNC_API void llm_client_free(llm_client *c) {
         }
     }
     if (c->io_inited) llm__io_free(c);
+    llm__rec_close(c);
     if (c->multi) curl_multi_cleanup(c->multi);
     if (c->share) curl_share_cleanup(c->share); /* after every transfer that used it */
     for (i = 0; c->prov && i < c->n_prov; i++) {

@@ -63,7 +63,7 @@ for t in $TESTS; do
 done
 for t in $TESTS; do
     case "$t" in
-    e2e*|stream*|reliab*|provid*|endpoint*|harden*|oom*)
+    e2e*|stream*|reliab*|provid*|endpoint*|harden*|oom*|record*)
         suite "$t (valgrind)" env TEST_SLOW=8 valgrind -q --child-silent-after-fork=yes --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=tests/valgrind.supp \
             "$B/plain/test_$t" ;;
