@@ -263,6 +263,26 @@
    clamped to retry_max_delay_ms; a header that does not parse is ignored.
    The wait shows in llm_timings.queued_ms; cancel works while held.
 
+   RECORD AND REPLAY. llm_client_desc.record_path (or $LLMASYNC_RECORD)
+   appends every exchange, one per attempt, to a JSON Lines file: the
+   response's status and header lines and its body in the pieces they
+   came in, each with its offset from the attempt's start, and how the
+   attempt ended. Request headers are never written (the keys are there),
+   nor Set-Cookie lines, and every key of the client is masked in what is
+   written. replay_path (or $LLMASYNC_REPLAY) answers from such a file
+   without any network: each attempt takes the first unused exchange with
+   the same method, path (the host does not count) and body, in file
+   order, so a session replays deterministically, retries included;
+   replay_paced (or $LLMASYNC_REPLAY_PACED=1) keeps the recorded timing,
+   else it is instant (retry delays and rate-limit waits skipped too). An
+   attempt with no exchange fails (LLM_ERR_CONNECTION, not retried) naming
+   method, path and body. A file that cannot be opened, or a line that is
+   not an exchange, makes llm_client_new return NULL, said through log_fn
+   (or, when only the environment asked, one line on stderr). Recording
+   writes one line when an attempt ends (stdio, flushed): meant for QA and
+   development, not for a frame-critical build. record_path / replay_path
+   "" turn both off whatever the environment.
+
    ==========================================================================
    REQUEST STATES
    ==========================================================================
@@ -414,6 +434,8 @@
           - llm_poll_budget (a poll bounded by a time budget, the rest
             deferred to the next call) and llm_take_done (collect finished
             requests without a pump).
+          - Record and replay: llm_client_desc.record_path / replay_path /
+            replay_paced, $LLMASYNC_RECORD / $LLMASYNC_REPLAY.
           - Windows proven under Wine in make test; the I/O back ends
             (epoll, poll, curl_multi_poll) behind one interface;
             llm_client_desc.native_ca; a priority in every desc
