@@ -5961,10 +5961,62 @@ static char *llm__read_file(const llm_allocator *a, const char *path, size_t *le
     return b.p;
 }
 
+/* Loads a replay text (name: the file's, for messages); 0 with a message
+   in why when a line is not an exchange. */
+static int llm__rec_load(llm_client *c, const char *text, size_t len, const char *name, char *why, size_t cap) {
+    llm__rec *rc = c->rec;
+    size_t at = 0, lines = 0;
+    int cap_docs = 0;
+    while (at < len) {
+        const char *nl = (const char *)memchr(text + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - text) : len, k;
+        llm_json_options o;
+        llm_json_result jr;
+        llm_json_value *doc;
+        const char *bad;
+        lines++;
+        for (k = at; k < end && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r'); k++) {}
+        if (k == end) { at = end + 1; continue; } /* a blank line */
+        memset(&o, 0, sizeof o);
+        o.allocator = &c->alloc;
+        doc = llm_json_parse(text + at, end - at, &o, &jr);
+        if (!doc) {
+            snprintf(why, cap, "replay file %s: line %lu: %s at column %lu", name, (unsigned long)lines,
+                     llm_json_error_string(jr.error), (unsigned long)jr.column);
+            return 0;
+        }
+        if (rc->n_docs == cap_docs) {
+            int nc = cap_docs ? cap_docs * 2 : 16;
+            llm_json_value **nd = (llm_json_value **)llm__realloc(&c->alloc, rc->docs, (size_t)nc * sizeof *nd);
+            llm__rx *nx = nd ? (llm__rx *)llm__realloc(&c->alloc, rc->xs, (size_t)nc * sizeof *nx) : NULL;
+            if (nd) rc->docs = nd;
+            if (!nd || !nx) {
+                llm_json_free(doc);
+                snprintf(why, cap, "replay file %s: out of memory", name);
+                return 0;
+            }
+            rc->xs = nx;
+            cap_docs = nc;
+        }
+        rc->docs[rc->n_docs++] = doc;
+        bad = llm__rx_read(&rc->xs[rc->n_xs], doc);
+        if (bad) {
+            snprintf(why, cap, "replay file %s: line %lu: %s", name, (unsigned long)lines, bad);
+            return 0;
+        }
+        rc->n_xs++;
+        at = end + 1;
+    }
+    return 1;
+}
+
 /* Opens the recording (appended to) or loads the replay file; 0 with a
    message in why when it cannot. */
 static int llm__rec_open(llm_client *c, const char *record, const char *replay, int paced, char *why, size_t cap) {
     llm__rec *rc;
+    size_t len = 0;
+    char *text;
+    int ok;
     if (!record && !replay) return 1;
     if (record && replay) { snprintf(why, cap, "record and replay at once"); return 0; }
     rc = (llm__rec *)llm__calloc(&c->alloc, sizeof *rc);
@@ -5977,57 +6029,11 @@ static int llm__rec_open(llm_client *c, const char *record, const char *replay, 
     }
     rc->paced = paced;
     c->replay_instant = !paced;
-    {
-        size_t len = 0, at = 0, lines = 0;
-        char *text = llm__read_file(&c->alloc, replay, &len);
-        int cap_docs = 0;
-        if (!text) { snprintf(why, cap, "replay file %s cannot be read", replay); return 0; }
-        while (at < len) {
-            const char *nl = (const char *)memchr(text + at, '\n', len - at);
-            size_t end = nl ? (size_t)(nl - text) : len, k;
-            llm_json_options o;
-            llm_json_result jr;
-            llm_json_value *doc;
-            const char *bad;
-            lines++;
-            for (k = at; k < end && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r'); k++) {}
-            if (k == end) { at = end + 1; continue; } /* a blank line */
-            memset(&o, 0, sizeof o);
-            o.allocator = &c->alloc;
-            doc = llm_json_parse(text + at, end - at, &o, &jr);
-            if (!doc) {
-                snprintf(why, cap, "replay file %s: line %lu: %s at column %lu", replay, (unsigned long)lines,
-                         llm_json_error_string(jr.error), (unsigned long)jr.column);
-                llm__free(&c->alloc, text);
-                return 0;
-            }
-            if (rc->n_docs == cap_docs) {
-                int nc = cap_docs ? cap_docs * 2 : 16;
-                llm_json_value **nd = (llm_json_value **)llm__realloc(&c->alloc, rc->docs, (size_t)nc * sizeof *nd);
-                llm__rx *nx = nd ? (llm__rx *)llm__realloc(&c->alloc, rc->xs, (size_t)nc * sizeof *nx) : NULL;
-                if (nd) rc->docs = nd;
-                if (!nd || !nx) {
-                    llm_json_free(doc);
-                    snprintf(why, cap, "replay file %s: out of memory", replay);
-                    llm__free(&c->alloc, text);
-                    return 0;
-                }
-                rc->xs = nx;
-                cap_docs = nc;
-            }
-            rc->docs[rc->n_docs++] = doc;
-            bad = llm__rx_read(&rc->xs[rc->n_xs], doc);
-            if (bad) {
-                snprintf(why, cap, "replay file %s: line %lu: %s", replay, (unsigned long)lines, bad);
-                llm__free(&c->alloc, text);
-                return 0;
-            }
-            rc->n_xs++;
-            at = end + 1;
-        }
-        llm__free(&c->alloc, text);
-    }
-    return 1;
+    text = llm__read_file(&c->alloc, replay, &len);
+    if (!text) { snprintf(why, cap, "replay file %s cannot be read", replay); return 0; }
+    ok = llm__rec_load(c, text, len, replay, why, cap);
+    llm__free(&c->alloc, text);
+    return ok;
 }
 
 /* A replayed attempt starts: its exchange, or a failure naming it. */

@@ -141,4 +141,39 @@ FZ_UNUSED static int fz_is_json_number(const char *s, size_t n) {
     return i == n;
 }
 
+/* No run of 8 or more characters of a key may survive in anything the
+   library hands out, plainly or encoded (%XX, \uXXXX, \/): the text is
+   decoded first, then every 8-byte window of each key is looked for. */
+FZ_UNUSED static int fz_hexv(int c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+FZ_UNUSED static const char *fz_key_fragment(const char *s, const char *const *keys, int n_keys) {
+    static char dec[8192];
+    size_t n = 0, i, k, j;
+    for (i = 0; s[i] && n < sizeof dec - 1; i++) {
+        if (s[i] == '%' && fz_hexv((unsigned char)s[i + 1]) >= 0 && fz_hexv((unsigned char)s[i + 2]) >= 0) {
+            dec[n++] = (char)(fz_hexv((unsigned char)s[i + 1]) * 16 + fz_hexv((unsigned char)s[i + 2]));
+            i += 2;
+        } else if (s[i] == '\\' && s[i + 1] == 'u' && fz_hexv((unsigned char)s[i + 2]) >= 0 && fz_hexv((unsigned char)s[i + 3]) >= 0 &&
+                   fz_hexv((unsigned char)s[i + 4]) >= 0 && fz_hexv((unsigned char)s[i + 5]) >= 0) {
+            dec[n++] = (char)(fz_hexv((unsigned char)s[i + 4]) * 16 + fz_hexv((unsigned char)s[i + 5]));
+            i += 5;
+        } else if (s[i] == '\\' && s[i + 1] == '/') {
+            dec[n++] = '/';
+            i++;
+        } else {
+            dec[n++] = s[i];
+        }
+    }
+    dec[n] = '\0';
+    for (k = 0; k < (size_t)n_keys; k++)
+        for (j = 0; j + 8 <= strlen(keys[k]); j++) {
+            char w[9];
+            memcpy(w, keys[k] + j, 8);
+            w[8] = '\0';
+            if (strstr(dec, w)) return keys[k];
+        }
+    return NULL;
+}
+
 #endif

@@ -25,13 +25,13 @@ set -u
 mode=${1:?usage: run.sh replay BINDIR | fuzz BINDIR SECONDS SCRATCH}
 bin=${2:?BINDIR}
 here=$(cd "$(dirname "$0")" && pwd)
-all="fuzz_json fuzz_json_roundtrip fuzz_json_partial fuzz_sse fuzz_ndjson fuzz_provider"
+all="fuzz_json fuzz_json_roundtrip fuzz_json_partial fuzz_sse fuzz_ndjson fuzz_provider fuzz_replay"
 harnesses=${FUZZ_HARNESSES:-$all}
 
 suite=$(sh "$here/../tools/test_data.sh" find jsontestsuite)
 
-dict_of() { case "$1" in fuzz_json*) echo "$here/json.dict" ;; *) echo "$here/sse.dict" ;; esac; }
-maxlen_of() { case "$1" in fuzz_json*|fuzz_provider) echo 16384 ;; *) echo 4096 ;; esac; }
+dict_of() { case "$1" in fuzz_json*|fuzz_replay) echo "$here/json.dict" ;; *) echo "$here/sse.dict" ;; esac; }
+maxlen_of() { case "$1" in fuzz_json*|fuzz_provider|fuzz_replay) echo 16384 ;; *) echo 4096 ;; esac; }
 is_json() { case "$1" in fuzz_json*) return 0 ;; *) return 1 ;; esac; }
 
 # fuzz_json also checks numbers under a comma-decimal locale when one is

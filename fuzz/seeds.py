@@ -506,6 +506,57 @@ def provider_seeds():
     w("bare_200_chat", popt(ANTHROPIC, OP_HTTP, seed=status_seed(200)), ANTHROPIC_MSG)
 
 
+def replay_seeds():
+    """fuzz_replay: replay files (JSON Lines of exchanges, >>record in
+    llmasync.h). Selector: bit 0 stream, bits 1-2 chat / embeddings /
+    Anthropic / raw, bit 3 tight, bit 4 on_delta."""
+    import base64
+    import json
+    h = "fuzz_replay"
+
+    def ex(status_line, headers, chunks, curl=0, timeout=None, path="/v1/chat/completions"):
+        events = [[0, "h", status_line + "\r\n"]] + [[10, "h", x + "\r\n"] for x in headers] + [[11, "h", "\r\n"]]
+        for i, c in enumerate(chunks):
+            data = c if isinstance(c, str) else {"b64": base64.b64encode(c).decode()}
+            events.append([100 + i * 50, "b", data])
+        o = {"llmasync_exchange": 1, "provider": "openai", "method": "POST", "path": path, "body_len": 2,
+             "body_hash": "0000000000000000", "events": events, "curl": curl, "curl_error": ""}
+        if timeout:
+            o["timeout"] = timeout
+        return json.dumps(o, ensure_ascii=False, separators=(",", ":"))
+
+    def sel(stream=0, what=0, tight=0, delta=0):
+        return bytes([stream | (what << 1) | (tight << 3) | (delta << 4)])
+
+    def pieces(text, n):
+        return [text[i:i + n] for i in range(0, len(text), n)]
+
+    w = lambda name, s, lines: write(h, name, s + b("\n".join(lines) + "\n"))
+    sse = ["Content-Type: text/event-stream"]
+    js = ["Content-Type: application/json", "x-request-id: req_1"]
+    w("chat", sel(), [ex("HTTP/1.1 200 OK", js, pieces(OPENAI_CHAT, 40))])
+    w("chat_stream", sel(stream=1, delta=1), [ex("HTTP/1.1 200 OK", sse, pieces(OPENAI_STREAM, 33))])
+    w("chat_stream_tools", sel(stream=1), [ex("HTTP/1.1 200 OK", sse, pieces(OPENAI_STREAM_TOOLS, 17))])
+    w("chat_stream_b64", sel(stream=1, delta=1),
+      [ex("HTTP/1.1 200 OK", sse, [c.encode() for c in pieces(OPENAI_STREAM, 29)])])
+    w("anthropic_stream", sel(stream=1, what=2),
+      [ex("HTTP/1.1 200 OK", sse, pieces(ANTHROPIC_STREAM, 64), path="/v1/messages")])
+    w("embeddings", sel(what=1), [ex("HTTP/1.1 200 OK", js, [OPENAI_EMBED], path="/v1/embeddings")])
+    w("retry_then_ok", sel(), [ex("HTTP/1.1 503 Service Unavailable", js, [ERR_OPENAI]),
+                               ex("HTTP/1.1 200 OK", js, [OPENAI_CHAT])])
+    w("key_echo_401", sel(), [ex("HTTP/1.1 401 Unauthorized", js,
+                                 ['{"error":{"message":"Incorrect API key provided: sk-replay-fuzz-0123456789.",'
+                                  '"type":"invalid_request_error","code":"invalid_api_key"}}'])])
+    w("idle_timeout", sel(stream=1), [ex("HTTP/1.1 200 OK", sse, pieces(OPENAI_STREAM, 50)[:2], timeout="idle"),
+                                      ex("HTTP/1.1 200 OK", sse, pieces(OPENAI_STREAM, 50))])
+    w("connection_reset", sel(), [ex("HTTP/1.1 200 OK", js, [OPENAI_CHAT[:20]], curl=56)])
+    w("tight_stream", sel(stream=1, tight=1), [ex("HTTP/1.1 200 OK", sse, pieces(OPENAI_STREAM, 80))])
+    w("raw_stream", sel(stream=1, what=3), [ex("HTTP/1.1 200 OK", sse, ['event: x\ndata: {"i":1}\n\n'],
+                                               path="/v1/anything")])
+    w("blank_lines_and_cr", sel(), ["", "  \r", ex("HTTP/1.1 200 OK", js, [OPENAI_CHAT]), ""])
+    w("not_an_exchange", sel(), ['{"llmasync_exchange":2}'])
+
+
 def main():
     for h in ("fuzz_json", "fuzz_json_roundtrip", "fuzz_json_partial", "fuzz_sse", "fuzz_ndjson", "fuzz_provider"):
         shutil.rmtree(os.path.join(OUT, h), ignore_errors=True)
@@ -515,6 +566,8 @@ def main():
     sse_seeds()
     nd_seeds()
     provider_seeds()
+    shutil.rmtree(os.path.join(OUT, "fuzz_replay"), ignore_errors=True)
+    replay_seeds()
 
 
 if __name__ == "__main__":
