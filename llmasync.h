@@ -5811,10 +5811,11 @@ static void llm__rec_write(llm_request *r, int curl_code, const char *curl_error
     llm_client *c = r->c;
     llm_json_writer w;
     char hash[17], err[CURL_ERROR_SIZE];
-    const char *text, *path = llm__url_path(r->url);
+    const char *text, *path;
     size_t len, off = 0;
     if (!r->rec_on) return;
     r->rec_on = 0;
+    path = llm__url_path(r->url);
     llm__rec_hash(r, hash);
     llm_jw_init(&w, &c->alloc);
     llm_jw_object_begin(&w);
