@@ -13,7 +13,7 @@ LIBS    := -lcurl -lpthread
 HDRS    := llmasync.h tests/harness.h tests/mockctl.h
 
 TESTS    := json sse codec e2e stream reliability providers endpoints hardening oom soak iofail diff record
-EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue libuv_host record_replay
+EXAMPLES := demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue libuv_host record_replay responses_chat npc_voice transcribe rerank vision
 
 .PHONY: all test test-data demo examples deps deps-test soak bench mutate clean \
         windows-deps test-windows test-consumers install uninstall

@@ -873,6 +873,13 @@ typedef struct llm_audio_desc {
     llm_done_fn on_done;
     int priority;                  /* admission: higher first, then submit
                                       order; 0: normal (negative: background) */
+    const char *path;              /* instead of audio: a file read at submit
+                                      (filename defaults to its last part);
+                                      a retry sends it whole again */
+    const char *timestamp_granularities; /* "word", "segment" or
+                                      "word,segment" (verbose_json only;
+                                      the segments / words are in
+                                      llm_request_json); NULL: not sent */
 } llm_audio_desc;
 
 /* Rerank (POST {base}/rerank: vLLM, Jina, Cohere v2, TEI-style servers):
@@ -3010,6 +3017,7 @@ struct llm_request {
     size_t body_len;
     struct curl_slist *hdrs;    /* nodes and strings in one allocation of ours */
     char *ctype;                /* the body's Content-Type header; NULL: JSON */
+    char *upload;               /* llm_audio_desc.path's bytes until the body holds them */
     int stream;
     int counted;                /* counted in c->n_inflight */
     /* settings */
@@ -7273,6 +7281,7 @@ static void llm__destroy(llm_request *r) {
     llm__free(a, r->body);
     llm__free(a, r->hdrs);
     llm__free(a, r->ctype);
+    llm__free(a, r->upload);
     llm__attempt_free(r);
     llm__buf_free(a, &r->rec_buf);
     llm__outcome_free(r);
@@ -7849,7 +7858,10 @@ static llm_request *llm__submit_audio(llm_client *c, const llm_audio_desc *d, in
     static const char *formats[] = { "json", "text", "verbose_json", "srt", "vtt" };
     llm_request *r;
     const llm__provider *p;
-    const char *model, *filename, *mime;
+    const char *model, *filename, *mime, *filename_def = "audio.wav";
+    const void *audio = d ? d->audio : NULL;
+    size_t audio_len = d ? d->audio_len : 0, file_len = 0;
+    char *file = NULL;
     llm__buf b = { NULL, 0, 0 };
     char boundary[48], temp[40], ctype[96];
     size_t path_off = translate ? LLM__PATH(translate_path) : LLM__PATH(transcribe_path), i;
@@ -7864,8 +7876,29 @@ static llm_request *llm__submit_audio(llm_client *c, const llm_audio_desc *d, in
     r->on_done = d->on_done;
     p = llm__route_endpoint(r, d->model, &model, path_off, translate ? "translation" : "transcription");
     if (!p) return r;
-    if (!d->audio || d->audio_len == 0) return llm__reject(r, LLM_ERR_INVALID, "audio", "missing or empty");
-    filename = d->filename ? d->filename : "audio.wav";
+    if (d->path && d->audio) return llm__reject(r, LLM_ERR_INVALID, "path", "set audio or path, not both");
+    if (d->path) {
+        const char *base = d->path + strlen(d->path);
+        while (base > d->path && base[-1] != '/' && base[-1] != '\\') base--;
+        file = llm__read_file(&c->alloc, d->path, &file_len);
+        if (!file) return llm__reject(r, LLM_ERR_INVALID, "path", "no file that can be read there");
+        audio = file;
+        audio_len = file_len;
+        if (!d->filename && *base) filename_def = base;
+    }
+    if (!audio || audio_len == 0) {
+        llm__free(&c->alloc, file);
+        return llm__reject(r, LLM_ERR_INVALID, d->path ? "path" : "audio", d->path ? "the file is empty" : "missing or empty");
+    }
+    r->upload = file; /* freed with the request, or once the body holds it */
+    if (d->timestamp_granularities) {
+        const char *g = d->timestamp_granularities;
+        if (!d->response_format || strcmp(d->response_format, "verbose_json"))
+            return llm__reject(r, LLM_ERR_INVALID, "timestamp_granularities", "needs response_format \"verbose_json\"");
+        if (strcmp(g, "word") && strcmp(g, "segment") && strcmp(g, "word,segment") && strcmp(g, "segment,word"))
+            return llm__reject(r, LLM_ERR_INVALID, "timestamp_granularities", "must be word, segment or word,segment");
+    }
+    filename = d->filename ? d->filename : filename_def;
     mime = d->mime_type ? d->mime_type : llm__audio_mime(filename);
     {
         const char *v[6];
@@ -7888,19 +7921,26 @@ static llm_request *llm__submit_audio(llm_client *c, const llm_audio_desc *d, in
     for (tries = 0;; tries++) { /* a boundary that appears nowhere in the parts */
         snprintf(boundary, sizeof boundary, "llmasync-%08lx%08lx", (unsigned long)(llm__rand01(c) * 4294967295.0),
                  (unsigned long)(r->seq * 2654435761u + (unsigned)tries));
-        if (!llm__has_bytes((const char *)d->audio, d->audio_len, boundary) &&
+        if (!llm__has_bytes((const char *)audio, audio_len, boundary) &&
             !(d->prompt && strstr(d->prompt, boundary)))
             break;
     }
     if (d->has_temperature || d->temperature != 0.0) snprintf(temp, sizeof temp, "%g", d->temperature);
-    ok = llm__mp_part(&c->alloc, &b, boundary, "file", filename, mime, d->audio, d->audio_len) &&
+    ok = llm__mp_part(&c->alloc, &b, boundary, "file", filename, mime, audio, audio_len) &&
          llm__mp_field(&c->alloc, &b, boundary, "model", model) &&
          llm__mp_field(&c->alloc, &b, boundary, "language", d->language) &&
          llm__mp_field(&c->alloc, &b, boundary, "prompt", d->prompt) &&
          llm__mp_field(&c->alloc, &b, boundary, "response_format", d->response_format) &&
          llm__mp_field(&c->alloc, &b, boundary, "temperature", d->has_temperature || d->temperature != 0.0 ? temp : NULL) &&
          llm__mp_field(&c->alloc, &b, boundary, "stream", d->stream ? "true" : NULL) &&
+         llm__mp_field(&c->alloc, &b, boundary, "timestamp_granularities[]",
+                       !d->timestamp_granularities ? NULL : strncmp(d->timestamp_granularities, "word", 4) ? "segment" : "word") &&
+         llm__mp_field(&c->alloc, &b, boundary, "timestamp_granularities[]",
+                       d->timestamp_granularities && strchr(d->timestamp_granularities, ',') ?
+                       (strncmp(d->timestamp_granularities, "word", 4) ? "word" : "segment") : NULL) &&
          llm__buf_adds(&c->alloc, &b, "--") && llm__buf_adds(&c->alloc, &b, boundary) && llm__buf_adds(&c->alloc, &b, "--\r\n");
+    llm__free(&c->alloc, r->upload);
+    r->upload = NULL;
     snprintf(ctype, sizeof ctype, "Content-Type: multipart/form-data; boundary=%s", boundary);
     r->ctype = llm__strdup(&c->alloc, ctype);
     if (!ok || !r->ctype) {

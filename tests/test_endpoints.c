@@ -426,6 +426,91 @@ static void test_transcription(void) {
     llm_client_free(c);
 }
 
+/* llm_audio_desc.path: the file read at submit, named by its last part;
+   timestamp granularities as repeated fields; an upload cut by a reset is
+   sent again whole; bad paths and settings named. */
+static void test_transcription_from_file(void) {
+    llm_client *c = client();
+    unsigned char audio[5000];
+    char path[256], fnv[16], want[200];
+    llm_audio_desc d;
+    llm_request *r;
+    const char *h[1];
+    size_t i;
+    FILE *f;
+    for (i = 0; i < sizeof audio; i++) audio[i] = (unsigned char)(i * 13 + 1);
+    snprintf(path, sizeof path, "%s/llmasync-voice-%ld.mp3", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) { llm_client_free(c); return; }
+    fwrite(audio, 1, sizeof audio, f);
+    fclose(f);
+    snprintf(fnv, sizeof fnv, "%08x", (unsigned)fnv1a(audio, sizeof audio));
+    snprintf(want, sizeof want, "transcript of %u bytes from %s (%s)", (unsigned)sizeof audio, strrchr(path, '/') + 1, fnv);
+    memset(&d, 0, sizeof d);
+    d.model = "whisper-1";
+    d.path = path;
+    d.response_format = "verbose_json";
+    d.timestamp_granularities = "word,segment";
+    h[0] = hdr("id=upload-reset fault=reset_headers fail_first=1"); /* the first try is reset: sent again whole */
+    d.headers = h;
+    d.n_headers = 1;
+    d.max_retries = 2;
+    r = llm_transcribe(c, &d);
+    remove(path); /* read at submit: the request no longer needs it */
+    if (wait_for(c, r) == r) {
+        CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+        CHECK_STR(llm_request_text(r, NULL), want);
+        CHECK_INT(llm_request_error(r)->retries, 1);
+    }
+    llm_request_free(r);
+    {
+        char *st = mock_http(&M, "GET", "/mock/stats");
+        llm_json_value *v = st ? llm_json_parse(st, strlen(st), NULL, NULL) : NULL;
+        const llm_json_value *mp = llm_json_get(v, "last_multipart"), *fields = llm_json_get(mp, "fields");
+        int words = 0, segments = 0;
+        CHECK_INT((long)llm_json_double(llm_json_get(mp, "file_bytes"), 0), (long)sizeof audio);
+        CHECK_STR(llm_json_string(llm_json_get(mp, "file_fnv"), NULL), fnv);
+        CHECK_STR(llm_json_string(llm_json_get(mp, "file_content_type"), NULL), "audio/mpeg");
+        for (i = 0; fields && i < fields->len; i++) {
+            const llm_json_value *fv = &fields->items[i];
+            if (!strcmp(fv->key, "timestamp_granularities[]")) {
+                words += !strcmp(fv->str, "word");
+                segments += !strcmp(fv->str, "segment");
+            }
+        }
+        CHECK_INT(words, 1);
+        CHECK_INT(segments, 1);
+        llm_json_free(v);
+        free(st);
+    }
+    /* refused, each naming its field, nothing sent */
+    memset(&d, 0, sizeof d);
+    d.model = "whisper-1";
+    d.path = "/nonexistent/dir/voice.wav";
+    r = llm_transcribe(c, &d);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
+    CHECK_MSG(strstr(llm_request_error(r)->message, "path") != NULL, "%s", llm_request_error(r)->message);
+    llm_request_free(r);
+    d.path = path;
+    d.audio = audio;
+    d.audio_len = sizeof audio;
+    r = llm_transcribe(c, &d);
+    CHECK_MSG(strstr(llm_request_error(r)->message, "not both") != NULL, "%s", llm_request_error(r)->message);
+    llm_request_free(r);
+    d.path = NULL;
+    d.timestamp_granularities = "word";
+    r = llm_transcribe(c, &d); /* json, not verbose_json */
+    CHECK_MSG(strstr(llm_request_error(r)->message, "timestamp_granularities") != NULL, "%s", llm_request_error(r)->message);
+    llm_request_free(r);
+    d.response_format = "verbose_json";
+    d.timestamp_granularities = "letter";
+    r = llm_transcribe(c, &d);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
 /* ---------------------------------------------------------------- rerank -- */
 
 static void test_rerank(void) {
@@ -612,6 +697,7 @@ int main(int argc, char **argv) {
     RUN(test_responses_errors);
     RUN(test_speech);
     RUN(test_transcription);
+    RUN(test_transcription_from_file);
     RUN(test_rerank);
     RUN(test_images);
     RUN(test_choices_and_refusals);
