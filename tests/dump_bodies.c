@@ -171,6 +171,10 @@ int main(void) {
         ad.stream = 1;
         ad.filename = "talk.mp3";
         out("CreateTranscriptionRequest", llm_transcribe(C, &ad));
+        ad.stream = 0;
+        ad.response_format = "verbose_json";
+        ad.timestamp_granularities = "word,segment";
+        out("CreateTranscriptionRequest", llm_transcribe(C, &ad));
         memset(&ad, 0, sizeof ad);
         ad.model = "whisper-1";
         ad.audio = wav;

@@ -53,6 +53,8 @@ def multipart(boundary, data):
         name = attrs["name"]
         if "filename" in attrs:
             obj[name] = "<binary %d bytes>" % len(value)
+        elif name.endswith("[]"):  # a repeated field: an array
+            obj.setdefault(name[:-2], []).append(value.decode("utf-8"))
         else:
             v = value.decode("utf-8")
             if name == "temperature":
@@ -102,6 +104,14 @@ bad = [
     ("CreateChatCompletionRequest", {"model": "m", "messages": [{"role": "user", "content": "x"}], "max_completion_tokens": "9"}),
     ("CreateChatCompletionRequest", {"model": "m", "messages": [{"role": "tool", "content": "x"}]}),
     ("CreateEmbeddingRequest", {"model": "m", "input": "x", "encoding_format": "int8"}),
+    ("CreateResponse", {"model": "m", "input": 5}),
+    ("CreateResponse", {"model": "m", "input": "x", "max_output_tokens": "9"}),
+    ("CreateSpeechRequest", {"model": "tts-1", "input": "x"}),
+    ("CreateSpeechRequest", {"model": "tts-1", "input": "x", "voice": "alloy", "response_format": "ogg"}),
+    ("CreateTranscriptionRequest", {"model": "whisper-1"}),
+    ("CreateTranscriptionRequest", {"file": "<binary>", "model": "whisper-1", "response_format": "xml"}),
+    ("CreateTranscriptionRequest", {"file": "<binary>", "model": "whisper-1", "timestamp_granularities": ["letter"]}),
+    ("CreateTranscriptionRequest", {"file": "<binary>", "model": "whisper-1", "timestamp_granularities": "word"}),
     ("anthropic.Messages", {"model": "c", "messages": [{"role": "user", "content": "x"}]}),
     ("anthropic.Messages", {"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}),
     ("anthropic.Messages", {"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}),
