@@ -375,6 +375,31 @@ static void set_raw(llm_request *r, const char *s) {
     llm__buf_adds(&r->ra, &r->a.raw, s);
 }
 
+/* A JSON answer in a ``` fence is read from the line after the fence's
+   first, past blank lines and indentation, while it streams. */
+static void test_partial_json_in_fence(void) {
+    static const char *texts[] = { "```json\n{\"say\": \"hel", "  ```\r\n\n   {\"say\": \"hel", "```json\n\t[{\"say\": \"hel" };
+    llm_client *c = client();
+    int i;
+    for (i = 0; i < 3; i++) {
+        llm_request *r = fake(c, LLM_API_OPENAI);
+        const llm_json_value *v;
+        llm__buf_adds(&r->ra, &r->a.text, texts[i]);
+        v = llm_request_partial_json(r);
+        if (i == 2) v = llm_json_at(v, 0);
+        CHECK_MSG(v && v->type == LLM_JSON_OBJECT, "text %d", i);
+        CHECK_MSG(S(v, "say") && !strcmp(S(v, "say"), "hel"), "text %d", i);
+        llm__destroy(r);
+    }
+    { /* the fence's first line not ended: nothing yet */
+        llm_request *r = fake(c, LLM_API_OPENAI);
+        llm__buf_adds(&r->ra, &r->a.text, "```jso");
+        CHECK(llm_request_partial_json(r) == NULL);
+        llm__destroy(r);
+    }
+    llm_client_free(c);
+}
+
 /* The error's type: the error object's own, however short, before the
    body's top-level "type" (which is only a fallback, and never "error"). */
 static void test_error_type_precedence(void) {
@@ -1791,6 +1816,68 @@ static void test_image_bodies(void) {
     llm_client_free(c);
 }
 
+/* An image given as a data: URL goes to the APIs that take only bytes as
+   its media type and payload, cut exactly at "data:" and ";base64,". */
+static void test_image_data_url_split(void) {
+    llm_client *c = client();
+    llm_image im;
+    llm_message m = { "user", "Look.", NULL, NULL, NULL, NULL, 1 };
+    const char *models[2] = { "anthropic/claude-x", "ollama/llava" };
+    int a;
+    memset(&im, 0, sizeof im);
+    im.url = "data:image/webp;base64,UklGRg==";
+    m.images = &im;
+    for (a = 0; a < 2; a++) {
+        llm_chat_desc d;
+        llm_request *r;
+        llm_json_value *b;
+        memset(&d, 0, sizeof d);
+        d.model = models[a];
+        d.messages = &m;
+        d.n_messages = 1;
+        d.max_tokens = 10;
+        r = llm_chat(c, &d);
+        b = body_of(r);
+        CHECK_MSG(b != NULL, "%s: %s", models[a], llm_request_error(r)->message);
+        if (a == 0) {
+            CHECK_STR(S(b, "messages.0.content.0.source.type"), "base64");
+            CHECK_STR(S(b, "messages.0.content.0.source.media_type"), "image/webp");
+            CHECK_STR(S(b, "messages.0.content.0.source.data"), "UklGRg==");
+        } else {
+            CHECK_STR(S(b, "messages.0.images.0"), "UklGRg==");
+        }
+        llm_json_free(b);
+        llm_request_free(r);
+    }
+    llm_client_free(c);
+}
+
+/* Speech sends its format, mp3 when none is given (the API's default, sent
+   so the Content-Type we expect is never a guess). */
+static void test_speech_format_sent(void) {
+    llm_client *c = client();
+    llm_speech_desc d;
+    llm_request *r;
+    llm_json_value *b;
+    memset(&d, 0, sizeof d);
+    d.model = "tts-1";
+    d.input = "hi";
+    d.voice = "alloy";
+    r = llm_speech(c, &d);
+    b = body_of(r);
+    CHECK_MSG(b != NULL, "%s", llm_request_error(r)->message);
+    CHECK_STR(S(b, "response_format"), "mp3");
+    llm_json_free(b);
+    llm_request_free(r);
+    d.format = "pcm";
+    r = llm_speech(c, &d);
+    b = body_of(r);
+    CHECK_STR(S(b, "response_format"), "pcm");
+    llm_json_free(b);
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
 /* Checked at submit: every way an image can be wrong has its message, and
    each accepted form passes (for the APIs that take URLs and those that
    take only bytes). */
@@ -2273,6 +2360,9 @@ int main(int argc, char **argv) {
     RUN(test_image_signatures);
     RUN(test_image_problems);
     RUN(test_image_bodies);
+    RUN(test_partial_json_in_fence);
+    RUN(test_image_data_url_split);
+    RUN(test_speech_format_sent);
     RUN(test_responses_optional_fields);
     RUN(test_rerank_shapes);
     RUN(test_meter_limit_saturates);

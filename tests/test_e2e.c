@@ -642,6 +642,7 @@ typedef struct xhost {
     int what[256], n;
     double timer_at;      /* ms; < 0: none */
     int timer_calls, watch_calls, tag_mismatch, max_watched, idle_rounds;
+    int idle_prompt;      /* set_timer(0) with no request queued, active or waiting to retry */
 } xhost;
 static void *x_tag(llm_socket s) { return (void *)(uintptr_t)(1000 + s); }
 static void x_watch(llm_client *c, llm_socket s, int what, void *sd, void *ud) {
@@ -664,9 +665,10 @@ static void x_watch(llm_client *c, llm_socket s, int what, void *sd, void *ud) {
 }
 static void x_timer(llm_client *c, int ms, void *ud) {
     xhost *h = (xhost *)ud;
-    (void)c;
     h->timer_calls++;
     CHECK(ms >= -1);
+    if (ms == 0 && !c->lists[LLM__L_QUEUED].head && !c->lists[LLM__L_ACTIVE].head && !c->lists[LLM__L_RETRY].head)
+        h->idle_prompt++;
     h->timer_at = ms < 0 ? -1 : th_now_ms() + ms;
 }
 static llm_client *x_client(xhost *h, int max_concurrent, int max_retries) {
@@ -764,6 +766,8 @@ static void test_external_loop(void) {
     CHECK_INT(h.tag_mismatch, 0);
     CHECK_MSG(h.idle_rounds < 20, "%d turns with nothing to do (the timer should cover every wait)", h.idle_rounds);
     CHECK_INT(llm_poll(c), 0);
+    /* nothing left: no prompt call asked for, so an idle host loop sleeps */
+    CHECK_MSG(h.idle_prompt == 0, "%d prompt timers asked for with nothing in flight", h.idle_prompt);
     for (i = 0; i < 15; i++) llm_request_free(rs[i]);
     llm_client_free(c);
     CHECK_MSG(h.n == 0, "%d sockets still watched after llm_client_free", h.n);

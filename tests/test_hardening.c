@@ -176,6 +176,30 @@ static void test_huge_vector(void) {
     CHECK_INT(A.live, 0);
 }
 
+/* A malformed vector (here an empty one) is the server's answer, not a
+   transient fault: PROTOCOL, not retryable, not retried, on both APIs. */
+static void test_malformed_vector_not_retried(void) {
+    cfg k;
+    llm_client *c;
+    llm_request *r;
+    const char *models[2] = { "mock-embed", "ollama/mock-embed" };
+    int i;
+    memset(&k, 0, sizeof k);
+    k.max_retries = 2;
+    c = client_cfg(&k);
+    for (i = 0; i < 2; i++) {
+        r = embed(c, models[i], 1, 0, "long_vector=0");
+        if (done(c, r) == r) {
+            const llm_error *e = llm_request_error(r);
+            CHECK_MSG(e->kind == LLM_ERR_PROTOCOL && strstr(e->message, "malformed"), "%s: %s", models[i], e->message);
+            CHECK_INT(e->retryable, 0);
+            CHECK_INT(e->retries, 0);
+        }
+        llm_request_free(r);
+    }
+    llm_client_free(c);
+}
+
 /* Every vector there but each too long for the bound: TOO_LARGE before the
    allocation (a unit check with a small bound). */
 static void test_vectors_beyond_bound(void) {
@@ -728,6 +752,7 @@ int main(int argc, char **argv) {
     if (!mock_start(&M)) { printf("hardening: 0 passed, 1 failed\n"); return 1; }
     RUN(test_memory_bound_any_shape);
     RUN(test_huge_vector);
+    RUN(test_malformed_vector_not_retried);
     RUN(test_vectors_beyond_bound);
     RUN(test_int64_usage_saturates);
     RUN(test_float_range);

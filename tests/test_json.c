@@ -1526,8 +1526,23 @@ static void test_partial_options_and_open_path(void) {
 /* Every prefix of a text shows a document that agrees with the whole one:
    what is complete is final, a string only grows. (The fuzz harness
    fuzz_json_partial checks this on any input.) */
+/* llm_json_at reads objects too: members in order, with their keys. */
+static void test_at_reads_objects(void) {
+    const char *t = "{\"a\": 1, \"b\": [2, 3]}";
+    llm_json_value *v = llm_json_parse(t, strlen(t), NULL, NULL);
+    const llm_json_value *m;
+    CHECK(v != NULL);
+    m = llm_json_at(v, 1);
+    CHECK(m && m->key_len == 1 && m->key[0] == 'b' && m->type == LLM_JSON_ARRAY);
+    CHECK(llm_json_at(m, 1) && llm_json_double(llm_json_at(m, 1), 0) == 3);
+    CHECK(llm_json_at(v, 0) && llm_json_at(v, 0)->key[0] == 'a');
+    CHECK(llm_json_at(v, 2) == NULL && llm_json_at(llm_json_at(v, 0), 0) == NULL);
+    llm_json_free(v);
+}
+
 static void test_partial_every_prefix(void) {
-    const char *t = "{\"say\": \"Well met, \\\"traveller\\\" \\u2014 caf\xc3\xa9 \\ud83d\\ude00\", "
+    /* raw 2-, 3- and 4-byte characters: every cut inside one is held back */
+    const char *t = "{\"say\": \"Well met, \\\"traveller\\\" \\u2014 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\ud83d\\ude00\", "
                     "\"emotion\": \"wary\", \"hp\": 12, \"tags\": [\"a\", 1.5e3, null, {}]}";
     size_t n = strlen(t), k, said = 0, shown = 0;
     llm_json_value *whole = llm_json_parse(t, n, NULL, NULL);
@@ -1556,6 +1571,7 @@ static void test_partial_every_prefix(void) {
 
 int main(int argc, char **argv) {
     RUN(test_types_and_access);
+    RUN(test_at_reads_objects);
     RUN(test_strings);
     RUN(test_numbers);
     RUN(test_locale_independent);
