@@ -149,6 +149,7 @@ test-windows: windows-deps $(BUILD)/mock_server $(BUILD)/mock_server_tls $(BUILD
 # Benchmarks against a raw curl_multi baseline measured in the same run
 # (bench/README.md); prints a table and fails when a self-check fails.
 bench: | deps
+	@sh tools/deps.sh nginx ssl curlcli
 	sh bench/run.sh
 
 # A longer soak than the one in `make test` (3000): SOAK_N requests.

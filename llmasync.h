@@ -23,6 +23,9 @@
        LLMASYNC_IO_POLL / LLMASYNC_IO_PERFORM
                               force the poll() or curl_multi_perform back
                               end (default: epoll on Linux, see THREADS)
+       LLMASYNC_PIPEWAIT      1 (default): a new transfer to an HTTPS host
+                              waits to share an HTTP/2 connection being made
+                              (CURLOPT_PIPEWAIT); 0: each opens its own
        LLMASYNC_NO_CURL_GLOBAL_INIT
                               the host calls curl_global_init/cleanup itself;
                               by default llm_client_new/llm_client_free call
@@ -1118,6 +1121,9 @@ LLMASYNC_API const char *llm_jw_text(const llm_json_writer *w, size_t *len);
 #include <limits.h>
 #include <time.h>
 #include <curl/curl.h>
+#ifndef LLMASYNC_PIPEWAIT
+#define LLMASYNC_PIPEWAIT 1
+#endif
 /* How the pump learns which transfers can move (see >>io). */
 #if defined(LLMASYNC_IO_PERFORM) || defined(_WIN32)
 #define LLM__IO_PERFORM 1
@@ -5561,6 +5567,13 @@ static int llm__easy_setup(llm_request *r) {
     if (c->connect_ms > 0) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+#if LLMASYNC_PIPEWAIT
+    /* A burst of requests to one HTTPS host waits for the first connection's
+       ALPN answer and, when it is HTTP/2, shares it: one TLS handshake
+       instead of one per request (bench/h2_connections.sh). HTTP/1.1
+       servers cost the burst one round trip; plain http:// never waits. */
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+#endif
     /* Never follow redirects: custom credential headers (x-api-key) would go
        to the new host. A 3xx fails with the Location in the message. */
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);

@@ -8,6 +8,7 @@
 #   BENCH_LEVELS=0,10,100,1000 BENCH_CALLS=2000 BENCH_ROUNDS=5   poll_idle
 #   BENCH_FB_STREAMS=200 BENCH_FB_TOKENS=500 BENCH_FB_BUDGET_US=2000 BENCH_FB_REPS=5
 #                              frame_budget
+#   BENCH_H2_REQUESTS=100 BENCH_H2_REPS=3   h2_connections (nginx)
 #   BENCH_CALLGRIND=auto|0|1   instruction counts per streamed chunk (auto:
 #                              when valgrind is installed)
 #   BENCH_QUICK=1              small sizes, for a smoke test (~15 s)
@@ -124,6 +125,13 @@ echo "== frame_budget =="
 "$B/frame_budget" --streams "$FB_STREAMS" --tokens "$FB_TOKENS" --budget-us "$FB_BUDGET" --reps "$FB_REPS" | tee "$dir/fb.out"
 grep -q '^RESULT frame_budget status=ok' "$dir/fb.out" || { echo "bench: frame_budget FAILED" >&2; status=1; }
 
+# --------------------------------------------------------- h2 connections --
+echo
+echo "== h2_connections =="
+BUILD=${BUILD:-build} CC=$CC sh bench/h2_connections.sh "${BENCH_H2_REQUESTS:-100}" "${BENCH_H2_REPS:-3}" | tee "$dir/h2.out"
+{ grep -q '^RESULT h2_connections pipewait=0' "$dir/h2.out" && ! grep -q 'run failed' "$dir/h2.out"; } ||
+    { echo "bench: h2_connections FAILED" >&2; status=1; }
+
 # ------------------------------------------------------------ callgrind --
 # Instructions per streamed chunk, user space only (libcurl included, the
 # kernel not): the difference between a 1-stream run of N2 and of N1 tokens,
@@ -211,6 +219,11 @@ if grep -q '^RESULT frame_budget status=ok' "$dir/fb.out"; then
 ' "llm_poll (baseline)" "$(val "$f" base_wall_max)" "$(val "$f" base_cpu_max)" "$(val "$f" base_calls)"
 else
     echo "frame_budget: FAILED"
+fi
+if grep -q '^RESULT h2_connections pipewait=0' "$dir/h2.out"; then
+    printf 'HTTP/2 host, %s requests at once, connections opened per run: with PIPEWAIT %s, without %s\n' "${BENCH_H2_REQUESTS:-100}" \
+        "$(sed -n 's/^RESULT h2_connections pipewait=1 connections=//p' "$dir/h2.out")" \
+        "$(sed -n 's/^RESULT h2_connections pipewait=0 connections=//p' "$dir/h2.out")"
 fi
 [ $status = 0 ] && echo "bench: all self-checks passed" || echo "bench: FAILED" >&2
 exit $status

@@ -11,6 +11,7 @@
 #   fuzz       clang's libFuzzer runtime
 #   curlcli    the curl command (the mock server's self-test)
 #   windows    MinGW-w64 cross compilers, Wine and dpkg-dev (Windows tests)
+#   nginx      an HTTPS + HTTP/2 server for bench/h2_connections.sh (make bench)
 #   cmake      cmake and pkg-config (build-system consumer tests)
 #   uv         libuv's development files (examples/libuv_host.c)
 set -u
@@ -43,6 +44,7 @@ for cap in "$@"; do
     uv)
         printf '#include <uv.h>\nint main(void){return uv_loop_close(uv_default_loop());}\n' | compiles "$CC" -luv ||
             add libuv1-dev ;;
+    nginx) { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || add nginx-light ;;
     cmake)
         command -v cmake >/dev/null 2>&1 || add cmake
         command -v pkg-config >/dev/null 2>&1 || add pkg-config ;;
