@@ -59,8 +59,8 @@ step "cmake FetchContent: a wrong SHA256 is refused" \
 
 # 3. top level: examples and ctest, then cmake --install and find_package
 step "cmake top level: examples and tests build" cmake_build "$here" "$tmp/top" -DCMAKE_INSTALL_PREFIX="$tmp/cmake-prefix"
-# the suites run side by side on every core: their time bounds scale as
-# under valgrind's lighter siblings (TEST_SLOW, tests/mockctl.h)
+# the suites run side by side on every core, so their time bounds are
+# scaled (TEST_SLOW, tests/mockctl.h)
 step "cmake top level: ctest" sh -c "cd '$tmp/top' && TEST_SLOW=3 ctest --output-on-failure -j $JOBS"
 step "cmake --install" cmake --install "$tmp/top"
 step "cmake --install: header, package and .pc in place" sh -c "
