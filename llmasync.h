@@ -8370,7 +8370,10 @@ LLMASYNC_API llm_status llm_request_status(const llm_request *r) {
     LLM__LIVE(r);
     return r->status;
 }
-LLMASYNC_API void *llm_request_user_data(const llm_request *r) { return r ? r->user_data : NULL; }
+LLMASYNC_API void *llm_request_user_data(const llm_request *r) {
+    if (r) LLM__LIVE(r);
+    return r ? r->user_data : NULL;
+}
 
 LLMASYNC_API const char *llm_request_text(const llm_request *r, size_t *len) {
     if (r) LLM__LIVE(r);
@@ -8390,6 +8393,7 @@ LLMASYNC_API size_t llm_request_take(llm_request *r, const char **delta) {
     return n;
 }
 LLMASYNC_API const char *llm_request_reasoning(const llm_request *r, size_t *len) {
+    if (r) LLM__LIVE(r);
     if (len) *len = r ? r->a.reasoning.len : 0;
     return (r && r->a.reasoning.p) ? r->a.reasoning.p : "";
 }
@@ -8398,7 +8402,10 @@ LLMASYNC_API const llm_error *llm_request_error(const llm_request *r) {
     LLM__LIVE(r);
     return &r->o.err;
 }
-LLMASYNC_API const llm_usage *llm_request_usage(const llm_request *r) { return r ? &r->a.usage : NULL; }
+LLMASYNC_API const llm_usage *llm_request_usage(const llm_request *r) {
+    if (r) LLM__LIVE(r);
+    return r ? &r->a.usage : NULL;
+}
 /* Filled as things happen (first byte, first token, the end), so reading
    writes nothing. */
 LLMASYNC_API const llm_timings *llm_request_timings(const llm_request *r) {
@@ -8406,11 +8413,26 @@ LLMASYNC_API const llm_timings *llm_request_timings(const llm_request *r) {
     LLM__LIVE(r);
     return &r->tm;
 }
-LLMASYNC_API const char *llm_request_finish_reason(const llm_request *r) { return r ? r->a.finish_reason : ""; }
-LLMASYNC_API const char *llm_request_id(const llm_request *r) { return r ? r->a.resp_id : ""; }
-LLMASYNC_API const char *llm_request_model(const llm_request *r) { return r ? r->a.resp_model : ""; }
-LLMASYNC_API const llm_json_value *llm_request_json(const llm_request *r) { return r ? r->a.doc : NULL; }
-LLMASYNC_API const llm_json_value *llm_request_content_json(const llm_request *r) { return r ? r->a.content_doc : NULL; }
+LLMASYNC_API const char *llm_request_finish_reason(const llm_request *r) {
+    if (r) LLM__LIVE(r);
+    return r ? r->a.finish_reason : "";
+}
+LLMASYNC_API const char *llm_request_id(const llm_request *r) {
+    if (r) LLM__LIVE(r);
+    return r ? r->a.resp_id : "";
+}
+LLMASYNC_API const char *llm_request_model(const llm_request *r) {
+    if (r) LLM__LIVE(r);
+    return r ? r->a.resp_model : "";
+}
+LLMASYNC_API const llm_json_value *llm_request_json(const llm_request *r) {
+    if (r) LLM__LIVE(r);
+    return r ? r->a.doc : NULL;
+}
+LLMASYNC_API const llm_json_value *llm_request_content_json(const llm_request *r) {
+    if (r) LLM__LIVE(r);
+    return r ? r->a.content_doc : NULL;
+}
 /* Structured output as it streams: the answer so far as a partial JSON
    document, re-parsed only when the text grew. Counted by the response's
    memory meter like every view of the answer; a view that does not fit is
@@ -8471,16 +8493,20 @@ LLMASYNC_API const llm_json_value *llm_request_partial_tool_args(llm_request *r,
 }
 
 LLMASYNC_API int llm_request_tool_call_count(const llm_request *r) {
+    if (r) LLM__LIVE(r);
     return (r && r->status == LLM_DONE) ? r->a.n_tools : 0;
 }
 LLMASYNC_API const llm_tool_call *llm_request_tool_call(const llm_request *r, int i) {
+    if (r) LLM__LIVE(r);
     if (!r || r->status != LLM_DONE || i < 0 || i >= r->a.n_tools) return NULL;
     return &r->a.tools[i].pub;
 }
 LLMASYNC_API int llm_request_embedding_count(const llm_request *r) {
+    if (r) LLM__LIVE(r);
     return (r && r->status == LLM_DONE) ? r->a.n_vec : 0;
 }
 LLMASYNC_API const float *llm_request_embedding(const llm_request *r, int i, int *dimensions) {
+    if (r) LLM__LIVE(r);
     if (dimensions) *dimensions = 0;
     if (!r || r->status != LLM_DONE || i < 0 || i >= r->a.n_vec) return NULL;
     if (r->kind == LLM__K_GROUP) {

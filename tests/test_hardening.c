@@ -610,10 +610,25 @@ static void free_client_in_callback(void) {
 }
 /* Every call that takes a request checks it is still alive. */
 static int which_call;
+/* Every call that takes a request, once it is freed: each must stop at
+   its check (LLM__LIVE), not read freed memory quietly. */
+static const char *const uaf_calls[] = {
+    "llm_request_status", "llm_request_text", "llm_request_take", "llm_request_error", "llm_request_timings",
+    "llm_cancel", "llm_request_user_data", "llm_request_reasoning", "llm_request_usage", "llm_request_finish_reason",
+    "llm_request_id", "llm_request_model", "llm_request_json", "llm_request_content_json", "llm_request_partial_json",
+    "llm_request_partial_tool_count", "llm_request_partial_tool_args", "llm_request_tool_call_count",
+    "llm_request_tool_call", "llm_request_embedding_count", "llm_request_embedding", "llm_request_refusal",
+    "llm_request_choice_count", "llm_request_choice_text", "llm_request_choice_finish_reason", "llm_request_bytes",
+    "llm_request_take_bytes", "llm_request_rank_count", "llm_request_rank",
+};
+#define N_UAF_CALLS ((int)(sizeof uaf_calls / sizeof uaf_calls[0]))
 static void use_after_free(void) {
     llm_client *c = client();
     llm_request *r = chat(c, "mock-model", "", 0);
     const char *p;
+    const void *q;
+    double sc;
+    int dim;
     llm_request_free(r);
     switch (which_call) {
     case 0: (void)llm_request_status(r); break;
@@ -622,16 +637,37 @@ static void use_after_free(void) {
     case 3: (void)llm_request_error(r); break;
     case 4: (void)llm_request_timings(r); break;
     case 5: llm_cancel(r); break;
+    case 6: (void)llm_request_user_data(r); break;
+    case 7: (void)llm_request_reasoning(r, NULL); break;
+    case 8: (void)llm_request_usage(r); break;
+    case 9: (void)llm_request_finish_reason(r); break;
+    case 10: (void)llm_request_id(r); break;
+    case 11: (void)llm_request_model(r); break;
+    case 12: (void)llm_request_json(r); break;
+    case 13: (void)llm_request_content_json(r); break;
+    case 14: (void)llm_request_partial_json(r); break;
+    case 15: (void)llm_request_partial_tool_count(r); break;
+    case 16: (void)llm_request_partial_tool_args(r, 0, &p); break;
+    case 17: (void)llm_request_tool_call_count(r); break;
+    case 18: (void)llm_request_tool_call(r, 0); break;
+    case 19: (void)llm_request_embedding_count(r); break;
+    case 20: (void)llm_request_embedding(r, 0, &dim); break;
+    case 21: (void)llm_request_refusal(r, NULL); break;
+    case 22: (void)llm_request_choice_count(r); break;
+    case 23: (void)llm_request_choice_text(r, 0, NULL); break;
+    case 24: (void)llm_request_choice_finish_reason(r, 0); break;
+    case 25: (void)llm_request_bytes(r, NULL); break;
+    case 26: (void)llm_request_take_bytes(r, &q); break;
+    case 27: (void)llm_request_rank_count(r); break;
+    case 28: (void)llm_request_rank(r, 0, &sc); break;
     default: break;
     }
 }
 static void test_misuse_caught(void) {
-    static const char *calls[] = { "llm_request_status", "llm_request_text", "llm_request_take", "llm_request_error",
-                                   "llm_request_timings", "llm_cancel" };
     CHECK(dies_of_misuse(double_free, "llm_request_free twice"));
     CHECK(dies_of_misuse(free_client_in_callback, "llm_client_free in a callback"));
-    for (which_call = 0; which_call < 6; which_call++)
-        CHECK_MSG(dies_of_misuse(use_after_free, calls[which_call]), "%s after llm_request_free", calls[which_call]);
+    for (which_call = 0; which_call < N_UAF_CALLS; which_call++)
+        CHECK_MSG(dies_of_misuse(use_after_free, uaf_calls[which_call]), "%s after llm_request_free", uaf_calls[which_call]);
 }
 
 /* ------------------------------------------------------------- proxies -- */
