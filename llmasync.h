@@ -180,7 +180,8 @@
    llm_request_free(r)      Frees a request at any point (cancels it first if
                             it is in flight; it is then never reported).
                             Safe in callbacks, also on the request itself.
-   llm_wakeup(c)            Makes a llm_wait_any() in progress return NULL.
+   llm_wakeup(c)            Makes a llm_wait_any() in progress return NULL
+                            (a llm_wait() return LLM_WAIT_WOKEN).
                             The ONE function safe to call from another thread.
    llm_request_*(r)         Read a request: status, text so far, new text
                             since the last take, error, usage, finish reason,
@@ -379,7 +380,7 @@
    threads, installs no signal handlers (CURLOPT_NOSIGNAL) and keeps no
    mutable global state of its own. Several clients on several threads are
    fine. llm_wakeup() is the one call allowed from another thread; a wake-up
-   made while nobody waits is kept for the next llm_wait_any.
+   made while nobody waits is kept for the next llm_wait_any or llm_wait.
 
    EXTERNAL EVENT LOOPS. A host with its own reactor (libuv, an engine's
    epoll/kqueue/IOCP loop, Qt) sets llm_client_desc.watch_socket and
