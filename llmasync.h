@@ -440,6 +440,9 @@
             requests without a pump).
           - Record and replay: llm_client_desc.record_path / replay_path /
             replay_paced, $LLMASYNC_RECORD / $LLMASYNC_REPLAY.
+          - n > 1: every choice's tool calls (llm_request_choice_tool_call*);
+            llm_audio_desc.path and timestamp_granularities; CURLOPT_PIPEWAIT
+            (LLMASYNC_PIPEWAIT) so a burst shares one HTTP/2 connection.
           - Windows proven under Wine in make test; the I/O back ends
             (epoll, poll, curl_multi_poll) behind one interface;
             llm_client_desc.native_ca; a priority in every desc
@@ -1050,6 +1053,8 @@ LLMASYNC_API const char *llm_request_refusal(const llm_request *r, size_t *len);
 LLMASYNC_API int llm_request_choice_count(const llm_request *r);
 LLMASYNC_API const char *llm_request_choice_text(const llm_request *r, int i, size_t *len);
 LLMASYNC_API const char *llm_request_choice_finish_reason(const llm_request *r, int i);
+LLMASYNC_API int llm_request_choice_tool_call_count(const llm_request *r, int i);
+LLMASYNC_API const llm_tool_call *llm_request_choice_tool_call(const llm_request *r, int i, int k);
 /* binary answers (speech): all bytes so far / only those new since the last take */
 LLMASYNC_API const void *llm_request_bytes(const llm_request *r, size_t *len);
 LLMASYNC_API size_t llm_request_take_bytes(llm_request *r, const void **data);
@@ -2854,7 +2859,13 @@ typedef struct llm__tool {
     llm_tool_call pub;
 } llm__tool;
 
-typedef struct llm__choice { int index; llm__buf text; char finish[32]; } llm__choice; /* n > 1: choices 1.. */
+typedef struct llm__choice { /* n > 1: choices 1.. */
+    int index;
+    llm__buf text;
+    char finish[32];
+    struct llm__tool *tools;    /* its tool calls (see llm__choice_tools_swap) */
+    int n_tools, cap_tools;
+} llm__choice;
 typedef struct llm__rank { int index; double score; } llm__rank;
 #define LLM__MAX_CHOICES 128
 
@@ -3631,31 +3642,46 @@ static void llm__enc_embed_end(llm_json_writer *w, const llm__embed_in *in) {
 }
 
 
+/* Whole tool calls (OpenAI answers, Ollama lines): each is a new one, also
+   when a stream sends them in separate lines. */
+static void llm__dec_tool_calls(llm_request *r, const llm_json_value *tcs) {
+    size_t i;
+    for (i = 0; tcs && tcs->type == LLM_JSON_ARRAY && i < tcs->len && !r->a.abort_kind; i++) {
+        const llm_json_value *tc = &tcs->items[i];
+        llm__tool *t = llm__tool_at(r, r->a.n_tools);
+        if (!t) return;
+        llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0);
+        llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0);
+        if (!t->type.len) llm__tool_type(r, t, "function");
+        llm__tool_set(r, &t->name, llm_json_path(tc, "function.name"), 0);
+        llm__tool_args_json(r, t, llm_json_path(tc, "function.arguments"));
+    }
+}
+
+/* The tool-call code reads and writes r->a.tools. Another choice's calls
+   (n > 1) go through the same code: its array is swapped in for the call
+   and swapped back after (every caller swaps twice, abort or not). */
+static void llm__choice_tools_swap(llm_request *r, llm__choice *ch) {
+    llm__tool *t = r->a.tools;
+    int n = r->a.n_tools, cap = r->a.cap_tools;
+    r->a.tools = ch->tools;
+    r->a.n_tools = ch->n_tools;
+    r->a.cap_tools = ch->cap_tools;
+    ch->tools = t;
+    ch->n_tools = n;
+    ch->cap_tools = cap;
+}
+
 static void llm__dec_openai_message(llm_request *r, const llm_json_value *msg) {
-    size_t n, i;
+    size_t n;
     const char *s;
-    const llm_json_value *tcs;
     s = llm_json_string(llm_json_get(msg, "content"), &n);
     if (s) llm__add_text(r, s, n);
     s = llm_json_string(llm_json_get(msg, "reasoning_content"), &n);
     if (!s) s = llm_json_string(llm_json_get(msg, "reasoning"), &n);
     if (!s) s = llm_json_string(llm_json_get(msg, "thinking"), &n); /* Ollama */
     if (s) llm__add_reasoning(r, s, n);
-    tcs = llm_json_get(msg, "tool_calls");
-    if (tcs && tcs->type == LLM_JSON_ARRAY) {
-        for (i = 0; i < tcs->len && !r->a.abort_kind; i++) {
-            /* whole calls (OpenAI answers, Ollama lines): each is a new one,
-               also when a stream sends them in separate lines */
-            const llm_json_value *tc = &tcs->items[i];
-            llm__tool *t = llm__tool_at(r, r->a.n_tools);
-            if (!t) return;
-            llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0);
-            llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0);
-            if (!t->type.len) llm__tool_type(r, t, "function");
-            llm__tool_set(r, &t->name, llm_json_path(tc, "function.name"), 0);
-            llm__tool_args_json(r, t, llm_json_path(tc, "function.arguments"));
-        }
-    }
+    llm__dec_tool_calls(r, llm_json_get(msg, "tool_calls"));
 }
 
 /* What the server says of its answer (id, model, finish reason) is handed
@@ -3977,8 +4003,14 @@ static void llm__oa_dec_chat(llm_request *r, const llm_json_value *root) {
         { /* n > 1: the other choices' text and finish reason */
             llm__choice *o = llm__choice_at(r, idx);
             if (!o) return;
-            if (o->text.len) { llm__abort(r, LLM_ERR_PROTOCOL, 0, "choice %lld given twice", (long long)idx); return; }
+            if (o->text.len || o->n_tools || o->finish[0]) {
+                llm__abort(r, LLM_ERR_PROTOCOL, 0, "choice %lld given twice", (long long)idx);
+                return;
+            }
             llm__choice_add(r, o, llm_json_path(&ch->items[i], "message.content"), llm_json_get(&ch->items[i], "finish_reason"));
+            llm__choice_tools_swap(r, o);
+            llm__dec_tool_calls(r, llm_json_path(&ch->items[i], "message.tool_calls"));
+            llm__choice_tools_swap(r, o);
         }
     }
     if (r->a.abort_kind) return;
@@ -3994,11 +4026,34 @@ static void llm__oa_dec_chat(llm_request *r, const llm_json_value *root) {
 }
 
 
+/* A chunk's tool-call deltas, assembled by their index; 1 on abort. */
+static int llm__oa_tool_deltas(llm_request *r, const llm_json_value *tcs) {
+    size_t j;
+    for (j = 0; tcs && tcs->type == LLM_JSON_ARRAY && j < tcs->len; j++) {
+        const llm_json_value *tc = &tcs->items[j];
+        int64_t ti = (int64_t)j;
+        llm__tool *t;
+        llm_json_int64(llm_json_get(tc, "index"), &ti);
+        if (ti < 0 || ti >= r->c->max_tools) {
+            llm__abort(r, LLM_ERR_PROTOCOL, 0, "tool call index %lld outside 0..%d", (long long)ti, r->c->max_tools - 1);
+            return 1;
+        }
+        t = llm__tool_at(r, (int)ti);
+        if (!t) return 1;
+        if (!llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0) ||
+            !llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0) ||
+            !llm__tool_set(r, &t->name, llm_json_path(tc, "function.name"), 0) ||
+            !llm__tool_set(r, &t->args, llm_json_path(tc, "function.arguments"), 1))
+            return 1;
+    }
+    return 0;
+}
+
 /* OpenAI chat.completion.chunk. Never assumes choices[0]: the usage chunk
    has "choices": []. */
 static int llm__oa_event(llm_request *r, const char *ev, size_t el, const llm_json_value *root) {
     const llm_json_value *e = llm_json_get(root, "error"), *ch, *u;
-    size_t i, j;
+    size_t i;
     if ((e && !llm_json_is_null(e)) || llm__eq_n(ev, el, "error")) {
         llm__error_detail(r, e ? e : root);
         llm__abort(r, llm__kind_of_type(r->a.type, LLM_ERR_SERVER), 1, "stream error: %s",
@@ -4014,9 +4069,14 @@ static int llm__oa_event(llm_request *r, const char *ev, size_t el, const llm_js
         const char *s;
         llm_json_int64(llm_json_get(c0, "index"), &idx);
         d = llm_json_get(c0, "delta");
-        if (idx != 0) { /* n > 1: another choice's text */
+        if (idx != 0) { /* n > 1: another choice's text and tool calls */
             llm__choice *o = llm__choice_at(r, idx);
+            int bad;
             if (!o || !llm__choice_add(r, o, llm_json_get(d, "content"), llm_json_get(c0, "finish_reason"))) return 1;
+            llm__choice_tools_swap(r, o);
+            bad = llm__oa_tool_deltas(r, llm_json_get(d, "tool_calls"));
+            llm__choice_tools_swap(r, o);
+            if (bad) return 1;
             continue;
         }
         s = llm_json_string(llm_json_get(d, "content"), &n);
@@ -4027,23 +4087,7 @@ static int llm__oa_event(llm_request *r, const char *ev, size_t el, const llm_js
         if (!s) s = llm_json_string(llm_json_get(d, "reasoning"), &n);
         if (s && !llm__add_reasoning(r, s, n)) return 1;
         tcs = llm_json_get(d, "tool_calls");
-        for (j = 0; tcs && tcs->type == LLM_JSON_ARRAY && j < tcs->len; j++) {
-            const llm_json_value *tc = &tcs->items[j];
-            int64_t ti = (int64_t)j;
-            llm__tool *t;
-            llm_json_int64(llm_json_get(tc, "index"), &ti);
-            if (ti < 0 || ti >= r->c->max_tools) {
-                llm__abort(r, LLM_ERR_PROTOCOL, 0, "tool call index %lld outside 0..%d", (long long)ti, r->c->max_tools - 1);
-                return 1;
-            }
-            t = llm__tool_at(r, (int)ti);
-            if (!t) return 1;
-            if (!llm__tool_set(r, &t->id, llm_json_get(tc, "id"), 0) ||
-                !llm__tool_set(r, &t->type, llm_json_get(tc, "type"), 0) ||
-                !llm__tool_set(r, &t->name, llm_json_path(tc, "function.name"), 0) ||
-                !llm__tool_set(r, &t->args, llm_json_path(tc, "function.arguments"), 1))
-                return 1;
-        }
+        if (llm__oa_tool_deltas(r, tcs)) return 1;
         llm__set_meta(r, r->a.finish_reason, sizeof r->a.finish_reason, llm_json_get(c0, "finish_reason"));
     }
     u = llm_json_get(root, "usage");
@@ -5376,7 +5420,13 @@ static void llm__attempt_free(llm_request *r) {
     llm__free(&r->ra, a->vec);
     a->vec = NULL;
     llm__buf_free(&r->ra, &a->refusal);
-    while (a->n_choices > 0) llm__buf_free(&r->ra, &a->choices[--a->n_choices].text);
+    while (a->n_choices > 0) {
+        llm__choice *ch = &a->choices[--a->n_choices];
+        llm__buf_free(&r->ra, &ch->text);
+        llm__choice_tools_swap(r, ch);
+        llm__free_tools(r);
+        llm__choice_tools_swap(r, ch);
+    }
     llm__free(&r->ra, a->choices);
     a->choices = NULL;
     a->cap_choices = 0;
@@ -6416,14 +6466,11 @@ static int llm__decode_success(llm_request *r) {
 }
 
 /* After success: tool call views, their arguments and the content as JSON. */
-static int llm__finalize(llm_request *r) {
-    llm_client *c = r->c;
-    llm_json_options o;
+/* The public views of r->a.tools, arguments parsed. */
+static int llm__finalize_tools(llm_request *r, const llm_json_options *opt) {
+    llm_json_options o = *opt;
     llm_json_result jr;
     int i;
-    memset(&o, 0, sizeof o);
-    o.allocator = &r->ra;
-    o.max_depth = c->max_depth;
     for (i = 0; i < r->a.n_tools; i++) {
         llm__tool *t = &r->a.tools[i];
         t->pub.index = t->index;
@@ -6438,6 +6485,24 @@ static int llm__finalize(llm_request *r) {
             if (!t->args_json && jr.error == LLM_JSON_ERR_NO_MEMORY) return 0;
         }
         t->pub.arguments_json = t->args_json;
+    }
+    return 1;
+}
+
+static int llm__finalize(llm_request *r) {
+    llm_client *c = r->c;
+    llm_json_options o;
+    llm_json_result jr;
+    int i, ok;
+    memset(&o, 0, sizeof o);
+    o.allocator = &r->ra;
+    o.max_depth = c->max_depth;
+    if (!llm__finalize_tools(r, &o)) return 0;
+    for (i = 0; i < r->a.n_choices; i++) { /* n > 1: each choice's calls */
+        llm__choice_tools_swap(r, &r->a.choices[i]);
+        ok = llm__finalize_tools(r, &o);
+        llm__choice_tools_swap(r, &r->a.choices[i]);
+        if (!ok) return 0;
     }
     if ((r->kind == LLM__K_CHAT || r->kind == LLM__K_RESPONSES) && r->a.text.len) {
         /* Structured output: the content as JSON, tolerating a ``` fence. */
@@ -8556,6 +8621,24 @@ LLMASYNC_API const char *llm_request_choice_finish_reason(const llm_request *r, 
     if (i == 0) return r->a.finish_reason;
     ch = llm__choice_find(r, i);
     return ch ? ch->finish : "";
+}
+/* n > 1: choice i's tool calls (i = 0: llm_request_tool_call_count). */
+LLMASYNC_API int llm_request_choice_tool_call_count(const llm_request *r, int i) {
+    const llm__choice *ch;
+    if (!r) return 0;
+    LLM__LIVE(r);
+    if (i == 0) return llm_request_tool_call_count(r);
+    ch = llm__choice_find(r, i);
+    return ch && r->status == LLM_DONE ? ch->n_tools : 0;
+}
+LLMASYNC_API const llm_tool_call *llm_request_choice_tool_call(const llm_request *r, int i, int k) {
+    const llm__choice *ch;
+    if (!r) return NULL;
+    LLM__LIVE(r);
+    if (i == 0) return llm_request_tool_call(r, k);
+    ch = llm__choice_find(r, i);
+    if (!ch || r->status != LLM_DONE || k < 0 || k >= ch->n_tools) return NULL;
+    return &ch->tools[k].pub;
 }
 LLMASYNC_API const void *llm_request_bytes(const llm_request *r, size_t *len) {
     if (r) LLM__LIVE(r);

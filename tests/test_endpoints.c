@@ -666,6 +666,34 @@ static void test_choices_and_refusals(void) {
             CHECK_STR(llm_request_choice_text(r, 3, NULL), "");
         }
         llm_request_free(r);
+        /* every choice's tool calls, assembled per choice */
+        m.content = "weather [[tools=2]]";
+        d.n = 3;
+        r = llm_chat(c, &d);
+        if (wait_for(c, r) == r) {
+            CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+            for (i = 0; i < 3; i++) {
+                int k;
+                CHECK_MSG(llm_request_choice_tool_call_count(r, i) == 2, "stream %d choice %d: %d calls", stream, i,
+                          llm_request_choice_tool_call_count(r, i));
+                CHECK_STR(llm_request_choice_finish_reason(r, i), "tool_calls");
+                for (k = 0; k < 2; k++) {
+                    const llm_tool_call *tc = llm_request_choice_tool_call(r, i, k);
+                    char want[64];
+                    CHECK(tc != NULL);
+                    if (!tc) continue;
+                    snprintf(want, sizeof want, "{\"city\":\"Paris\",\"i\":%d}", k);
+                    CHECK_STR(tc->name, "get_weather");
+                    CHECK_MSG(!strcmp(tc->arguments, want), "stream %d choice %d call %d: %s", stream, i, k, tc->arguments);
+                    CHECK_INT((long)llm_json_double(llm_json_get(tc->arguments_json, "i"), -1), k);
+                }
+                CHECK(llm_request_choice_tool_call(r, i, 2) == NULL);
+            }
+            CHECK(llm_request_choice_tool_call(r, 0, 0) == llm_request_tool_call(r, 0));
+            CHECK(llm_request_choice_tool_call_count(r, 3) == 0 && llm_request_choice_tool_call(r, 3, 0) == NULL);
+        }
+        llm_request_free(r);
+        d.n = 3;
         /* refusals */
         m.content = "do it [[refusal=1]]";
         d.n = 0;
