@@ -160,7 +160,7 @@ test_win() {
             fail=$((fail + 1)); echo "build test_$t FAILED"; sed 's/^/    /' "$W/bin/test_$t.log" | head -20
         fi
     done
-    for e in ${WINDOWS_EXAMPLES:-demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue}; do
+    for e in ${WINDOWS_EXAMPLES:-demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue record_replay responses_chat npc_voice transcribe rerank vision}; do
         if ! $CC $WIN_CFLAGS "$here/examples/$e.c" -o "$W/bin/$e.exe" $WIN_LIBS >"$W/bin/$e.log" 2>&1; then
             fail=$((fail + 1)); echo "build $e FAILED"; sed 's/^/    /' "$W/bin/$e.log" | head -20
         fi
@@ -197,7 +197,7 @@ test_win() {
         if [ "$f" != 0 ]; then tr -d '\r' <"$W/run/test_$t.out" | tail -30 | sed 's/^/    /'; fi
     done
     # the examples: each must exit 0 against the mock
-    for e in ${WINDOWS_EXAMPLES:-demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue} demo_cxx; do
+    for e in ${WINDOWS_EXAMPLES:-demo stream_chat game_loop retry_errors multi_provider batch_embeddings evaluator tool_agent npc_dialogue record_replay responses_chat npc_voice transcribe rerank vision} demo_cxx; do
         [ -f "$W/bin/$e.exe" ] || continue
         nex=$((nex + 1))
         port=$(start_mock ex "$B/mock_server")
