@@ -5621,9 +5621,11 @@ static int llm__easy_setup(llm_request *r) {
 #if LLMASYNC_PIPEWAIT
     /* A burst of requests to one HTTPS host waits for the first connection's
        ALPN answer and, when it is HTTP/2, shares it: one TLS handshake
-       instead of one per request (bench/h2_connections.sh). HTTP/1.1
-       servers cost the burst one round trip; plain http:// never waits. */
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+       instead of one per request (bench/h2_connections.sh). Only for
+       https://: on plain http:// (HTTP/1.1, no ALPN) libcurl would make a
+       request wait for another's connection to be free, a fast request
+       queued behind a slow one (test_completion_order). */
+    if (llm__ieq_n(r->url, 8, "https://")) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 #endif
     /* Never follow redirects: custom credential headers (x-api-key) would go
        to the new host. A 3xx fails with the Location in the message. */

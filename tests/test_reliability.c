@@ -423,6 +423,15 @@ static void test_tls(void) {
                   mock_stat(&t, "tls_resumed") - resumed0);
     }
 #endif
+    { /* HTTPS to an HTTP/1.1 server (no ALPN h2): waiting to share a
+         connection (CURLOPT_PIPEWAIT) must not queue a fast request behind
+         a slow one; each gets its own connection */
+        llm_request *slow = ask(c, "delay=600"), *fast = ask(c, "delay=20");
+        CHECK(th_next(c, 5000) == fast);
+        CHECK(th_next(c, 5000) == slow);
+        llm_request_free(slow);
+        llm_request_free(fast);
+    }
     llm_client_free(c);
     mock_stop(&t);
     /* a certificate for another name, even from a trusted CA: refused */
