@@ -454,6 +454,56 @@ static void test_paced(void) {
     remove(path);
 }
 
+/* Each of our timeouts comes back as the same kind: a first-byte timeout
+   and a total one, recorded and replayed (the idle one is in the session). */
+static void test_timeouts_replayed(void) {
+    char path[300];
+    llm_client_desc d;
+    llm_client *c;
+    llm_request *a, *b;
+    int pass;
+    snprintf(path, sizeof path, "%s.timeouts", rec_path);
+    remove(path);
+    for (pass = 0; pass < 2; pass++) {
+        memset(&d, 0, sizeof d);
+        d.base_url = pass ? CLOSED "/v1" : M.openai;
+        d.max_retries = -1;
+        d.first_byte_timeout_ms = 150;
+        d.record_path = pass ? "" : path;
+        d.replay_path = pass ? path : "";
+        c = llm_client_new(&d);
+        CHECK(c != NULL);
+        if (!c) return;
+        a = chat(c, "mock-model", "late", "delay=600", 0);
+        {
+            llm_chat_desc cd;
+            llm_message m;
+            const char *h[1] = { "X-Mock: tokens=40 pace=50" };
+            memset(&m, 0, sizeof m);
+            m.role = "user";
+            m.content = "too long";
+            memset(&cd, 0, sizeof cd);
+            cd.model = "mock-model";
+            cd.messages = &m;
+            cd.n_messages = 1;
+            cd.stream = 1;
+            cd.timeout_ms = 400;
+            cd.headers = h;
+            cd.n_headers = 1;
+            b = llm_chat(c, &cd);
+        }
+        while (th_next(c, 5000) != NULL) {}
+        CHECK_INT(llm_request_error(a)->kind, LLM_ERR_TIMEOUT);
+        CHECK_MSG(llm_request_error(a)->timeout == LLM_TIMEOUT_FIRST_BYTE, "pass %d: %d", pass, (int)llm_request_error(a)->timeout);
+        CHECK_INT(llm_request_error(b)->kind, LLM_ERR_TIMEOUT);
+        CHECK_MSG(llm_request_error(b)->timeout == LLM_TIMEOUT_TOTAL, "pass %d: %d", pass, (int)llm_request_error(b)->timeout);
+        llm_request_free(a);
+        llm_request_free(b);
+        llm_client_free(c);
+    }
+    remove(path);
+}
+
 /* Replay under llm_poll_budget(c, 0): one unit a call, same text, and the
    environment variable alone turns replay on. */
 static void test_budget_and_env(void) {
@@ -521,6 +571,7 @@ int main(int argc, char **argv) {
     RUN(test_bad_files);
     RUN(test_hand_written);
     RUN(test_paced);
+    RUN(test_timeouts_replayed);
     RUN(test_budget_and_env);
     remove(rec_path);
     mock_stop(&M);
