@@ -281,6 +281,9 @@ static void test_invalid_arguments(void) {
     expect_invalid(c, &d, "messages[0].content: invalid UTF-8 at byte 4");
     m = ok; m.role = "tool";
     expect_invalid(c, &d, "messages[0].tool_call_id");
+    d.model = "anthropic/claude-x"; /* Anthropic needs the id too (a tool_result block's tool_use_id) */
+    expect_invalid(c, &d, "messages[0].tool_call_id");
+    d.model = "gpt-4o-mini";
     m = ok; m.raw_json = "[1]";
     expect_invalid(c, &d, "messages[0].raw_json");
     m = ok;
@@ -373,6 +376,32 @@ static llm_request *fake(llm_client *c, llm_api api) {
 static void set_raw(llm_request *r, const char *s) {
     llm__buf_clear(&r->a.raw);
     llm__buf_adds(&r->ra, &r->a.raw, s);
+}
+
+static int feed_events(llm_request *r, const char *stream);
+
+/* Responses: reasoning summary parts are joined by a blank line. */
+static void test_responses_summary_parts(void) {
+    llm_client *c = client();
+    llm_request *r = llm__new_request(c, LLM__K_RESPONSES);
+    r->prov = &c->prov[0];
+    CHECK(feed_events(r, "event: response.reasoning_summary_part.added\ndata: {\"type\":\"response.reasoning_summary_part.added\"}\n\n"
+                         "event: response.reasoning_summary_text.delta\ndata: {\"type\":\"response.reasoning_summary_text.delta\",\"delta\":\"a\"}\n\n"
+                         "event: response.reasoning_summary_part.added\ndata: {\"type\":\"response.reasoning_summary_part.added\"}\n\n"
+                         "event: response.reasoning_summary_text.delta\ndata: {\"type\":\"response.reasoning_summary_text.delta\",\"delta\":\"b\"}\n\n"));
+    CHECK_MSG(r->a.reasoning.len == 4 && !memcmp(r->a.reasoning.p, "a\n\nb", 4), "%lu bytes", (unsigned long)r->a.reasoning.len);
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
+/* An audio file's type from its name; an unknown extension is sent as
+   application/octet-stream (the table's end is not read past). */
+static void test_audio_mime(void) {
+    CHECK_STR(llm__audio_mime("clip.wav"), "audio/wav");
+    CHECK_STR(llm__audio_mime("CLIP.MP3"), "audio/mpeg");
+    CHECK_STR(llm__audio_mime("voice.pcm"), "audio/pcm"); /* the table's last row */
+    CHECK_STR(llm__audio_mime("clip.xyz"), "application/octet-stream");
+    CHECK_STR(llm__audio_mime(""), "application/octet-stream");
 }
 
 /* A JSON answer in a ``` fence is read from the line after the fence's
@@ -2317,7 +2346,15 @@ static void test_ratelimit_parsers(void) {
         t = llm__rl_time(buf, strlen(buf));
         CHECK_MSG(t > 28000000 && t <= 30000000, "%s: %lld us from now", buf, (long long)t);
         strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.123+00:00", &tmv);
-        CHECK(llm__rl_time(buf, strlen(buf)) > 28000000);
+        t = llm__rl_time(buf, strlen(buf));
+        CHECK_MSG(t > 28000000 && t <= 30200000, "%s: %lld us from now", buf, (long long)t);
+    }
+    { /* an offset moves the time by exactly its hours and minutes */
+        int64_t z = llm__rl_time("2000-01-01T00:00:00Z", 20);
+        int64_t p = llm__rl_time("2000-01-01T05:30:00+05:30", 25);
+        int64_t m = llm__rl_time("1999-12-31T21:15:00-02:45", 25);
+        CHECK_MSG(p - z > -1000000 && p - z < 1000000, "+05:30 is %lld us off", (long long)(p - z));
+        CHECK_MSG(m - z > -1000000 && m - z < 1000000, "-02:45 is %lld us off", (long long)(m - z));
     }
     CHECK(llm__rl_time("2024-13-01T00:00:00Z", 20) == -1);
     CHECK(llm__rl_time("2024-01-01 00:00:00", 19) == -1); /* no zone */
@@ -2360,6 +2397,8 @@ int main(int argc, char **argv) {
     RUN(test_image_signatures);
     RUN(test_image_problems);
     RUN(test_image_bodies);
+    RUN(test_responses_summary_parts);
+    RUN(test_audio_mime);
     RUN(test_partial_json_in_fence);
     RUN(test_image_data_url_split);
     RUN(test_speech_format_sent);

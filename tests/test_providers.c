@@ -10,7 +10,7 @@ static mock M;
 
 static llm_client *client_cfg(int max_retries, int max_concurrent) {
     llm_client_desc d;
-    static llm_provider_desc prov[2];
+    static llm_provider_desc prov[3];
     static char local_base[96];
     memset(&d, 0, sizeof d);
     d.base_url = M.openai;
@@ -29,8 +29,12 @@ static llm_client *client_cfg(int max_retries, int max_concurrent) {
     prov[1].api = LLM_API_ANTHROPIC;
     prov[1].base_url = M.base;
     prov[1].api_key = "ak-proxy";
+    prov[2].name = "ollamaproxy"; /* Ollama behind a proxy that wants a key */
+    prov[2].api = LLM_API_OLLAMA;
+    prov[2].base_url = M.base;
+    prov[2].api_key = "ol-proxy-key";
     d.providers = prov;
-    d.n_providers = 2;
+    d.n_providers = 3;
     return llm_client_new(&d);
 }
 static llm_client *client(void) { return client_cfg(0, 0); }
@@ -149,6 +153,16 @@ static void test_ollama(void) {
     CHECK_INT(llm_request_usage(r)->prompt_tokens, 5);
     CHECK_INT(llm_request_usage(r)->completion_tokens, 3);
     CHECK_STR(llm_request_model(r), "llama3.2");
+    { /* no key: no Authorization; a registered Ollama with a key: a bearer */
+        char *auth = mock_stat_str(&M, "last_authorization");
+        CHECK_MSG(auth == NULL, "%s", auth);
+        free(auth);
+        r = run(c, chat(c, "ollamaproxy/llama3.2", "hi proxy", NULL, 0, NULL, NULL));
+        CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+        auth = mock_stat_str(&M, "last_authorization");
+        CHECK_MSG(auth && !strcmp(auth, "Bearer ol-proxy-key"), "%s", auth ? auth : "(none)");
+        free(auth);
+    }
     r = run(c, chat(c, "ollama/llama3.2", "x", "tokens=7 split=9 split_gap=0", 1, NULL, NULL));
     CHECK_STR(llm_request_text(r, NULL), "tok0 tok1 tok2 tok3 tok4 tok5 tok6");
     CHECK_INT(llm_request_usage(r)->completion_tokens, 7);

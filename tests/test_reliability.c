@@ -79,6 +79,9 @@ static void test_retry_then_success(void) {
     CHECK_INT(llm_request_error(r)->retries, 1);
     CHECK_INT(llm_request_timings(r)->attempts, 2);
     CHECK_MSG(ms >= 290 && ms < 900 * th_slow, "Retry-After 0.3 s: took %.0f ms", ms);
+    r = run1(c, "status=429 retry_after=00000000000000000000000000000000.3 id=a7 fail_first=1", &ms); /* read whole, however long */
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    CHECK_MSG(ms >= 290 && ms < 900 * th_slow, "Retry-After 000...0.3 s: took %.0f ms", ms);
     r = run1(c, "status=503 retry_after_ms=150 id=a2 fail_first=2", &ms); /* retry-after-ms wins */
     CHECK_INT(llm_request_status(r), LLM_DONE);
     CHECK_INT(llm_request_error(r)->retries, 2);

@@ -53,6 +53,7 @@ BUILD = os.path.join(ROOT, "build")
 SUITES = [
     ("json", 30), ("sse", 30), ("codec", 30), ("e2e", 60), ("providers", 60), ("endpoints", 60),
     ("hardening", 90), ("iofail", 30), ("stream", 90), ("reliability", 90), ("oom", 120), ("soak", 120),
+    ("record", 90),
 ]
 CFLAGS = ["-std=c99", "-O0", "-w", "-fsanitize=address,undefined",
           "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
