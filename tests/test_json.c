@@ -1540,6 +1540,34 @@ static void test_at_reads_objects(void) {
     llm_json_free(v);
 }
 
+/* Edges the sampled mutants found unchecked: the last lone low surrogate,
+   an integer with a one-digit exponent, a partial number ending in 0. */
+static void test_number_and_escape_edges(void) {
+    llm_json_result res;
+    llm_json_value *v;
+    int64_t i = 0;
+    v = llm_json_parse("\"\\uDFFF\"", 8, NULL, &res);
+    CHECK(v == NULL && res.error == LLM_JSON_ERR_UTF8);
+    llm_json_free(v);
+    v = llm_json_parse("\"\\uDC00\"", 8, NULL, &res);
+    CHECK(v == NULL && res.error == LLM_JSON_ERR_UTF8);
+    llm_json_free(v);
+    v = llm_json_parse("[5e1, 1E2, 7e0]", 15, NULL, NULL);
+    CHECK(v && llm_json_int64(llm_json_at(v, 0), &i) && i == 50);
+    CHECK(v && llm_json_int64(llm_json_at(v, 1), &i) && i == 100);
+    CHECK(v && llm_json_int64(llm_json_at(v, 2), &i) && i == 7);
+    llm_json_free(v);
+    v = llm_json_parse_partial("10", 2, NULL, NULL); /* "10" may still become "105" */
+    CHECK(v && v->type == LLM_JSON_NUMBER && !llm_json_complete(v, v));
+    llm_json_free(v);
+    v = llm_json_parse_partial("19", 2, NULL, NULL);
+    CHECK(v && !llm_json_complete(v, v));
+    llm_json_free(v);
+    v = llm_json_parse_partial("10 ", 3, NULL, NULL); /* a space ends it */
+    CHECK(v && llm_json_complete(v, v));
+    llm_json_free(v);
+}
+
 static void test_partial_every_prefix(void) {
     /* raw 2-, 3- and 4-byte characters: every cut inside one is held back */
     const char *t = "{\"say\": \"Well met, \\\"traveller\\\" \\u2014 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\ud83d\\ude00\", "
@@ -1572,6 +1600,7 @@ static void test_partial_every_prefix(void) {
 int main(int argc, char **argv) {
     RUN(test_types_and_access);
     RUN(test_at_reads_objects);
+    RUN(test_number_and_escape_edges);
     RUN(test_strings);
     RUN(test_numbers);
     RUN(test_locale_independent);
