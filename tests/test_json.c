@@ -1569,8 +1569,9 @@ static void test_number_and_escape_edges(void) {
 }
 
 static void test_partial_every_prefix(void) {
-    /* raw 2-, 3- and 4-byte characters: every cut inside one is held back */
-    const char *t = "{\"say\": \"Well met, \\\"traveller\\\" \\u2014 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\ud83d\\ude00\", "
+    /* raw 2-, 3- and 4-byte characters (U+10FFFF and U+D7FF too: their
+       second bytes allow only low values): every cut inside one is held back */
+    const char *t = "{\"say\": \"Well met, \\\"traveller\\\" \\u2014 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xed\x9f\xbf \\ud83d\\ude00\", "
                     "\"emotion\": \"wary\", \"hp\": 12, \"tags\": [\"a\", 1.5e3, null, {}]}";
     size_t n = strlen(t), k, said = 0, shown = 0;
     llm_json_value *whole = llm_json_parse(t, n, NULL, NULL);
