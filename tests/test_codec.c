@@ -380,6 +380,29 @@ static void set_raw(llm_request *r, const char *s) {
 
 static int feed_events(llm_request *r, const char *stream);
 
+/* A vector with an element that is not a number is malformed, whatever
+   its place (first, middle, last), in both vector APIs. */
+static void test_vector_element_not_number(void) {
+    static const char *bodies[] = {
+        "{\"data\":[{\"index\":0,\"embedding\":[\"x\",0.5]}]}", "{\"data\":[{\"index\":0,\"embedding\":[0.5,null]}]}",
+        "{\"data\":[{\"index\":0,\"embedding\":[0.5,0.25]}]}", "{\"embeddings\":[[0.5,true]]}", "{\"embeddings\":[[0.5,0.25]]}",
+    };
+    llm_client *c = client();
+    int i;
+    for (i = 0; i < 5; i++) {
+        llm_request *r = llm__new_request(c, LLM__K_EMBED);
+        llm_json_value *doc = llm_json_parse(bodies[i], strlen(bodies[i]), NULL, NULL);
+        r->n_inputs = 1;
+        CHECK(doc != NULL);
+        if (i < 3) llm__oa_dec_embed(r, doc); else llm__ol_dec_embed(r, doc);
+        if (i == 2 || i == 4) CHECK_MSG(r->a.abort_kind == 0 && r->a.n_vec == 1 && r->a.vec[1] == 0.25f, "body %d: %s", i, r->a.abort_msg);
+        else CHECK_MSG(r->a.abort_kind == LLM_ERR_PROTOCOL, "body %d accepted", i);
+        llm_json_free(doc);
+        llm__destroy(r);
+    }
+    llm_client_free(c);
+}
+
 /* Responses: reasoning summary parts are joined by a blank line. */
 static void test_responses_summary_parts(void) {
     llm_client *c = client();
@@ -665,6 +688,7 @@ static void test_choice_index_bound(void) {
         else {
             snprintf(want, sizeof want, "choice index %d outside 0..%d", idx, LLM__MAX_CHOICES - 1);
             CHECK_MSG(!ok && r->a.abort_kind == LLM_ERR_PROTOCOL && !strcmp(r->a.abort_msg, want), "index %d: %s", idx, r->a.abort_msg);
+            CHECK(!r->a.abort_retryable); /* the server's answer, not a fault to retry */
         }
         llm__destroy(r);
     }
@@ -2399,6 +2423,7 @@ int main(int argc, char **argv) {
     RUN(test_image_bodies);
     RUN(test_responses_summary_parts);
     RUN(test_audio_mime);
+    RUN(test_vector_element_not_number);
     RUN(test_partial_json_in_fence);
     RUN(test_image_data_url_split);
     RUN(test_speech_format_sent);

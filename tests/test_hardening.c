@@ -123,6 +123,8 @@ static void bounded(const char *what, const char *directive, int raw_call, llm_e
     if (done(c, r) == r) {
         const llm_error *e = llm_request_error(r);
         CHECK_MSG(e->kind == want, "%s: kind %s, want %s (%s)", what, llm_error_string(e->kind), llm_error_string(want), e->message);
+        if (want == LLM_ERR_TOO_LARGE) /* the bound named exactly: 2 x 4 MiB + 1 MiB */
+            CHECK_MSG(strstr(e->message, "= 9437184 bytes") != NULL, "%s: %s", what, e->message);
     }
     bound = (long)(2 * k.max_response + ((size_t)1 << 20));
     CHECK_MSG(A.peak_live_bytes - before <= bound, "%s: peak %.1f MiB over a bound of %.1f MiB", what,

@@ -1566,6 +1566,16 @@ static void test_number_and_escape_edges(void) {
     v = llm_json_parse_partial("10 ", 3, NULL, NULL); /* a space ends it */
     CHECK(v && llm_json_complete(v, v));
     llm_json_free(v);
+    { /* a buffer that ends with the number: nothing past its end is read (ASan) */
+        char *b = (char *)malloc(6);
+        if (b) {
+            memcpy(b, "[1, 23", 6);
+            v = llm_json_parse_partial(b, 6, NULL, NULL);
+            CHECK(v && llm_json_at(v, 0) && !llm_json_complete(v, llm_json_at(v, 1)));
+            llm_json_free(v);
+            free(b);
+        }
+    }
 }
 
 static void test_partial_every_prefix(void) {
