@@ -386,15 +386,16 @@ static void test_vector_element_not_number(void) {
     static const char *bodies[] = {
         "{\"data\":[{\"index\":0,\"embedding\":[\"x\",0.5]}]}", "{\"data\":[{\"index\":0,\"embedding\":[0.5,null]}]}",
         "{\"data\":[{\"index\":0,\"embedding\":[0.5,0.25]}]}", "{\"embeddings\":[[0.5,true]]}", "{\"embeddings\":[[0.5,0.25]]}",
+        "{\"data\":5}", "{\"object\":\"list\"}",
     };
     llm_client *c = client();
     int i;
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 7; i++) {
         llm_request *r = llm__new_request(c, LLM__K_EMBED);
         llm_json_value *doc = llm_json_parse(bodies[i], strlen(bodies[i]), NULL, NULL);
         r->n_inputs = 1;
         CHECK(doc != NULL);
-        if (i < 3) llm__oa_dec_embed(r, doc); else llm__ol_dec_embed(r, doc);
+        if (i < 3 || i > 4) llm__oa_dec_embed(r, doc); else llm__ol_dec_embed(r, doc);
         if (i == 2 || i == 4) CHECK_MSG(r->a.abort_kind == 0 && r->a.n_vec == 1 && r->a.vec[1] == 0.25f, "body %d: %s", i, r->a.abort_msg);
         else CHECK_MSG(r->a.abort_kind == LLM_ERR_PROTOCOL, "body %d accepted", i);
         llm_json_free(doc);
