@@ -2892,6 +2892,26 @@ typedef struct llm__io {
 static int llm__io_room(llm_client *c, int transfers); /* >>io */
 static void llm__io_kick(llm_client *c);               /* >>io */
 
+/* Record and replay's state (>>record): one exchange of a replay file... */
+typedef struct llm__rx {
+    const llm_json_value *events;
+    const char *method, *path, *hash;
+    size_t body_len;
+    int curl;
+    const char *curl_error;
+    llm_timeout_kind timeout;
+    int used;
+} llm__rx;
+
+typedef struct llm__rec {
+    FILE *out;              /* recording: appended to, a line per exchange */
+    llm_json_value **docs;  /* replay: the file, a document per line */
+    int n_docs;
+    llm__rx *xs;
+    int n_xs;
+    int paced;              /* replay at the recorded offsets */
+} llm__rec;
+
 struct llm_client {
     llm_allocator alloc;
     CURLM *multi;
@@ -2944,8 +2964,7 @@ struct llm_client {
     llm_request *held;    /* a finished transfer read from curl, its turn left to the next pump */
     CURLcode held_res;    /* ... and curl's result for it */
     int io_left;          /* the budget left ready sockets or curl's due timer */
-    struct llm__rec *rec; /* recording or replaying (>>record); NULL: neither */
-    int replay_instant;   /* replaying, not at the recorded pace: no waits */
+    llm__rec *rec;        /* recording or replaying (>>record); NULL: neither */
 };
 
 /* What one attempt learned and received: reset before each attempt
@@ -5238,7 +5257,7 @@ static int64_t llm__pace_wait(const llm_request *r, int64_t now) {
     const llm_client *c = r->c;
     const llm__pace *p = llm__pace_of(r);
     double req, tok, need;
-    if (c->replay_instant) return 0; /* no holds */
+    if (c->rec && !c->rec->out && !c->rec->paced) return 0; /* instant replay: no holds */
     if (p->hold_until > now) return p->hold_until;
     if (p->rl_until > now && p->rl_left <= 0) return p->rl_until;
     if (!c->rate_rpm && !c->rate_tpm) return 0;
@@ -5796,25 +5815,6 @@ static int64_t llm__retry_delay_us(llm_request *r) {
 
 #define LLM__REC_BODY_MAX (64 * 1024)
 
-/* One exchange of a replay file. */
-typedef struct llm__rx {
-    const llm_json_value *events;
-    const char *method, *path, *hash;
-    size_t body_len;
-    int curl;
-    const char *curl_error;
-    llm_timeout_kind timeout;
-    int used;
-} llm__rx;
-
-typedef struct llm__rec {
-    FILE *out;              /* recording: appended to, a line per exchange */
-    llm_json_value **docs;  /* replay: the file, a document per line */
-    int n_docs;
-    llm__rx *xs;
-    int n_xs;
-    int paced;              /* replay at the recorded offsets */
-} llm__rec;
 
 static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status, int retryable,
                                llm_timeout_kind to, const char *detail); /* >>state */
@@ -6103,7 +6103,6 @@ static int llm__rec_open(llm_client *c, const char *record, const char *replay, 
         return 1;
     }
     rc->paced = paced;
-    c->replay_instant = !paced;
     text = llm__read_file(&c->alloc, replay, &len);
     if (!text) { snprintf(why, cap, "replay file %s cannot be read", replay); return 0; }
     ok = llm__rec_load(c, text, len, replay, why, cap);
@@ -6403,7 +6402,7 @@ static void llm__fail_or_retry(llm_request *r, llm_error_kind kind, long status,
     retry = retryable && r->retries < r->max_retries && r->status == LLM_ACTIVE;
     if (retry) {
         now = llm__now_us();
-        delay = c->replay_instant ? 0 : llm__retry_delay_us(r);
+        delay = c->rec && !c->rec->out && !c->rec->paced ? 0 : llm__retry_delay_us(r); /* instant replay */
         if (r->deadline_total && now + delay >= r->deadline_total) retry = 0;
     }
     if (retry) r->retries++;

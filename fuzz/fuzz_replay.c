@@ -113,7 +113,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!c) fz_fail("llm_client_new failed");
     c->rec = (llm__rec *)llm__calloc(&c->alloc, sizeof *c->rec);
     if (!c->rec) fz_fail("no memory");
-    c->replay_instant = 1;
     why[0] = '\0';
     if (!llm__rec_load(c, (const char *)data + 1, size - 1, "fuzz.jsonl", why, sizeof why)) {
         FZ_CHECK(!strncmp(why, "replay file fuzz.jsonl: ", 24));
