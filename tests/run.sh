@@ -64,7 +64,7 @@ done
 for t in $TESTS; do
     case "$t" in
     e2e*|stream*|reliab*|provid*|endpoint*|harden*|oom*|record*)
-        suite "$t (valgrind)" env TEST_SLOW=8 valgrind -q --child-silent-after-fork=yes --leak-check=full --show-leak-kinds=definite,indirect \
+        suite "$t (valgrind)" env TEST_SLOW=8 TEST_VALGRIND=1 valgrind -q --child-silent-after-fork=yes --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=tests/valgrind.supp \
             "$B/plain/test_$t" ;;
     esac

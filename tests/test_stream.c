@@ -979,6 +979,10 @@ static void test_budget_burst(void) {
     unit *= 2;
 #endif
 #endif
+    /* under valgrind the first run of each code path also pays for its
+       translation, counted as this thread's CPU: 8x was seen at 14.2 ms
+       against 14.0 (the bound proper is checked in the other runs) */
+    if (getenv("TEST_VALGRIND")) unit *= 3;
     bound = B_BUDGET_US + unit * th_slow;
     memset(&k, 0, sizeof k);
     k.max_concurrent = B_STREAMS;
