@@ -420,6 +420,9 @@
  *                      counts in /mock/stats "rate_limited";
  *                      "rate_max_window" is the most requests served in
  *                      one window.
+ *     zeros=N          the reply is the JSON array [0,0,...] of N zeros
+ *                      (N up to 1e7; wins over unicode=, npc=1 and json=1;
+ *                      one token).
  *     npc=1            a game character's line as JSON (wins over json=1):
  *                      {"say": "Well met, traveller. You asked: \"<T>\"
  *                      \u2014 the road is long, but the inn is close.",
@@ -1352,7 +1355,7 @@ typedef struct {
     long stall_after, error_after, error_event_after, reset_after;
     long tools, fail_first, status, ratelimit;
     long long_vector, header_bytes, header_lines;
-    long fail_after, audio_bytes, chunk_bytes;
+    long fail_after, audio_bytes, chunk_bytes, zeros;
     long long huge_bytes;
     int unicode, json, eol, bom, usage, thinking, fault, close, shuffle;
     int fill, usage_max, echo_key, body, refusal, npc;
@@ -1428,6 +1431,7 @@ static void dir_set(directives_t *d, const char *k, const char *v)
         {"audio_bytes", offsetof(directives_t, audio_bytes)},
         {"chunk_bytes", offsetof(directives_t, chunk_bytes)},
         {"ratelimit", offsetof(directives_t, ratelimit)},
+        {"zeros", offsetof(directives_t, zeros)},
     };
     static const struct {
         const char *name;
@@ -3616,7 +3620,13 @@ static void make_reply(reply_t *rp, const directives_t *d, const char *user,
     } else {
         buf_t b = {0};
         buf_reserve(&b, 0);
-        if (d->unicode == 1) {
+        if (d->zeros > 0) {
+            long i;
+            buf_addc(&b, '[');
+            for (i = 0; i < d->zeros && i < 10000000; i++)
+                buf_adds(&b, i ? ",0" : "0");
+            buf_addc(&b, ']');
+        } else if (d->unicode == 1) {
             buf_adds(&b, UNICODE_REPLY);
         } else if (d->npc == 1) {
             static const char *const emotions[] = {"curious", "wary", "cheerful"};

@@ -1653,6 +1653,7 @@ static void test_location_header(void) {
                      "URL); set the base URL to the final one", loc);
             CHECK_STR(llm_request_error(r)->message, want);
             CHECK_INT(llm_request_error(r)->kind, LLM_ERR_PROTOCOL);
+            CHECK_INT(llm_request_error(r)->retryable, 0);
         }
         llm__destroy(r);
     }

@@ -441,6 +441,8 @@ static void test_header_limits(void) {
     if (done(c, r) == r) {
         CHECK_MSG(llm_request_error(r)->kind == LLM_ERR_TOO_LARGE, "%s", llm_request_error(r)->message);
         CHECK(strstr(llm_request_error(r)->message, "header") != NULL);
+        CHECK_INT(llm_request_error(r)->retryable, 0); /* the same headers would come again */
+        CHECK_INT(llm_request_error(r)->retries, 0);
     }
     llm_request_free(r);
     /* 100 lines of 1 KB: ours, 64 KiB for the whole block, named */
@@ -464,6 +466,8 @@ static void test_304_named(void) {
         const llm_error *e = llm_request_error(r);
         CHECK_INT(e->kind, LLM_ERR_PROTOCOL);
         CHECK_INT(e->http_status, 304);
+        CHECK_INT(e->retryable, 0);
+        CHECK_INT(e->retries, 0);
         CHECK_MSG(strstr(e->message, "not modified") != NULL && strstr(e->message, "redirect") == NULL, "%s", e->message);
     }
     llm_request_free(r);

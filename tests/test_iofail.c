@@ -3,7 +3,10 @@
    clear error; the client goes on. When libcurl cannot make a transfer
    (curl_easy_init fails), the request fails as out of memory, not retried.
    A client made with standard input closed leaves no descriptor behind.
-   Linked with -Wl,--wrap=epoll_ctl -Wl,--wrap=curl_easy_init. */
+   Each way a transfer can end in libcurl maps to its error kind, retried
+   or not as the kind says.
+   Linked with -Wl,--wrap=epoll_ctl -Wl,--wrap=curl_easy_init
+   -Wl,--wrap=curl_multi_info_read. */
 #define LLMASYNC_IMPLEMENTATION
 #include "../llmasync.h"
 #include "harness.h"
@@ -25,6 +28,73 @@ static int easy_fail;
 CURL *__real_curl_easy_init(void);
 CURL *__wrap_curl_easy_init(void);
 CURL *__wrap_curl_easy_init(void) { return easy_fail ? NULL : __real_curl_easy_init(); }
+
+/* While rewrite >= 0, every finished transfer reports that CURLcode
+   instead of its own (the mock answered 200 in full meanwhile). */
+static int rewrite = -1;
+CURLMsg *__real_curl_multi_info_read(CURLM *m, int *left);
+CURLMsg *__wrap_curl_multi_info_read(CURLM *m, int *left);
+CURLMsg *__wrap_curl_multi_info_read(CURLM *m, int *left) {
+    CURLMsg *msg = __real_curl_multi_info_read(m, left);
+    if (msg && msg->msg == CURLMSG_DONE && rewrite >= 0) msg->data.result = (CURLcode)rewrite;
+    return msg;
+}
+
+static void test_curl_codes(void) {
+    static const struct {
+        CURLcode code;
+        llm_error_kind kind;
+        int retryable;
+        llm_timeout_kind timeout;
+        const char *says;
+    } T[] = {
+        { CURLE_OPERATION_TIMEDOUT, LLM_ERR_TIMEOUT, 1, LLM_TIMEOUT_CONNECT, "timeout (connect)" },
+        { CURLE_OUT_OF_MEMORY, LLM_ERR_NO_MEMORY, 0, LLM_TIMEOUT_NONE, "no_memory: Out of memory" },
+        { CURLE_URL_MALFORMAT, LLM_ERR_INVALID, 0, LLM_TIMEOUT_NONE, "URL" },
+        { CURLE_WEIRD_SERVER_REPLY, LLM_ERR_PROTOCOL, 1, LLM_TIMEOUT_NONE, "answer is not HTTP" },
+        { CURLE_UNSUPPORTED_PROTOCOL, LLM_ERR_PROTOCOL, 1, LLM_TIMEOUT_NONE, "answer is not HTTP" },
+        { CURLE_PEER_FAILED_VERIFICATION, LLM_ERR_CONNECTION, 0, LLM_TIMEOUT_NONE, "set ca_file" },
+        { CURLE_SSL_CACERT_BADFILE, LLM_ERR_CONNECTION, 0, LLM_TIMEOUT_NONE, "not trusted" },
+        { CURLE_SSL_CERTPROBLEM, LLM_ERR_CONNECTION, 0, LLM_TIMEOUT_NONE, "not trusted" },
+        { CURLE_SSL_ISSUER_ERROR, LLM_ERR_CONNECTION, 0, LLM_TIMEOUT_NONE, "not trusted" },
+        { CURLE_SSL_PINNEDPUBKEYNOTMATCH, LLM_ERR_CONNECTION, 0, LLM_TIMEOUT_NONE, "not trusted" },
+        { CURLE_SSL_CRL_BADFILE, LLM_ERR_CONNECTION, 0, LLM_TIMEOUT_NONE, "not trusted" },
+        { CURLE_RECV_ERROR, LLM_ERR_CONNECTION, 1, LLM_TIMEOUT_NONE, "transfer broken after HTTP 200" },
+    };
+    llm_client_desc cd;
+    llm_chat_desc d;
+    llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
+    llm_client *c;
+    size_t i;
+    memset(&cd, 0, sizeof cd);
+    cd.base_url = M.openai;
+    cd.api_key = "k";
+    cd.max_retries = 1;
+    c = llm_client_new(&cd);
+    memset(&d, 0, sizeof d);
+    d.model = "m";
+    d.messages = &m;
+    d.n_messages = 1;
+    for (i = 0; i < sizeof T / sizeof T[0]; i++) {
+        llm_request *r;
+        const llm_error *e;
+        rewrite = (int)T[i].code;
+        r = llm_chat(c, &d);
+        CHECK(th_next(c, 10000) == r);
+        rewrite = -1;
+        e = llm_request_error(r);
+        CHECK_MSG(llm_request_status(r) == LLM_FAILED && e->kind == T[i].kind, "curl code %d: %s, %s (%s)", (int)T[i].code,
+                  llm_status_string(llm_request_status(r)), llm_error_string(e->kind), e->message);
+        CHECK_MSG(e->retryable == T[i].retryable && e->retries == T[i].retryable, "curl code %d: retryable %d, retries %d",
+                  (int)T[i].code, e->retryable, e->retries);
+        CHECK_MSG(e->timeout == T[i].timeout, "curl code %d: timeout kind %d", (int)T[i].code, (int)e->timeout);
+        CHECK_MSG(e->curl_code == (int)T[i].code, "curl code %d: reported %d", (int)T[i].code, e->curl_code);
+        CHECK_MSG(e->http_status == 0, "curl code %d: HTTP status %ld reported", (int)T[i].code, (long)e->http_status);
+        CHECK_MSG(strstr(e->message, T[i].says) != NULL, "curl code %d: %s", (int)T[i].code, e->message);
+        llm_request_free(r);
+    }
+    llm_client_free(c);
+}
 
 static void test_no_transfer(void) {
     llm_client_desc cd;
@@ -125,6 +195,7 @@ int main(int argc, char **argv) {
     RUN(test_unwatchable_socket);
     RUN(test_no_transfer);
     RUN(test_stdin_closed);
+    RUN(test_curl_codes);
     mock_stop(&M);
     curl_global_cleanup();
     return th_finish("iofail");

@@ -10,33 +10,38 @@
 static mock M;
 static th_alloc A;
 
-typedef struct scen { const char *name, *model, *directive; int stream, kind, retries; } scen;
+typedef struct scen { const char *name, *model, *directive; int stream, kind, retries; size_t max_response; } scen;
 enum { CHAT, EMBED, RAW, RESPONSES, SPEECH, AUDIO, RERANK };
 static const scen SC[] = {
-    { "chat", "mock-model", "", 0, CHAT, 0 },
-    { "chat-json", "mock-model", "json=1", 0, CHAT, 0 },
-    { "chat-stream", "mock-model", "tokens=6 split=9 split_gap=0", 1, CHAT, 0 },
-    { "chat-stream-tools", "mock-model", "tools=2 split=11 split_gap=0", 1, CHAT, 0 },
-    { "chat-tools", "mock-model", "tools=2", 0, CHAT, 0 },
-    { "chat-error-retry", "mock-model", "status=500 retry_after_ms=1", 0, CHAT, 1 },
-    { "anthropic-stream", "anthropic/claude", "tokens=4 thinking=1 tools=1", 1, CHAT, 0 },
-    { "anthropic", "anthropic/claude", "tools=1", 0, CHAT, 0 },
-    { "ollama-stream", "ollama/llama", "tokens=4", 1, CHAT, 0 },
-    { "embed-batches", "text-embedding-3-small", "", 0, EMBED, 0 },
-    { "raw-stream", "", "tokens=3", 1, RAW, 0 },
-    { "responses", "m", "tools=1", 0, RESPONSES, 0 },
-    { "responses-stream", "m", "tools=1 split=13 split_gap=0", 1, RESPONSES, 0 },
-    { "chat-n-refusal", "mock-model", "refusal=1", 1, CHAT, 0 },
-    { "speech", "tts-1", "audio_bytes=9000 chunk_bytes=3000", 0, SPEECH, 0 },
-    { "transcription", "whisper-1", "", 0, AUDIO, 0 },
-    { "transcription-stream", "whisper-1", "", 1, AUDIO, 0 },
-    { "rerank", "r", "", 0, RERANK, 0 },
+    { "chat", "mock-model", "", 0, CHAT, 0, 0 },
+    { "chat-json", "mock-model", "json=1", 0, CHAT, 0, 0 },
+    { "chat-stream", "mock-model", "tokens=6 split=9 split_gap=0", 1, CHAT, 0, 0 },
+    { "chat-stream-tools", "mock-model", "tools=2 split=11 split_gap=0", 1, CHAT, 0, 0 },
+    { "chat-tools", "mock-model", "tools=2", 0, CHAT, 0, 0 },
+    { "chat-error-retry", "mock-model", "status=500 retry_after_ms=1", 0, CHAT, 1, 0 },
+    { "anthropic-stream", "anthropic/claude", "tokens=4 thinking=1 tools=1", 1, CHAT, 0, 0 },
+    { "anthropic", "anthropic/claude", "tools=1", 0, CHAT, 0, 0 },
+    { "ollama-stream", "ollama/llama", "tokens=4", 1, CHAT, 0, 0 },
+    { "embed-batches", "text-embedding-3-small", "", 0, EMBED, 0, 0 },
+    { "raw-stream", "", "tokens=3", 1, RAW, 0, 0 },
+    { "responses", "m", "tools=1", 0, RESPONSES, 0, 0 },
+    { "responses-stream", "m", "tools=1 split=13 split_gap=0", 1, RESPONSES, 0, 0 },
+    { "chat-n-refusal", "mock-model", "refusal=1", 1, CHAT, 0, 0 },
+    { "speech", "tts-1", "audio_bytes=9000 chunk_bytes=3000", 0, SPEECH, 0, 0 },
+    { "transcription", "whisper-1", "", 0, AUDIO, 0, 0 },
+    { "transcription-stream", "whisper-1", "", 1, AUDIO, 0, 0 },
+    { "rerank", "r", "", 0, RERANK, 0, 0 },
+    /* content that is JSON too large to parse under the bound (30,000 values
+       under 2 x 64 KiB + 1 MiB): the view is refused and the answer done;
+       a real failure after it is still NO_MEMORY, not the bound's TOO_LARGE */
+    { "chat-content-over-bound", "mock-model", "zeros=30000", 0, CHAT, 0, 65536 },
 };
 enum { NSC = sizeof SC / sizeof SC[0] };
 
-static llm_client *new_client(void) {
+static llm_client *new_client(const scen *s) {
     llm_client_desc d;
     memset(&d, 0, sizeof d);
+    d.max_response_bytes = s->max_response;
     d.base_url = M.openai;
     d.api_key = "sk-oom";
     d.anthropic_base_url = M.base;
@@ -152,6 +157,9 @@ static int life(llm_client *c, const scen *s, llm_status *status, llm_error_kind
     if (got != r) return 0;
     *status = llm_request_status(r);
     *kind = llm_request_error(r)->kind;
+    if (s->max_response && *status == LLM_DONE) /* what the scenario is for: the view was refused */
+        CHECK_MSG(llm_request_content_json(r) == NULL && llm_request_text(r, NULL)[0] == '[', "%s: content JSON parsed",
+                  s->name);
     last_retryable = llm_request_error(r)->retryable;
     /* read everything a host would */
     {
@@ -179,7 +187,7 @@ static void test_every_allocation_fails_once(void) {
         llm_status st;
         llm_error_kind kind;
         memset(&A, 0, sizeof A);
-        c = new_client();
+        c = new_client(&SC[s]);
         base = A.allocs;
         CHECK(life(c, &SC[s], &st, &kind));
         total = A.allocs - base;
@@ -190,7 +198,7 @@ static void test_every_allocation_fails_once(void) {
         for (k = 1; k <= total + 2; k++) {
             int ok;
             memset(&A, 0, sizeof A);
-            c = new_client();
+            c = new_client(&SC[s]);
             A.fail_at = A.allocs + k;
             ok = life(c, &SC[s], &st, &kind);
             CHECK_MSG(ok, "%s: allocation %ld failed: request not reported", SC[s].name, k);
@@ -216,13 +224,13 @@ static void test_client_new_fails_cleanly(void) {
     long k, total;
     llm_client *c;
     memset(&A, 0, sizeof A);
-    c = new_client();
+    c = new_client(&SC[0]);
     total = A.allocs;
     llm_client_free(c);
     for (k = 1; k <= total; k++) {
         memset(&A, 0, sizeof A);
         A.fail_at = k;
-        c = new_client();
+        c = new_client(&SC[0]);
         CHECK(c == NULL);
         CHECK_INT(A.live, 0);
     }

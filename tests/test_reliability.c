@@ -284,6 +284,7 @@ static void test_redirect_keeps_credentials(void) {
     CHECK(th_next(c, 5000) == r);
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_PROTOCOL);
     CHECK_INT(llm_request_error(r)->http_status, 307);
+    CHECK_INT(llm_request_error(r)->retryable, 0); /* the same request would be redirected again */
     CHECK(strstr(llm_request_error(r)->message, other.base) != NULL); /* says where it pointed */
     CHECK_INT(mock_stat(&other, "requests"), 0);
     auth = mock_stat_str(&other, "last_authorization");

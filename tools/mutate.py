@@ -7,6 +7,8 @@ tests catch?  `make mutate` runs it; knobs in the environment:
   MUTATE_JOBS     mutants at once (default: the machine's cores)
   MUTATE_SECTION  only mutants of sections whose name contains this
   MUTATE_LIST=1   print the sampled mutants and stop
+  MUTATE_IDS      only these mutants (ids as printed, comma-separated):
+                  to check again the survivors of a run after new tests
 
 Mutants are made by operator class over the implementation part of the
 header (never in comments, strings or preprocessor lines):
@@ -58,7 +60,8 @@ SUITES = [
 CFLAGS = ["-std=c99", "-O0", "-w", "-fsanitize=address,undefined",
           "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
 LIBS = {"default": ["-lcurl", "-lpthread"], "hardening": ["-lcurl", "-lpthread", "-Wl,--wrap=localeconv"],
-        "iofail": ["-lcurl", "-lpthread", "-Wl,--wrap=epoll_ctl", "-Wl,--wrap=curl_easy_init"]}
+        "iofail": ["-lcurl", "-lpthread", "-Wl,--wrap=epoll_ctl", "-Wl,--wrap=curl_easy_init",
+                   "-Wl,--wrap=curl_multi_info_read"]}
 
 ENUMS = [
     ["LLM_ERR_CONNECTION", "LLM_ERR_TIMEOUT", "LLM_ERR_RATE_LIMIT", "LLM_ERR_AUTH", "LLM_ERR_PERMISSION",
@@ -384,6 +387,15 @@ def main():
     cands = [c for c in candidates(lines) if only in c[0]]
     eq = load_equivalent()
     by, share, names = sample(cands, n, seed, lines)
+    ids = set(x for x in re.split(r"[,\s]+", os.environ.get("MUTATE_IDS", "")) if x)
+    if ids:
+        by = {s: [c for c in by[s] if mutant_id(c, lines) in ids] for s in names}
+        names = [s for s in names if by[s]]
+        share = {s: len(by[s]) for s in names}
+        missing = ids - set(mutant_id(c, lines) for s in names for c in by[s])
+        if missing:
+            print("mutate: no such mutant: %s" % " ".join(sorted(missing)))
+            return 2
     if os.environ.get("MUTATE_LIST"):
         for s in names:
             for c in by[s][:share[s]]:
