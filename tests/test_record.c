@@ -336,6 +336,11 @@ static void test_bad_files(void) {
     CHECK(write_file(bad, text));
     CHECK(client_logged(NULL, bad) == NULL);
     CHECK_MSG(strstr(logged, "timeout is not"), "%s", logged);
+    snprintf(text, sizeof text, "%s%s", good, good); /* strict JSON: a trailing comma is refused */
+    strcpy(strrchr(text, '}'), ",}\n");
+    CHECK(write_file(bad, text));
+    CHECK(client_logged(NULL, bad) == NULL);
+    CHECK_MSG(strstr(logged, "line 2:"), "%s", logged);
     /* a good file, and an empty one, load */
     CHECK(write_file(bad, good));
     {
@@ -388,7 +393,8 @@ static void test_hand_written(void) {
              "\"body_hash\":\"%s\",\"events\":[[0,\"h\",\"HTTP/1.1 200 OK\\r\\n\"],"
              "[0,\"h\",\"Content-Type: application/json\\r\\n\"],[0,\"h\",\"\\r\\n\"],"
              "[0,\"b\",\"{\\\"choices\\\":[{\\\"index\\\":0,\\\"message\\\":{\\\"role\\\":\\\"assistant\\\",\"],"
-             "[0,\"b\",{\"b64\":\"ImNvbnRlbnQiOiJ3cml0dGVuIGJ5IGhhbmQifSwiZmluaXNoX3JlYXNvbiI6InN0b3AifV19\"}]],"
+             /* base64 without its "==": nothing is decoded past the end */
+             "[0,\"b\",{\"b64\":\"ImNvbnRlbnQiOiJ3cml0dGVuIGJ5IGhhbmQifSwiZmluaXNoX3JlYXNvbiI6InN0b3AifV19IA\"}]],"
              "\"curl\":0}\n",
              (unsigned long)blen, hash);
     llm_request_free(r);
