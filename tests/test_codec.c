@@ -173,6 +173,16 @@ static void test_anthropic_body(void) {
     CHECK(has_header(r, "anthropic-version: 2023-06-01"));
     CHECK(!has_header(r, "Authorization: Bearer ak-test-999999"));
     llm_json_free(b);
+    /* an empty system text is sent as it is */
+    d.system = "";
+    d.messages = &m[1];
+    d.n_messages = 1;
+    r = llm_chat(c, &d);
+    b = body_of(r);
+    CHECK(b != NULL);
+    CHECK_STR(S(b, "system"), "");
+    CHECK_INT(llm_json_get(b, "messages")->len, 1);
+    llm_json_free(b);
     llm_client_free(c);
 }
 
@@ -379,6 +389,26 @@ static void set_raw(llm_request *r, const char *s) {
 }
 
 static int feed_events(llm_request *r, const char *stream);
+
+/* Only the content array's own blocks are read: an object shaped like a
+   block inside a block (here its first member, which the parsed document
+   places right after the content's last block) is not one of them. */
+static void test_an_blocks_only_content(void) {
+    static const char body[] = "{\"content\":[{\"meta\":{\"type\":\"text\",\"text\":\"EXTRA\"},"
+                               "\"type\":\"text\",\"text\":\"ok\"}],\"stop_reason\":\"end_turn\"}";
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_ANTHROPIC);
+    llm_json_value *doc = llm_json_parse(body, strlen(body), NULL, NULL);
+    CHECK(doc != NULL);
+    llm__an_dec_chat(r, doc);
+    CHECK_INT(r->a.abort_kind, 0);
+    CHECK_INT(r->a.text.len, 2);
+    CHECK(r->a.text.len == 2 && !memcmp(r->a.text.p, "ok", 2));
+    CHECK_STR(r->a.finish_reason, "end_turn");
+    llm_json_free(doc);
+    llm__destroy(r);
+    llm_client_free(c);
+}
 
 /* A vector with an element that is not a number is malformed, whatever
    its place (first, middle, last), in both vector APIs. */
@@ -2426,6 +2456,7 @@ int main(int argc, char **argv) {
     RUN(test_responses_summary_parts);
     RUN(test_audio_mime);
     RUN(test_vector_element_not_number);
+    RUN(test_an_blocks_only_content);
     RUN(test_partial_json_in_fence);
     RUN(test_image_data_url_split);
     RUN(test_speech_format_sent);
