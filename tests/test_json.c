@@ -117,6 +117,16 @@ static void test_numbers(void) {
     CHECK(!llm_json_int64(llm_json_at(v, 9), &i));
     CHECK(llm_json_path(v, "99999999999999999999999999") == NULL); /* an index beyond size_t */
     llm_json_free(v);
+    /* 19 digits once scaled, but beyond the range: refused while scaling */
+    v = P("[95e17, -93e17, 92e17, -92e17, 9223372036854775e3]");
+    CHECK(v != NULL);
+    i = 7;
+    CHECK(!llm_json_int64(llm_json_at(v, 0), &i) && i == 7);
+    CHECK(!llm_json_int64(llm_json_at(v, 1), &i) && i == 7);
+    CHECK(llm_json_int64(llm_json_at(v, 2), &i) && i == 9200000000000000000LL);
+    CHECK(llm_json_int64(llm_json_at(v, 3), &i) && i == -9200000000000000000LL);
+    CHECK(llm_json_int64(llm_json_at(v, 4), &i) && i == 9223372036854775000LL);
+    llm_json_free(v);
     CHECK_INT(E("01", 0), LLM_JSON_ERR_NUMBER);
     CHECK_INT(E("1.", 0), LLM_JSON_ERR_EOF);
     CHECK_INT(E("[1.]", 0), LLM_JSON_ERR_NUMBER);
@@ -1572,6 +1582,28 @@ static void test_number_and_escape_edges(void) {
             memcpy(b, "[1, 23", 6);
             v = llm_json_parse_partial(b, 6, NULL, NULL);
             CHECK(v && llm_json_at(v, 0) && !llm_json_complete(v, llm_json_at(v, 1)));
+            llm_json_free(v);
+            free(b);
+        }
+    }
+    { /* a string cut right after a lead byte: only that byte is looked at,
+         whether the buffer ends there (ASan) or goes on with a byte that
+         could never follow it */
+        static const unsigned char leads[] = { 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4 };
+        size_t i;
+        for (i = 0; i < sizeof leads; i++) {
+            char *b = (char *)malloc(3), more[4];
+            if (!b) continue;
+            memcpy(b, "\"a", 2);
+            b[2] = (char)leads[i];
+            v = llm_json_parse_partial(b, 3, NULL, NULL);
+            CHECK_MSG(v && v->type == LLM_JSON_STRING && !strcmp(v->str, "a") && !llm_json_complete(v, v),
+                      "lead byte %02X at the end", leads[i]);
+            llm_json_free(v);
+            memcpy(more, b, 3);
+            more[3] = (char)0xFF;
+            v = llm_json_parse_partial(more, 3, NULL, NULL);
+            CHECK_MSG(v && v->type == LLM_JSON_STRING && !strcmp(v->str, "a"), "lead byte %02X, then FF past the end", leads[i]);
             llm_json_free(v);
             free(b);
         }
