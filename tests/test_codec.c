@@ -2369,6 +2369,14 @@ static void test_fields_named(void) {
     llm_client_free(c);
 }
 
+/* Fills a stretch of the stack below the caller with a pattern, so that a
+   local the next call forgets to set is not zero by luck. */
+static void stain_stack(void) {
+    volatile unsigned char b[2048];
+    size_t i;
+    for (i = 0; i < sizeof b; i++) b[i] = 0x5A;
+}
+
 /* Rate-limit headers: OpenAI durations, Anthropic RFC 3339 times, counts;
    anything else (hostile or malformed) is ignored, never UB. */
 static void test_ratelimit_parsers(void) {
@@ -2416,6 +2424,98 @@ static void test_ratelimit_parsers(void) {
     CHECK(llm__rl_time("2024-01-01 00:00:00", 19) == -1); /* no zone */
     CHECK(llm__rl_time("2024-01-01T00:00:00+5:00", 24) == -1);
     CHECK(llm__rl_time("garbage", 7) == -1);
+    { /* a fixed time, exactly: 2024-04-18T12:34:56Z is 1713443696 */
+        int64_t want = ((int64_t)1713443696 - (int64_t)time(NULL)) * 1000000;
+        stain_stack();
+        t = llm__rl_time("2024-04-18T12:34:56Z", 20);
+        CHECK_MSG(t - want >= -1000000 && t - want <= 0, "%lld us from now, want %lld", (long long)t, (long long)want);
+        stain_stack();
+        t = llm__rl_time("2023-11-29T23:59:60Z", 20); /* a leap second: 1701302400 */
+        want = ((int64_t)1701302400 - (int64_t)time(NULL)) * 1000000;
+        CHECK_MSG(t - want >= -1000000 && t - want <= 0, "%lld us from now, want %lld", (long long)t, (long long)want);
+    }
+    { /* an offset at the very end of the header value: nothing past it is read */
+        static const char *zones[] = { "2000-01-01T05:30:00+05:30", "2000-01-01T00:00:00-00:00" };
+        int64_t z = llm__rl_time("2000-01-01T00:00:00Z", 20);
+        for (i = 0; i < 2; i++) {
+            size_t n = strlen(zones[i]);
+            char *b = (char *)malloc(n + 1);
+            if (!b) continue;
+            memcpy(b, zones[i], n);
+            b[n] = 'Z'; /* a byte that is no digit, past the value's end */
+            t = llm__rl_time(b, n);
+            CHECK_MSG(t - z > -1000000 && t - z < 1000000, "%s: %lld us off", zones[i], (long long)(t - z));
+            free(b);
+            b = (char *)malloc(n); /* and a buffer that ends there (ASan) */
+            if (!b) continue;
+            memcpy(b, zones[i], n);
+            t = llm__rl_time(b, n);
+            CHECK_MSG(t - z > -1000000 && t - z < 1000000, "%s: %lld us off", zones[i], (long long)(t - z));
+            free(b);
+        }
+    }
+}
+
+/* Which rate-limit header sets which budget: requests and tokens apart. */
+static void test_ratelimit_headers(void) {
+    static const struct { const char *k, *v; int have; int64_t req, tok, req_reset, tok_reset; } H[] = {
+        { "x-ratelimit-remaining-requests", "7", LLM__RL_REQ, 7, 0, 0, 0 },
+        { "X-RateLimit-Remaining-Tokens", "900", LLM__RL_TOK, 0, 900, 0, 0 },
+        { "x-ratelimit-reset-requests", "1.5s", LLM__RL_REQ_RESET, 0, 0, 1500000, 0 },
+        { "x-ratelimit-reset-tokens", "6m0s", LLM__RL_TOK_RESET, 0, 0, 0, 360000000 },
+        { "x-ratelimit-limit-requests", "100", 0, 0, 0, 0, 0 },
+        { "anthropic-ratelimit-requests-remaining", "3", LLM__RL_REQ, 3, 0, 0, 0 },
+        { "anthropic-ratelimit-tokens-remaining", "4000", LLM__RL_TOK, 0, 4000, 0, 0 },
+        { "anthropic-ratelimit-input-tokens-remaining", "2500", LLM__RL_TOK, 0, 2500, 0, 0 },
+        { "anthropic-ratelimit-requests-limit", "50", 0, 0, 0, 0, 0 },
+    };
+    llm_client *c = client();
+    size_t i;
+    for (i = 0; i < sizeof H / sizeof H[0]; i++) {
+        llm_request *r = fake(c, LLM_API_OPENAI);
+        llm__attempt *a = &r->a;
+        CHECK_INT(llm__rl_header(r, H[i].k, strlen(H[i].k), H[i].v, strlen(H[i].v)), 1);
+        CHECK_MSG((int)a->rl_have == H[i].have, "%s: have %d, want %d", H[i].k, (int)a->rl_have, H[i].have);
+        if (H[i].have & LLM__RL_REQ) CHECK_MSG(a->rl_req == H[i].req, "%s: requests %lld", H[i].k, (long long)a->rl_req);
+        if (H[i].have & LLM__RL_TOK) CHECK_MSG(a->rl_tok == H[i].tok, "%s: tokens %lld", H[i].k, (long long)a->rl_tok);
+        if (H[i].have & LLM__RL_REQ_RESET) CHECK(a->rl_req_reset_us == H[i].req_reset);
+        if (H[i].have & LLM__RL_TOK_RESET) CHECK(a->rl_tok_reset_us == H[i].tok_reset);
+        llm__destroy(r);
+    }
+    {
+        llm_request *r = fake(c, LLM_API_OPENAI);
+        CHECK_INT(llm__rl_header(r, "content-type", 12, "x", 1), 0);
+        CHECK_INT(r->a.rl_have, 0);
+        llm__destroy(r);
+    }
+    llm_client_free(c);
+}
+
+/* The rate_tpm bucket: a request waits for exactly the tokens it lacks
+   (its body at four bytes a token, plus one). */
+static void test_pace_wait_exact(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    llm__pace *p = llm__pace_of(r);
+    int64_t now = 1000000000;
+    c->rate_tpm = 6000; /* a bucket of 100 tokens, refilled at 100 a second */
+    r->body_len = 36;   /* 36 / 4 + 1 = 10 tokens */
+    p->refilled = now;
+    p->tok_avail = 4;
+    stain_stack();
+    CHECK_MSG(llm__pace_wait(r, now) == now + 1 + 60000, "waits %lld us", (long long)(llm__pace_wait(r, now) - now));
+    p->tok_avail = 10;
+    CHECK(llm__pace_wait(r, now) == 0);
+    r->body_len = 4000; /* more than the bucket: waits for a full one */
+    p->tok_avail = 40;
+    CHECK_MSG(llm__pace_wait(r, now) == now + 1 + 600000, "waits %lld us", (long long)(llm__pace_wait(r, now) - now));
+    c->rate_tpm = 0;
+    c->rate_rpm = 120; /* two a second */
+    p->req_avail = 0.5;
+    CHECK_MSG(llm__pace_wait(r, now) == now + 1 + 250000, "waits %lld us", (long long)(llm__pace_wait(r, now) - now));
+    c->rate_rpm = 0;
+    llm__destroy(r);
+    llm_client_free(c);
 }
 
 int main(int argc, char **argv) {
@@ -2472,5 +2572,7 @@ int main(int argc, char **argv) {
     RUN(test_choice_index_bound);
     RUN(test_message_name);
     RUN(test_ratelimit_parsers);
+    RUN(test_ratelimit_headers);
+    RUN(test_pace_wait_exact);
     return th_finish("codec");
 }
