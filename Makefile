@@ -104,6 +104,7 @@ $(BUILD)/dump_bodies: tests/dump_bodies.c llmasync.h | deps
 $(BUILD)/locale/de_DE.UTF-8:
 	@mkdir -p $(BUILD)/locale
 	localedef -i de_DE -f UTF-8 $@ 2>/dev/null || true
+	localedef -i ps_AF -f UTF-8 $(BUILD)/locale/ps_AF.UTF-8 2>/dev/null || true
 
 # ------------------------------------------------------------------ demo --
 # Against the real API when OPENAI_API_KEY is set, else the local mock.

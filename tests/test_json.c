@@ -159,6 +159,25 @@ static void test_locale_independent(void) {
     }
     setlocale(LC_NUMERIC, "C");
     if (!got) fprintf(stderr, "    note: no comma-decimal locale installed; checked in the C locale only\n");
+    /* Pashto's decimal point is two bytes (U+066B): one '.' all the same */
+    got = setlocale(LC_NUMERIC, "ps_AF.UTF-8");
+    if (!got) got = setlocale(LC_NUMERIC, "ps_AF.utf8");
+    if (got) {
+        static const struct { double d; const char *want; } T[] = {
+            { 0.5, "0.5" }, { -1234.0625, "-1234.0625" }, { 0.1, "0.1" }, { 1.5e-300, "1.5e-300" }, { 3.0, "3" },
+        };
+        size_t k;
+        for (k = 0; k < sizeof T / sizeof T[0]; k++) {
+            llm_json_writer w;
+            llm_jw_init(&w, NULL);
+            llm_jw_number(&w, T[k].d);
+            CHECK_STR(llm_jw_text(&w, NULL), T[k].want);
+            llm_jw_free(&w);
+        }
+        setlocale(LC_NUMERIC, "C");
+    } else {
+        fprintf(stderr, "    note: ps_AF.UTF-8 not installed; a two-byte decimal point not checked\n");
+    }
 }
 
 static void test_errors_locate(void) {
