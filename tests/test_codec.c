@@ -448,6 +448,68 @@ static void test_responses_summary_parts(void) {
     llm_client_free(c);
 }
 
+static llm_request *resp_req(llm_client *c) {
+    llm_request *r = llm__new_request(c, LLM__K_RESPONSES);
+    r->prov = &c->prov[0];
+    return r;
+}
+#define RESP_EV(type, json) "event: " type "\ndata: {\"type\":\"" type "\"" json "}\n\n"
+
+/* Responses stream events: arguments go to the call at their output index
+   (one without an index belongs to none); the end's status is the finish
+   reason; a failed response and an error event take their kind from the
+   error's code, and are retryable. */
+static void test_responses_events(void) {
+    llm_client *c = client();
+    llm_request *r = resp_req(c);
+    CHECK(feed_events(r, RESP_EV("response.output_item.added", ",\"output_index\":0,\"item\":{\"type\":\"function_call\","
+                                 "\"call_id\":\"c0\",\"name\":\"f\",\"arguments\":\"\"}")
+                         RESP_EV("response.function_call_arguments.delta", ",\"output_index\":0,\"delta\":\"{}\"")));
+    CHECK_INT(r->a.n_tools, 1);
+    CHECK(!feed_events(r, RESP_EV("response.function_call_arguments.delta", ",\"delta\":\"x\"")));
+    CHECK_INT(r->a.abort_kind, LLM_ERR_PROTOCOL);
+    CHECK_MSG(strstr(r->a.abort_msg, "unknown function call (output -1)") != NULL, "%s", r->a.abort_msg);
+    CHECK(r->a.tools[0].args.len == 2 && !memcmp(r->a.tools[0].args.p, "{}", 2));
+    llm__destroy(r);
+
+    r = resp_req(c);
+    CHECK(feed_events(r, RESP_EV("response.completed", ",\"response\":{\"status\":\"completed\"}")));
+    CHECK_STR(r->a.finish_reason, "completed");
+    CHECK(r->a.stream_done);
+    llm__destroy(r);
+
+    r = resp_req(c);
+    CHECK(feed_events(r, RESP_EV("response.incomplete", ",\"response\":{\"status\":\"incomplete\","
+                                 "\"incomplete_details\":{\"reason\":\"max_output_tokens\"}}")));
+    CHECK_STR(r->a.finish_reason, "max_output_tokens");
+    llm__destroy(r);
+
+    r = resp_req(c); /* no type: the code says which kind */
+    CHECK(!feed_events(r, RESP_EV("response.failed", ",\"response\":{\"status\":\"failed\",\"error\":"
+                                  "{\"code\":\"rate_limit_exceeded\",\"message\":\"slow down\"}}")));
+    CHECK_INT(r->a.abort_kind, LLM_ERR_RATE_LIMIT);
+    CHECK_INT(r->a.abort_retryable, 1);
+    CHECK_STR(r->a.type, "rate_limit_exceeded");
+    CHECK_MSG(strstr(r->a.abort_msg, "slow down") != NULL, "%s", r->a.abort_msg);
+    llm__destroy(r);
+
+    r = resp_req(c); /* a type wins over the code */
+    CHECK(!feed_events(r, RESP_EV("response.failed", ",\"response\":{\"status\":\"failed\",\"error\":"
+                                  "{\"type\":\"server_error\",\"code\":\"rate_limit_exceeded\",\"message\":\"m\"}}")));
+    CHECK_INT(r->a.abort_kind, LLM_ERR_SERVER);
+    CHECK_STR(r->a.type, "server_error");
+    llm__destroy(r);
+
+    r = resp_req(c);
+    CHECK(!feed_events(r, RESP_EV("error", ",\"code\":\"server_error\",\"message\":\"boom\"")));
+    CHECK_INT(r->a.abort_kind, LLM_ERR_SERVER);
+    CHECK_INT(r->a.abort_retryable, 1);
+    CHECK_STR(r->a.type, "server_error");
+    CHECK_MSG(strstr(r->a.abort_msg, "stream error: boom") != NULL, "%s", r->a.abort_msg);
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
 /* An audio file's type from its name; an unknown extension is sent as
    application/octet-stream (the table's end is not read past). */
 static void test_audio_mime(void) {
@@ -2554,6 +2616,7 @@ int main(int argc, char **argv) {
     RUN(test_image_problems);
     RUN(test_image_bodies);
     RUN(test_responses_summary_parts);
+    RUN(test_responses_events);
     RUN(test_audio_mime);
     RUN(test_vector_element_not_number);
     RUN(test_an_blocks_only_content);
