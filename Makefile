@@ -55,7 +55,7 @@ $(BUILD)/tls/cert.pem: | deps-test
 
 # test_iofail makes epoll_ctl fail on purpose; test_hardening counts the
 # calls of localeconv (there must be none)
-$(BUILD)/plain/test_iofail $(BUILD)/asan/test_iofail: LIBS += -Wl,--wrap=epoll_ctl -Wl,--wrap=curl_easy_init -Wl,--wrap=curl_multi_info_read
+$(BUILD)/plain/test_iofail $(BUILD)/asan/test_iofail: LIBS += -Wl,--wrap=epoll_ctl -Wl,--wrap=curl_easy_init -Wl,--wrap=curl_multi_info_read -Wl,--wrap=curl_easy_setopt
 $(BUILD)/plain/test_hardening $(BUILD)/asan/test_hardening $(BUILD)/io-poll/test_hardening \
   $(BUILD)/io-perform/test_hardening: LIBS += -Wl,--wrap=localeconv
 

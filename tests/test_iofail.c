@@ -6,12 +6,13 @@
    Each way a transfer can end in libcurl maps to its error kind, retried
    or not as the kind says.
    Linked with -Wl,--wrap=epoll_ctl -Wl,--wrap=curl_easy_init
-   -Wl,--wrap=curl_multi_info_read. */
+   -Wl,--wrap=curl_multi_info_read -Wl,--wrap=curl_easy_setopt. */
 #define LLMASYNC_IMPLEMENTATION
 #include "../llmasync.h"
 #include "harness.h"
 #include "mockctl.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -38,6 +39,61 @@ CURLMsg *__wrap_curl_multi_info_read(CURLM *m, int *left) {
     CURLMsg *msg = __real_curl_multi_info_read(m, left);
     if (msg && msg->msg == CURLMSG_DONE && rewrite >= 0) msg->data.result = (CURLcode)rewrite;
     return msg;
+}
+
+/* The options each transfer gets, as passed (SSL_OPTIONS only). */
+static long ssl_options_set = -1;
+CURLcode __real_curl_easy_setopt(CURL *e, CURLoption o, ...);
+CURLcode __wrap_curl_easy_setopt(CURL *e, CURLoption o, ...);
+CURLcode __wrap_curl_easy_setopt(CURL *e, CURLoption o, ...) {
+    va_list ap;
+    CURLcode rc;
+    va_start(ap, o);
+    if (o < CURLOPTTYPE_OBJECTPOINT) {
+        long v = va_arg(ap, long);
+        if (o == CURLOPT_SSL_OPTIONS) ssl_options_set = v;
+        rc = __real_curl_easy_setopt(e, o, v);
+    } else if (o < CURLOPTTYPE_FUNCTIONPOINT || o >= CURLOPTTYPE_BLOB) {
+        rc = __real_curl_easy_setopt(e, o, va_arg(ap, void *));
+    } else if (o < CURLOPTTYPE_OFF_T) {
+        rc = __real_curl_easy_setopt(e, o, va_arg(ap, void (*)(void)));
+    } else {
+        rc = __real_curl_easy_setopt(e, o, va_arg(ap, curl_off_t));
+    }
+    va_end(ap);
+    return rc;
+}
+
+/* native_ca asks libcurl for the system's store (a no-op in a Linux
+   OpenSSL libcurl, so checked as the option passed); without it the TLS
+   options stay libcurl's defaults. */
+static void test_native_ca_passed(void) {
+    int k;
+    for (k = 0; k < 2; k++) {
+        llm_client_desc cd;
+        llm_chat_desc d;
+        llm_message m = { "user", "x", NULL, NULL, NULL, NULL, 0 };
+        llm_client *c;
+        llm_request *r;
+        memset(&cd, 0, sizeof cd);
+        cd.base_url = M.openai;
+        cd.api_key = "k";
+        cd.native_ca = k;
+        c = llm_client_new(&cd);
+        memset(&d, 0, sizeof d);
+        d.model = "m";
+        d.messages = &m;
+        d.n_messages = 1;
+        ssl_options_set = -1;
+        r = llm_chat(c, &d);
+        CHECK(th_next(c, 5000) == r && llm_request_status(r) == LLM_DONE);
+#if LIBCURL_VERSION_NUM >= 0x074700
+        if (k) CHECK_MSG(ssl_options_set >= 0 && (ssl_options_set & CURLSSLOPT_NATIVE_CA), "SSL_OPTIONS %ld", ssl_options_set);
+        else CHECK_MSG(ssl_options_set == -1, "SSL_OPTIONS %ld set without native_ca", ssl_options_set);
+#endif
+        llm_request_free(r);
+        llm_client_free(c);
+    }
 }
 
 static void test_curl_codes(void) {
@@ -196,6 +252,7 @@ int main(int argc, char **argv) {
     RUN(test_no_transfer);
     RUN(test_stdin_closed);
     RUN(test_curl_codes);
+    RUN(test_native_ca_passed);
     mock_stop(&M);
     curl_global_cleanup();
     return th_finish("iofail");

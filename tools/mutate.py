@@ -61,7 +61,7 @@ CFLAGS = ["-std=c99", "-O0", "-w", "-fsanitize=address,undefined",
           "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
 LIBS = {"default": ["-lcurl", "-lpthread"], "hardening": ["-lcurl", "-lpthread", "-Wl,--wrap=localeconv"],
         "iofail": ["-lcurl", "-lpthread", "-Wl,--wrap=epoll_ctl", "-Wl,--wrap=curl_easy_init",
-                   "-Wl,--wrap=curl_multi_info_read"]}
+                   "-Wl,--wrap=curl_multi_info_read", "-Wl,--wrap=curl_easy_setopt"]}
 
 ENUMS = [
     ["LLM_ERR_CONNECTION", "LLM_ERR_TIMEOUT", "LLM_ERR_RATE_LIMIT", "LLM_ERR_AUTH", "LLM_ERR_PERMISSION",
