@@ -448,6 +448,39 @@ static void test_responses_summary_parts(void) {
     llm_client_free(c);
 }
 
+/* The response meter counts every block with its 16-byte header and
+   refuses exactly past its limit, for new blocks and growing ones. */
+static void test_meter_exact(void) {
+    llm_client *c = client();
+    llm_request *r = fake(c, LLM_API_OPENAI);
+    size_t used0 = r->meter_used;
+    void *p, *q;
+    r->meter_limit = used0 + 1000;
+    r->meter_over = 0;
+    p = llm__meter_alloc(984, r); /* 984 + 16: exactly the limit */
+    CHECK(p != NULL && r->meter_used == used0 + 1000 && !r->meter_over);
+    llm__meter_free(p, r);
+    CHECK(r->meter_used == used0);
+    CHECK(llm__meter_alloc(985, r) == NULL && r->meter_over);
+    r->meter_over = 0;
+    CHECK(llm__meter_alloc(990, r) == NULL && r->meter_over); /* the header would not fit */
+    r->meter_over = 0;
+    p = llm__meter_alloc(100, r);
+    CHECK(p != NULL && r->meter_used == used0 + 116);
+    CHECK(llm__meter_realloc(p, 985, r) == NULL && r->meter_over); /* p stays as it was */
+    r->meter_over = 0;
+    q = llm__meter_realloc(p, 984, r);
+    CHECK(q != NULL && r->meter_used == used0 + 1000 && !r->meter_over);
+    if (q) p = q;
+    q = llm__meter_realloc(p, 10, r); /* shrinking gives back */
+    CHECK(q != NULL && r->meter_used == used0 + 26);
+    if (q) p = q;
+    llm__meter_free(p, r);
+    CHECK(r->meter_used == used0);
+    llm__destroy(r);
+    llm_client_free(c);
+}
+
 static llm_request *resp_req(llm_client *c) {
     llm_request *r = llm__new_request(c, LLM__K_RESPONSES);
     r->prov = &c->prov[0];
@@ -2617,6 +2650,7 @@ int main(int argc, char **argv) {
     RUN(test_image_bodies);
     RUN(test_responses_summary_parts);
     RUN(test_responses_events);
+    RUN(test_meter_exact);
     RUN(test_audio_mime);
     RUN(test_vector_element_not_number);
     RUN(test_an_blocks_only_content);
