@@ -1074,6 +1074,9 @@ static void test_retry_delay(void) {
     CHECK_INT(llm__http_date("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
     CHECK_INT(llm__http_date("Sun Nov  6 08:49:37 1994"), 784111777);
     CHECK_INT(llm__http_date("soon"), -1);
+    /* day 00 is no day: a number after it is not taken for the day */
+    CHECK_INT(llm__http_date("Sun, 00 06 Nov 1994 08:49:37 GMT"), -1);
+    CHECK_INT(llm__http_date("Sun, 00 Nov 1994 08:49:37 GMT"), -1);
     { /* each field at its ends, and one past them */
         static const struct { const char *s; long long want; } d[] = {
             { "Thu, 01 Jan 1970 00:00:00 GMT", 0 }, { "Fri, 31 Dec 1999 23:59:59 GMT", 946684799 },
