@@ -270,6 +270,38 @@ static void test_drip_total_timeout(void) {
     llm_client_free(c);
 }
 
+/* HTTP/1.1 keep-alive: as many connections stay open as requests may run
+   at once (at least 8), so a second wave of as many opens none. */
+static void test_keepalive_reuse(void) {
+    mock t;
+    cfg k;
+    llm_client *c;
+    int wave, i;
+    long before = 0;
+    if (!mock_start(&t)) { CHECK(0); return; }
+    memset(&k, 0, sizeof k);
+    k.base = t.openai;
+    k.max_concurrent = 6;
+    c = client_cfg(&k);
+    for (wave = 0; wave < 3; wave++) {
+        llm_request *rq[6];
+        long now;
+        for (i = 0; i < 6; i++) rq[i] = ask(c, "delay=300"); /* all six at once: six connections */
+        for (i = 0; i < 6; i++) {
+            llm_request *r = th_next(c, 5000);
+            CHECK(r != NULL && llm_request_status(r) == LLM_DONE);
+            if (!r) break;
+        }
+        for (i = 0; i < 6; i++) llm_request_free(rq[i]);
+        now = mock_stat(&t, "connections"); /* the stats' own connection counts too */
+        if (wave == 0) CHECK_MSG(now == 6 + 1, "first wave: %ld connections", now);
+        else CHECK_MSG(now - before == 1, "wave %d opened %ld connections (kept alive: none)", wave + 1, now - before - 1);
+        before = now;
+    }
+    llm_client_free(c);
+    mock_stop(&t);
+}
+
 /* A redirect is never followed: no credentials reach another host. */
 static void test_redirect_keeps_credentials(void) {
     mock other;
@@ -564,6 +596,7 @@ int main(int argc, char **argv) {
     RUN(test_faults);
     RUN(test_drip_total_timeout);
     RUN(test_redirect_keeps_credentials);
+    RUN(test_keepalive_reuse);
     RUN(test_key_redacted);
     RUN(test_json_depth_cap);
     RUN(test_tls);
