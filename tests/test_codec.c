@@ -448,6 +448,65 @@ static void test_responses_summary_parts(void) {
     llm_client_free(c);
 }
 
+/* A zero desc gives the documented defaults; negatives turn limits off;
+   given values are kept (ms to us where the client keeps us). */
+static void test_client_defaults(void) {
+    llm_client_desc d;
+    llm_client *c;
+    memset(&d, 0, sizeof d);
+    c = llm_client_new(&d);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_INT(c->max_concurrent, 16);
+    CHECK_INT(c->max_retries, 2);
+    CHECK_INT(c->retry_cap_ms, 60000);
+    CHECK_INT(c->connect_ms, 5000);
+    CHECK(c->first_byte_us == 0);
+    CHECK(c->idle_us == (int64_t)120000 * 1000);
+    CHECK(c->total_us == (int64_t)600000 * 1000);
+    CHECK(c->max_response == (size_t)64 << 20);
+    CHECK(c->max_event == (size_t)4 << 20);
+    CHECK_INT(c->max_depth, 128);
+    CHECK_INT(c->max_tools, 128);
+    CHECK(!c->native_ca && !c->pacing && c->rate_rpm == 0 && c->rate_tpm == 0);
+    CHECK_STR(c->anthropic_version, "2023-06-01");
+    llm_client_free(c);
+    d.max_retries = d.connect_timeout_ms = d.idle_timeout_ms = d.timeout_ms = d.first_byte_timeout_ms = -1;
+    c = llm_client_new(&d);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_INT(c->max_retries, 0);
+    CHECK_INT(c->connect_ms, 0);
+    CHECK(c->idle_us == 0 && c->total_us == 0 && c->first_byte_us == 0);
+    llm_client_free(c);
+    d.max_concurrent = 3;
+    d.max_retries = 5;
+    d.retry_max_delay_ms = 7;
+    d.connect_timeout_ms = 11;
+    d.first_byte_timeout_ms = 13;
+    d.idle_timeout_ms = 17;
+    d.timeout_ms = 19;
+    d.max_response_bytes = 23;
+    d.max_event_bytes = 29;
+    d.max_json_depth = 5000; /* beyond the parser's limit: the limit */
+    d.max_tool_calls = 31;
+    d.rate_rpm = 37;
+    d.native_ca = 2;
+    c = llm_client_new(&d);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_INT(c->max_concurrent, 3);
+    CHECK_INT(c->max_retries, 5);
+    CHECK_INT(c->retry_cap_ms, 7);
+    CHECK_INT(c->connect_ms, 11);
+    CHECK(c->first_byte_us == 13000 && c->idle_us == 17000 && c->total_us == 19000);
+    CHECK(c->max_response == 23 && c->max_event == 29);
+    CHECK_INT(c->max_depth, LLM_JSON_DEPTH_LIMIT);
+    CHECK_INT(c->max_tools, 31);
+    CHECK(c->rate_rpm == 37 && c->pacing && c->native_ca == 1);
+    llm_client_free(c);
+}
+
 /* The response meter counts every block with its 16-byte header and
    refuses exactly past its limit, for new blocks and growing ones. */
 static void test_meter_exact(void) {
@@ -2654,6 +2713,7 @@ int main(int argc, char **argv) {
     RUN(test_responses_summary_parts);
     RUN(test_responses_events);
     RUN(test_meter_exact);
+    RUN(test_client_defaults);
     RUN(test_audio_mime);
     RUN(test_vector_element_not_number);
     RUN(test_an_blocks_only_content);
