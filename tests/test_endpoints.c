@@ -318,6 +318,30 @@ static void test_speech(void) {
         r = llm_speech(c, &d);
         CHECK(strstr(llm_request_error(r)->message, "format") != NULL);
         llm_request_free(r);
+        d.format = NULL;
+        { /* each text is checked as UTF-8, and named */
+            static const char *field[3] = { "input", "voice", "instructions" };
+            int k;
+            for (k = 0; k < 3; k++) {
+                d.input = k == 0 ? "caf\xC3" : "x";
+                d.voice = k == 1 ? "al\xFFloy" : "alloy";
+                d.instructions = k == 2 ? "calm\xC0\xAF" : "calm";
+                r = llm_speech(c, &d);
+                CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
+                CHECK_MSG(strstr(llm_request_error(r)->message, field[k]) != NULL && strstr(llm_request_error(r)->message, "UTF-8"),
+                          "%s: %s", field[k], llm_request_error(r)->message);
+                llm_request_free(r);
+            }
+        }
+    }
+    { /* a raw path with a space is refused before anything is sent */
+        llm_raw_desc d;
+        memset(&d, 0, sizeof d);
+        d.path = "/v1/a b";
+        r = llm_raw(c, &d);
+        CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
+        CHECK_MSG(strstr(llm_request_error(r)->message, "at byte 5") != NULL, "%s", llm_request_error(r)->message);
+        llm_request_free(r);
     }
     llm_client_free(c);
     /* bounded by max_response_bytes; retried when cut before a byte */
