@@ -448,6 +448,45 @@ static void test_responses_summary_parts(void) {
     llm_client_free(c);
 }
 
+/* Every reader takes NULL for the request and answers "nothing": empty
+   texts with length 0, counts of 0, NULL views, -1 for a rank. */
+static void test_readers_null(void) {
+    size_t n;
+    const char *txt;
+    const void *bytes;
+    double score = 7;
+    int dim = 7, num = 0;
+    CHECK_INT(llm_request_status(NULL), LLM_FAILED);
+    CHECK(llm_request_user_data(NULL) == NULL);
+    n = 77; CHECK_STR(llm_request_text(NULL, &n), ""); CHECK(n == 0);
+    txt = "x"; CHECK(llm_request_take(NULL, &txt) == 0);
+    n = 77; CHECK_STR(llm_request_reasoning(NULL, &n), ""); CHECK(n == 0);
+    n = 77; CHECK_STR(llm_request_refusal(NULL, &n), ""); CHECK(n == 0);
+    CHECK(llm_request_error(NULL) == NULL && llm_request_usage(NULL) == NULL && llm_request_timings(NULL) == NULL);
+    CHECK_STR(llm_request_finish_reason(NULL), "");
+    CHECK_STR(llm_request_id(NULL), "");
+    CHECK_STR(llm_request_model(NULL), "");
+    CHECK(llm_request_json(NULL) == NULL && llm_request_content_json(NULL) == NULL && llm_request_partial_json(NULL) == NULL);
+    CHECK_INT(llm_request_partial_tool_count(NULL), 0);
+    txt = "x"; CHECK(llm_request_partial_tool_args(NULL, 0, &txt) == NULL);
+    CHECK_INT(llm_request_tool_call_count(NULL), 0);
+    CHECK(llm_request_tool_call(NULL, 0) == NULL);
+    CHECK_INT(llm_request_embedding_count(NULL), 0);
+    CHECK(llm_request_embedding(NULL, 0, &dim) == NULL && dim == 0);
+    CHECK_INT(llm_request_choice_count(NULL), 0);
+    n = 77; CHECK_STR(llm_request_choice_text(NULL, 1, &n), ""); CHECK(n == 0);
+    CHECK_STR(llm_request_choice_finish_reason(NULL, 1), "");
+    CHECK_INT(llm_request_choice_tool_call_count(NULL, 1), 0);
+    CHECK(llm_request_choice_tool_call(NULL, 1, 0) == NULL);
+    n = 77; bytes = llm_request_bytes(NULL, &n); CHECK(bytes != NULL && n == 0);
+    bytes = NULL; CHECK(llm_request_take_bytes(NULL, &bytes) == 0 && bytes != NULL);
+    CHECK_INT(llm_request_rank_count(NULL), 0);
+    CHECK(llm_request_rank(NULL, 0, &score) == -1 && score == 0);
+    CHECK_STR(llm_version(NULL), LLMASYNC_VERSION);
+    CHECK_STR(llm_version(&num), LLMASYNC_VERSION);
+    CHECK_INT(num, LLMASYNC_VERSION_NUM);
+}
+
 /* A zero desc gives the documented defaults; negatives turn limits off;
    given values are kept (ms to us where the client keeps us). */
 static void test_client_defaults(void) {
@@ -2714,6 +2753,7 @@ int main(int argc, char **argv) {
     RUN(test_responses_events);
     RUN(test_meter_exact);
     RUN(test_client_defaults);
+    RUN(test_readers_null);
     RUN(test_audio_mime);
     RUN(test_vector_element_not_number);
     RUN(test_an_blocks_only_content);

@@ -233,6 +233,7 @@ static void test_unwatchable_socket(void) {
                 failed++;
                 CHECK_INT(llm_request_error(r)->kind, round == 0 ? LLM_ERR_CONNECTION : LLM_ERR_NO_MEMORY);
                 CHECK(strstr(llm_request_error(r)->message, "cannot watch") != NULL);
+                CHECK_INT(llm_request_error(r)->retryable, 0); /* the host must free watches first */
                 CHECK(strstr(llm_request_error(r)->message, round == 0 ? "(errno 28)" : "(errno 12)") != NULL);
             }
             llm_request_free(r);

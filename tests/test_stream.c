@@ -126,6 +126,29 @@ static void test_stream_callbacks(void) {
     llm_client_free(c);
 }
 
+/* llm_poll never waits: with streams open and nothing arriving (a token
+   every 2 s), 300 calls take no time to speak of, llm_wait_any(c, 0) too. */
+static void test_poll_never_waits(void) {
+    llm_client *c = client();
+    llm_request *r[4];
+    int i;
+    double t0, dt;
+    for (i = 0; i < 4; i++) r[i] = stream(c, "tokens=3 pace=2000", NULL);
+    t0 = th_now_ms();
+    while (mock_stat(&M, "inflight") < 4 && th_now_ms() - t0 < 3000 * th_slow) { llm_poll(c); th_sleep_ms(5); }
+    for (i = 0; i < 20; i++) { llm_poll(c); th_sleep_ms(5); } /* the first token (sent at once) taken */
+    t0 = th_now_ms();
+    for (i = 0; i < 300; i++) llm_poll(c);
+    dt = th_now_ms() - t0;
+    CHECK_MSG(dt < 60 * th_slow, "300 idle llm_poll calls took %.1f ms", dt);
+    t0 = th_now_ms();
+    for (i = 0; i < 300; i++) CHECK(llm_wait_any(c, 0) == NULL);
+    dt = th_now_ms() - t0;
+    CHECK_MSG(dt < 60 * th_slow, "300 llm_wait_any(c, 0) took %.1f ms", dt);
+    for (i = 0; i < 4; i++) llm_request_free(r[i]); /* freeing cancels */
+    llm_client_free(c);
+}
+
 /* A 60 fps host that only polls and takes: sees the text grow. */
 static void test_stream_polling(void) {
     llm_client *c = client();
@@ -1136,6 +1159,7 @@ int main(int argc, char **argv) {
     if (!mock_start(&M)) { printf("stream: 0 passed, 1 failed\n"); return 1; }
     RUN(test_stream_callbacks);
     RUN(test_stream_polling);
+    RUN(test_poll_never_waits);
     RUN(test_wait_returns_on_text);
     RUN(test_wait_timeout_and_wakeup);
     RUN(test_readme_loop_drains_streams);
