@@ -667,6 +667,11 @@ static void x_timer(llm_client *c, int ms, void *ud) {
     xhost *h = (xhost *)ud;
     h->timer_calls++;
     CHECK(ms >= -1);
+    /* rounded up, never down: the timer does not fire before it is due
+       (a day is the longest asked for; the client asks again then) */
+    if (ms >= 0 && ms < 86400 * 1000)
+        CHECK_MSG(llm__now_us() + (int64_t)ms * 1000 >= c->ext_armed, "set_timer(%d): %lld us early", ms,
+                  (long long)(c->ext_armed - llm__now_us() - (int64_t)ms * 1000));
     if (ms == 0 && !c->lists[LLM__L_QUEUED].head && !c->lists[LLM__L_ACTIVE].head && !c->lists[LLM__L_RETRY].head)
         h->idle_prompt++;
     h->timer_at = ms < 0 ? -1 : th_now_ms() + ms;
