@@ -669,8 +669,19 @@ static void use_after_free(void) {
     default: break;
     }
 }
+/* The external-loop calls on a client that has no external loop. */
+static void timer_fired_without_loop(void) {
+    llm_client *c = client();
+    llm_timer_fired(c);
+}
+static void socket_ready_without_loop(void) {
+    llm_client *c = client();
+    llm_socket_ready(c, 0, LLM_IO_IN);
+}
 static void test_misuse_caught(void) {
     CHECK(dies_of_misuse(double_free, "llm_request_free twice"));
+    CHECK(dies_of_misuse(timer_fired_without_loop, "llm_timer_fired without set_timer"));
+    CHECK(dies_of_misuse(socket_ready_without_loop, "llm_socket_ready without watch_socket"));
     CHECK(dies_of_misuse(free_client_in_callback, "llm_client_free in a callback"));
     for (which_call = 0; which_call < N_UAF_CALLS; which_call++)
         CHECK_MSG(dies_of_misuse(use_after_free, uaf_calls[which_call]), "%s after llm_request_free", uaf_calls[which_call]);
