@@ -453,6 +453,58 @@ static void test_transcription(void) {
 /* llm_audio_desc.path: the file read at submit, named by its last part;
    timestamp granularities as repeated fields; an upload cut by a reset is
    sent again whole; bad paths and settings named. */
+/* The value of a field of the last multipart body the mock saw, or NULL;
+   *count: how many fields have that name. */
+static char *mp_field(const char *name, int *count) {
+    char *st = mock_http(&M, "GET", "/mock/stats"), *out = NULL;
+    llm_json_value *v = st ? llm_json_parse(st, strlen(st), NULL, NULL) : NULL;
+    const llm_json_value *fields = llm_json_path(v, "last_multipart.fields");
+    size_t i;
+    *count = 0;
+    for (i = 0; fields && i < fields->len; i++)
+        if (!strcmp(fields->items[i].key, name)) {
+            (*count)++;
+            if (!out && fields->items[i].str) out = strdup(fields->items[i].str);
+        }
+    llm_json_free(v);
+    free(st);
+    return out;
+}
+
+/* A transcription's temperature is sent when given (0 too, with
+   has_temperature) and only then; a response_format outside the API's
+   five is refused. */
+static void test_transcription_fields(void) {
+    static const unsigned char audio[] = "RIFF----WAVEfmt ";
+    llm_client *c = client();
+    llm_audio_desc d;
+    llm_request *r;
+    char *v;
+    int k, n;
+    for (k = 0; k < 3; k++) {
+        memset(&d, 0, sizeof d);
+        d.model = "whisper-1";
+        d.audio = audio;
+        d.audio_len = sizeof audio - 1;
+        if (k == 0) d.temperature = 0.5;
+        if (k == 1) d.has_temperature = 1;
+        r = llm_transcribe(c, &d);
+        if (wait_for(c, r) == r) CHECK_MSG(llm_request_status(r) == LLM_DONE, "%s", llm_request_error(r)->message);
+        llm_request_free(r);
+        v = mp_field("temperature", &n);
+        if (k == 0) CHECK(n == 1 && v && !strcmp(v, "0.5"));
+        if (k == 1) CHECK(n == 1 && v && !strcmp(v, "0"));
+        if (k == 2) CHECK_INT(n, 0);
+        free(v);
+    }
+    d.response_format = "mp3";
+    r = llm_transcribe(c, &d);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
+    CHECK_MSG(strstr(llm_request_error(r)->message, "response_format") != NULL, "%s", llm_request_error(r)->message);
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
 static void test_transcription_from_file(void) {
     llm_client *c = client();
     unsigned char audio[5000];
@@ -750,6 +802,7 @@ int main(int argc, char **argv) {
     RUN(test_speech);
     RUN(test_transcription);
     RUN(test_transcription_from_file);
+    RUN(test_transcription_fields);
     RUN(test_rerank);
     RUN(test_images);
     RUN(test_choices_and_refusals);
