@@ -7216,6 +7216,9 @@ static void llm__resume(llm_client *c) {
         CURLcode rc;
         llm__unpause(r);
         r->t_last_event += llm__now_us() - r->t_paused; /* paused time is not idle time */
+        /* the timer scans passed over it while it was paused: its idle
+           deadline goes back on the clock, or no scan may come to see it */
+        if (r->stream && r->idle_us > 0) llm__timer(c, r->t_last_event + r->idle_us);
         rc = curl_easy_pause(r->easy, CURLPAUSE_CONT);
         c->budget_did = 1;
         if (rc != CURLE_OK) llm__attempt_done(r, rc);

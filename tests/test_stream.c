@@ -1155,6 +1155,46 @@ static void test_budget_pause_then_stall(void) {
     llm_client_free(c);
 }
 
+/* ... nor does being paused again and again: a stream that only sends
+   keep-alives, paused behind a busy one by a budget of 0 in every frame,
+   still ends by its idle timeout. Each pause adds its own length to the
+   clock, and the timer scans, which pass over a paused transfer, must see
+   it again once it is resumed (they did not: it hung until timeout_ms). */
+static void test_budget_pause_keepalive_stall(void) {
+    cfg k;
+    llm_client *c;
+    bacc busy, quiet;
+    llm_request *a, *b;
+    int deferred = 1, b_paused = 0;
+    double t0, end;
+    memset(&k, 0, sizeof k);
+    k.idle_ms = 300;
+    k.max_retries = -1;
+    c = client_cfg(&k);
+    memset(&busy, 0, sizeof busy);
+    memset(&quiet, 0, sizeof quiet);
+    a = b_stream(c, "tokens=100000 pace=1", &busy);   /* takes each call's first unit */
+    b = b_stream(c, "tokens=3 stall_after=1 keepalive=20", &quiet);
+    t0 = th_now_ms();
+    end = t0 + 5000 * th_slow;
+    while (llm_request_status(b) != LLM_FAILED && llm_request_status(b) != LLM_DONE && th_now_ms() < end) {
+        llm_request *p;
+        llm_poll_budget(c, 0, &deferred);
+        for (p = c->paused_head; p; p = p->pnext) b_paused += p == b;
+        th_sleep_ms(2);
+    }
+    CHECK_MSG(b_paused > 0, "the quiet stream was never paused: the test shows nothing");
+    CHECK_INT(llm_request_status(b), LLM_FAILED);
+    CHECK_INT(llm_request_error(b)->kind, LLM_ERR_TIMEOUT);
+    CHECK_INT(llm_request_error(b)->timeout, LLM_TIMEOUT_IDLE);
+    CHECK_MSG(th_now_ms() - t0 < 2500 * th_slow, "idle timeout after %.0f ms (300 ms asked)", th_now_ms() - t0);
+    if (th_verbose) fprintf(stderr, "    paused in %d frames; idle timeout after %.0f ms\n", b_paused, th_now_ms() - t0);
+    llm_request_free(a);
+    llm__buf_free(&AL, &busy.text);
+    llm__buf_free(&AL, &quiet.text);
+    llm_client_free(c);
+}
+
 int main(int argc, char **argv) {
     th_slow_from_env();
     AL = llm__allocator(NULL);
@@ -1185,6 +1225,7 @@ int main(int argc, char **argv) {
     RUN(test_budget_resumed_by_wait);
     RUN(test_budget_pause_is_not_idle);
     RUN(test_budget_pause_then_stall);
+    RUN(test_budget_pause_keepalive_stall);
 #ifndef _WIN32
     RUN(test_pooled_connection_closed);
 #endif
