@@ -4967,20 +4967,14 @@ static void llm__unlink(llm_request *r) {
     l->count--;
     r->list = LLM__L_NONE;
 }
-static void llm__link(llm_request *r, int list, int front) {
+/* Appends r to a list (the queue keeps its own order: llm__link_queued). */
+static void llm__link(llm_request *r, int list) {
     llm__list *l = &r->c->lists[list];
     llm__unlink(r);
-    if (front) {
-        r->prev = NULL;
-        r->next = l->head;
-        if (l->head) l->head->prev = r; else l->tail = r;
-        l->head = r;
-    } else {
-        r->next = NULL;
-        r->prev = l->tail;
-        if (l->tail) l->tail->next = r; else l->head = r;
-        l->tail = r;
-    }
+    r->next = NULL;
+    r->prev = l->tail;
+    if (l->tail) l->tail->next = r; else l->head = r;
+    l->tail = r;
     l->count++;
     r->list = list;
 }
@@ -5001,7 +4995,7 @@ static void llm__link_queued(llm_request *r, int front) {
         at = at ? at->next : l->head;
     }
     if (!at) {
-        llm__link(r, LLM__L_QUEUED, 0);
+        llm__link(r, LLM__L_QUEUED);
     } else {
         r->next = at;
         r->prev = at->prev;
@@ -5727,8 +5721,7 @@ static int64_t llm__http_date(const char *s) {
                     if (t[i] < '0' || t[i] > '9') return -1;
                     v = v * 10 + (t[i] - '0');
                 }
-                if (n <= 2 && day < 0 && month < 0) day = (int)v;
-                else if (n <= 2 && day < 0) day = (int)v; /* asctime: "Nov  6" */
+                if (n <= 2 && day < 0) day = (int)v; /* "06 Nov", asctime's "Nov  6" */
                 else if (n == 2) year = v + (v < 70 ? 2000 : 1900);
                 else year = v;
             }
@@ -6341,18 +6334,18 @@ static void llm__transition(llm_request *r, llm_status to) {
     if (r->terminal) return; /* terminal already: never twice */
     switch (to) {
     case LLM_QUEUED:
-        if (r->kind == LLM__K_GROUP) llm__link(r, LLM__L_GROUP, 0);
+        if (r->kind == LLM__K_GROUP) llm__link(r, LLM__L_GROUP);
         else llm__link_queued(r, r->status == LLM_RETRY_WAIT);
         if (!r->counted && !r->parent) { r->counted = 1; c->n_inflight++; }
         llm__timer(c, r->deadline_total);
         break;
     case LLM_ACTIVE:
-        llm__link(r, LLM__L_ACTIVE, 0);
+        llm__link(r, LLM__L_ACTIVE);
         if (r->parent && r->parent->status == LLM_QUEUED) r->parent->status = LLM_ACTIVE;
         break;
     case LLM_RETRY_WAIT:
         llm__detach(r);
-        llm__link(r, LLM__L_RETRY, 0);
+        llm__link(r, LLM__L_RETRY);
         llm__timer(c, r->retry_at);
         break;
     case LLM_DONE:
@@ -6372,7 +6365,7 @@ static void llm__transition(llm_request *r, llm_status to) {
                 llm__transition(ch, LLM_CANCELLED);
             }
         if (r->parent) { llm__group_child_done(r); return; }
-        llm__link(r, r->blocking ? LLM__L_HELD : LLM__L_DONE, 0);
+        llm__link(r, r->blocking ? LLM__L_HELD : LLM__L_DONE);
         llm__notify(r);
         return;
     }
@@ -8330,7 +8323,7 @@ LLMASYNC_API int llm_poll_budget(llm_client *c, int budget_us, int *deferred) {
 
 static llm_request *llm__report(llm_client *c) {
     llm_request *r = c->lists[LLM__L_DONE].head;
-    llm__link(r, LLM__L_HELD, 0);
+    llm__link(r, LLM__L_HELD);
     return r;
 }
 
