@@ -209,7 +209,9 @@ static void test_poll_is_fast(void) {
     }
     CHECK_INT(done, 8);
     CHECK_MSG(worst < 20.0 * th_slow, "worst llm_poll took %.3f ms", worst);
-    CHECK(polls > 50); /* the loop kept running while requests were pending */
+    /* the loop kept running while requests were pending (not > 50: a
+       1 ms sleep takes up to 16 ms on Windows, more with the machine busy) */
+    CHECK_MSG(polls > 10, "%d polls", polls);
     llm_client_free(c);
 }
 
