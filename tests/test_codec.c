@@ -1172,6 +1172,23 @@ static void test_retry_delay(void) {
     CHECK_INT(llm__http_date("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
     CHECK_INT(llm__http_date("Sun Nov  6 08:49:37 1994"), 784111777);
     CHECK_INT(llm__http_date("soon"), -1);
+    /* the calendar past 2099: century years are leap years only every 400 */
+    CHECK(llm__http_date("Mon, 01 Mar 2100 00:00:00 GMT") == 4107542400LL);
+    CHECK(llm__http_date("Tue, 29 Feb 2400 00:00:00 GMT") == 13574563200LL);
+    CHECK(llm__http_date("Tue, 29 Feb 2000 00:00:00 GMT") == 951782400LL);
+    CHECK(llm__http_date("Fri, 31 Dec 9999 00:00:00 GMT") == 253402214400LL);
+    CHECK(llm__http_date("Thu, 01 Jan 1970 00:00:00 GMT") == 0);
+    { /* decimal seconds and milliseconds, every digit */
+        static const struct { const char *s; double v; } D[] = {
+            { "9", 9 }, { "19", 19 }, { " 29 ", 29 }, { "1.9", 1.9 }, { "0.99", 0.99 }, { "1234567890", 1234567890 },
+        };
+        size_t k;
+        for (k = 0; k < sizeof D / sizeof D[0]; k++) {
+            double v = -1;
+            CHECK_MSG(llm__parse_decimal(D[k].s, &v) && v == D[k].v, "\"%s\": %g", D[k].s, v);
+        }
+        CHECK(!llm__parse_decimal("9x", NULL) && !llm__parse_decimal("", NULL) && !llm__parse_decimal("-1", NULL));
+    }
     /* day 00 is no day: a number after it is not taken for the day */
     CHECK_INT(llm__http_date("Sun, 00 06 Nov 1994 08:49:37 GMT"), -1);
     CHECK_INT(llm__http_date("Sun, 00 Nov 1994 08:49:37 GMT"), -1);
@@ -2632,9 +2649,10 @@ static void test_ratelimit_parsers(void) {
         CHECK_MSG(t - want >= -1000000 && t - want <= 0, "%lld us from now, want %lld", (long long)t, (long long)want);
     }
     { /* an offset at the very end of the header value: nothing past it is read */
-        static const char *zones[] = { "2000-01-01T05:30:00+05:30", "2000-01-01T00:00:00-00:00" };
+        static const char *zones[] = { "2000-01-01T05:30:00+05:30", "2000-01-01T00:00:00-00:00", "2000-01-01T23:59:00+23:59",
+                                       "1999-12-31T00:01:00-23:59" };
         int64_t z = llm__rl_time("2000-01-01T00:00:00Z", 20);
-        for (i = 0; i < 2; i++) {
+        for (i = 0; i < 4; i++) {
             size_t n = strlen(zones[i]);
             char *b = (char *)malloc(n + 1);
             if (!b) continue;
@@ -2706,6 +2724,15 @@ static void test_pace_wait_exact(void) {
     r->body_len = 4000; /* more than the bucket: waits for a full one */
     p->tok_avail = 40;
     CHECK_MSG(llm__pace_wait(r, now) == now + 1 + 600000, "waits %lld us", (long long)(llm__pace_wait(r, now) - now));
+    /* a start spends the bucket: a fresh one of 100 tokens, a request of
+       100 (396 / 4 + 1), and the next waits a whole second for its refill */
+    memset(p, 0, sizeof *p);
+    r->body_len = 396;
+    CHECK(llm__pace_wait(r, now) == 0);
+    llm__pace_take(r, now);
+    CHECK_MSG(llm__pace_wait(r, now) == now + 1 + 1000000, "waits %lld us", (long long)(llm__pace_wait(r, now) - now));
+    memset(p, 0, sizeof *p);
+    p->refilled = now;
     c->rate_tpm = 0;
     c->rate_rpm = 120; /* two a second */
     p->req_avail = 0.5;
