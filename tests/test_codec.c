@@ -173,6 +173,16 @@ static void test_anthropic_body(void) {
     CHECK(has_header(r, "anthropic-version: 2023-06-01"));
     CHECK(!has_header(r, "Authorization: Bearer ak-test-999999"));
     llm_json_free(b);
+    /* one choice is what this API gives: n = 1 is not refused */
+    d.n = 1;
+    r = llm_chat(c, &d);
+    CHECK_MSG(llm_request_error(r)->kind == LLM_ERR_NONE, "%s", llm_request_error(r)->message);
+    llm_request_free(r);
+    d.n = 2;
+    r = llm_chat(c, &d);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
+    llm_request_free(r);
+    d.n = 0;
     /* an empty system text is sent as it is */
     d.system = "";
     d.messages = &m[1];

@@ -572,6 +572,7 @@ static void test_transcription_from_file(void) {
     d.audio = audio;
     d.audio_len = sizeof audio;
     r = llm_transcribe(c, &d);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
     CHECK_MSG(strstr(llm_request_error(r)->message, "not both") != NULL, "%s", llm_request_error(r)->message);
     llm_request_free(r);
     d.path = NULL;
