@@ -296,6 +296,45 @@ static void test_keepalive_reuse(void) {
         before = now;
     }
     llm_client_free(c);
+    { /* at least 8 are kept, whatever max_concurrent: 5 to one host name,
+         5 to another (the same mock), then the first again finds 3 of its
+         5 still open (the 8 newest were kept) */
+        llm_client_desc d;
+        llm_provider_desc pv;
+        char lh[96];
+        const char *model[3] = { "mock-model", "lh/mock-model", "mock-model" };
+        int opened[3];
+        snprintf(lh, sizeof lh, "http://localhost:%d/v1", M.port);
+        memset(&pv, 0, sizeof pv);
+        pv.name = "lh";
+        pv.base_url = lh;
+        pv.api_key = "sk-lh";
+        memset(&d, 0, sizeof d);
+        d.base_url = M.openai;
+        d.api_key = "sk-secret-reliability-77";
+        d.providers = &pv;
+        d.n_providers = 1;
+        d.max_concurrent = 5;
+        d.max_retries = -1;
+        c = llm_client_new(&d);
+        before = mock_stat(&M, "connections");
+        for (wave = 0; wave < 3; wave++) {
+            llm_request *rq[5];
+            long now;
+            for (i = 0; i < 5; i++) rq[i] = ask_x(c, model[wave], "delay=200", 0);
+            for (i = 0; i < 5; i++) CHECK(th_next(c, 5000) != NULL);
+            for (i = 0; i < 5; i++) {
+                CHECK_MSG(llm_request_status(rq[i]) == LLM_DONE, "%s", llm_request_error(rq[i])->message);
+                llm_request_free(rq[i]);
+            }
+            now = mock_stat(&M, "connections");
+            opened[wave] = (int)(now - before - 1);
+            before = now;
+        }
+        CHECK_MSG(opened[0] == 5 && opened[1] == 5 && opened[2] == 2, "connections opened per wave: %d, %d, %d (want 5, 5, 2)",
+                  opened[0], opened[1], opened[2]);
+        llm_client_free(c);
+    }
 }
 
 /* A redirect is never followed: no credentials reach another host. */
