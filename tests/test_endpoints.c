@@ -502,6 +502,24 @@ static void test_transcription_fields(void) {
     CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
     CHECK_MSG(strstr(llm_request_error(r)->message, "response_format") != NULL, "%s", llm_request_error(r)->message);
     llm_request_free(r);
+    d.response_format = NULL;
+    d.temperature = 1.5;
+    r = llm_transcribe(c, &d);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
+    CHECK_MSG(strstr(llm_request_error(r)->message, "temperature") != NULL, "%s", llm_request_error(r)->message);
+    llm_request_free(r);
+    d.temperature = 0;
+    d.stream = 1;
+    r = llm_translate(c, &d);
+    CHECK_INT(llm_request_error(r)->kind, LLM_ERR_INVALID);
+    CHECK_MSG(strstr(llm_request_error(r)->message, "do not stream") != NULL, "%s", llm_request_error(r)->message);
+    llm_request_free(r);
+    d.stream = 0;
+    d.user_data = &k; /* the host's pointer comes back, failed or not */
+    r = llm_transcribe(c, &d);
+    CHECK(llm_request_user_data(r) == &k);
+    if (wait_for(c, r) == r) CHECK(llm_request_user_data(r) == &k && llm_request_status(r) == LLM_DONE);
+    llm_request_free(r);
     llm_client_free(c);
 }
 
