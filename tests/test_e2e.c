@@ -645,6 +645,7 @@ typedef struct xhost {
     double timer_at;      /* ms; < 0: none */
     int timer_calls, watch_calls, tag_mismatch, max_watched, idle_rounds;
     int idle_prompt;      /* set_timer(0) with no request queued, active or waiting to retry */
+    int max_ms;           /* the longest set_timer asked for */
 } xhost;
 static void *x_tag(llm_socket s) { return (void *)(uintptr_t)(1000 + s); }
 static void x_watch(llm_client *c, llm_socket s, int what, void *sd, void *ud) {
@@ -669,6 +670,8 @@ static void x_timer(llm_client *c, int ms, void *ud) {
     xhost *h = (xhost *)ud;
     h->timer_calls++;
     CHECK(ms >= -1);
+    CHECK_MSG(ms <= 86400 * 1000, "set_timer(%d): more than a day", ms);
+    if (ms > h->max_ms) h->max_ms = ms;
     /* rounded up, never down: the timer does not fire before it is due
        (a day is the longest asked for; the client asks again then) */
     if (ms >= 0 && ms < 86400 * 1000)
@@ -825,6 +828,34 @@ static void test_external_loop_timers(void) {
     llm_client_free(c);
 }
 
+/* A deadline days away: the host's timer is asked for a day at most (it is
+   asked again then), never more. */
+static void test_external_loop_far_deadline(void) {
+    xhost h;
+    llm_client *c = x_client(&h, 4, 0);
+    llm_request *r;
+    llm_message m;
+    llm_chat_desc d;
+    double t0 = th_now_ms();
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(&m, 0, sizeof m);
+    m.role = "user";
+    m.content = "later [[delay=400]]";
+    memset(&d, 0, sizeof d);
+    d.model = "mock-model";
+    d.messages = &m;
+    d.n_messages = 1;
+    d.timeout_ms = 3 * 86400 * 1000; /* three days */
+    r = llm_chat(c, &d);
+    while (llm_request_status(r) != LLM_DONE && llm_request_status(r) != LLM_FAILED && th_now_ms() - t0 < 5000 * th_slow)
+        x_turn(c, &h);
+    CHECK_INT(llm_request_status(r), LLM_DONE);
+    CHECK_MSG(h.max_ms == 86400 * 1000, "the longest timer asked for: %d ms", h.max_ms);
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
 /* Set both or neither. */
 static void test_external_loop_misuse(void) {
     llm_client_desc d;
@@ -864,6 +895,7 @@ int main(int argc, char **argv) {
 #ifndef _WIN32
     RUN(test_external_loop);
     RUN(test_external_loop_timers);
+    RUN(test_external_loop_far_deadline);
     RUN(test_external_loop_misuse);
 #endif
     mock_stop(&M);
