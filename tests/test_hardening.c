@@ -460,6 +460,22 @@ static void test_header_limits(void) {
     llm_client_free(c);
 }
 
+/* A 408 is the server's own timeout: LLM_ERR_TIMEOUT of kind
+   LLM_TIMEOUT_SERVER, retryable. */
+static void test_408_server_timeout(void) {
+    llm_client *c = client();
+    llm_request *r = chat(c, "mock-model", "status=408", 0);
+    if (done(c, r) == r) {
+        const llm_error *e = llm_request_error(r);
+        CHECK_INT(e->kind, LLM_ERR_TIMEOUT);
+        CHECK_INT(e->timeout, LLM_TIMEOUT_SERVER);
+        CHECK_INT(e->http_status, 408);
+        CHECK_INT(e->retryable, 1);
+    }
+    llm_request_free(r);
+    llm_client_free(c);
+}
+
 static void test_304_named(void) {
     llm_client *c = client();
     llm_request *r = chat(c, "mock-model", "status=304 body=1", 0);
@@ -835,6 +851,7 @@ int main(int argc, char **argv) {
     RUN(test_rejected_desc_no_secret);
     RUN(test_header_limits);
     RUN(test_304_named);
+    RUN(test_408_server_timeout);
     RUN(test_provider_message_whole);
     RUN(test_success_after_retry_is_clean);
     RUN(test_misuse_caught);
