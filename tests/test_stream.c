@@ -1003,13 +1003,14 @@ static void test_budget_burst(void) {
     double unit = 1500;
 #endif
     double worst = 0, bound, end = th_now_ms() + 60000 * th_slow;
-    /* AddressSanitizer makes every unit two to three times as costly (a
-       run with the other core busy saw 3.6 ms against 3.5) */
+    /* AddressSanitizer makes every unit two to three times as costly
+       (runs with the machine busy saw 3.6 ms against 3.5 at 2x, then 5.2
+       against 5.0) */
 #if defined(__SANITIZE_ADDRESS__)
-    unit *= 2;
+    unit *= 3;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-    unit *= 2;
+    unit *= 3;
 #endif
 #endif
     /* under valgrind the first run of each code path also pays for its
